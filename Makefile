@@ -1,0 +1,53 @@
+# The two commands of the README: `make run` and `make test`. Everything else they need is
+# installed from here: a virtualenv from the pinned requirements, Debian packages for tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PORT ?= 5000
+
+.PHONY: run test install install-runtime system-packages translations bench clean help
+
+help:
+	@echo "make run      install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT) (SQLite)"
+	@echo "make test     install what the tests need and run them (SQLite and PostgreSQL, Chromium)"
+	@echo "make install  only install (idempotent)"
+	@echo "make bench    run the benchmarks (see docs/BENCHMARKS.md)"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+translations/en/LC_MESSAGES/messages.mo: translations/en/LC_MESSAGES/messages.po $(VENV)/.runtime
+	$(VENV)/bin/pybabel compile --use-fuzzy -d translations -f -q
+
+translations: translations/en/LC_MESSAGES/messages.mo
+
+install-runtime: $(VENV)/.runtime translations
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+install: install-runtime $(VENV)/.dev system-packages
+
+run: install-runtime
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/bench_vietqr.py
+	$(PY) bench/bench_card.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,73 @@
+"""The application factory and WSGI target: ``gunicorn 'app:create_app()'``."""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from core.config import load_settings
+from core.db import db
+from core.web import babel, register_error_handlers, select_locale
+
+csrf = CSRFProtect()
+
+# Every module that defines models; Alembic's autogenerate and the tests import them all.
+MODEL_MODULES = ("core.users",)
+
+
+def import_models() -> None:
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    instance_path = (config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_settings(app.instance_path, config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from core.views import bp as site
+
+    app.register_blueprint(site)
+
+
+def register_cli(app: Flask) -> None:
+    from core.cli import db_cli, seed_command
+    from core.demo_users import seed_demo_users
+    from core.seed import register_seeder
+    from qr.cli import qr_cli
+
+    register_seeder(10, "demo staff users", seed_demo_users)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(qr_cli)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from core.clock import format_ict
+    from core.money import amount_in_words, format_vnd
+
+    app.jinja_env.filters["vnd"] = format_vnd
+    app.jinja_env.filters["in_words"] = amount_in_words
+    app.jinja_env.filters["ict"] = format_ict
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -1,0 +1,1 @@
+"""See ../shared/DESIGN.md (layout); filled by its issue."""

@@ -1,0 +1,75 @@
+"""Settings: defaults, then ``instance/config.py``, then the environment, then test overrides.
+
+Demo secrets exist only in development and testing; anywhere else a missing ``SECRET_KEY``
+stops the app at start-up rather than running with a guessable key.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PAYOS_CHECKSUM_KEY",
+    "SEPAY_API_KEY",
+    "SEPAY_HMAC_SECRET",
+    "BANKDIRECT_BANK_PUBLIC_KEY",
+    "BANKDIRECT_SERVICE_PRIVATE_KEY",
+    "PORTAL_SECRET",
+    "APP_ENV",
+    "PUBLIC_BASE_URL",
+)
+
+DEV_ENVS = {"development", "testing"}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def default_sqlite_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "hanoi-payments.db")
+
+
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the layers and check what must be set."""
+    settings: dict[str, Any] = {
+        "APP_ENV": "development",
+        "DATABASE_URL": default_sqlite_url(instance_path),
+        "SECRET_KEY": None,
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "LANGUAGES": ("vi", "en"),
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "PUBLIC_BASE_URL": None,
+    }
+    instance_file = Path(instance_path) / "config.py"
+    if instance_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(instance_file.read_text(encoding="utf-8"), str(instance_file), "exec"), namespace)
+        settings.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
+    if overrides:
+        settings.update(overrides)
+    if settings.get("TESTING"):
+        settings["APP_ENV"] = "testing"
+    settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    if not settings.get("SECRET_KEY"):
+        if settings["APP_ENV"] not in DEV_ENVS:
+            raise ConfigError(
+                f"SECRET_KEY must be set when APP_ENV={settings['APP_ENV']!r} "
+                "(in the environment or instance/config.py)"
+            )
+        settings["SECRET_KEY"] = "dev-only-not-secret"
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (the only PostgreSQL driver installed)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,24 @@
+"""Vietnamese text to what a VietQR field may hold (printable ASCII)."""
+from __future__ import annotations
+
+import unicodedata
+
+_SPECIAL = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d"})
+
+
+def strip_diacritics(text: str) -> str:
+    """``"Lệ phí Đăng ký"`` → ``"Le phi Dang ky"``; other characters are left as they are."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped)
+
+
+def is_printable_ascii(text: str) -> bool:
+    return all(" " <= ch <= "~" for ch in text)
+
+
+def first_non_printable(text: str) -> tuple[int, str] | None:
+    for index, ch in enumerate(text):
+        if not " " <= ch <= "~":
+            return index, ch
+    return None

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from core.config import ConfigError, load_settings, normalise_database_url
+
+
+def test_secret_key_required_outside_development(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
+        load_settings(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    assert load_settings(str(tmp_path))["SECRET_KEY"] == "s3cret"
+
+
+def test_development_gets_a_demo_key_and_sqlite_in_instance(tmp_path, monkeypatch):
+    for key in ("SECRET_KEY", "APP_ENV", "DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    settings = load_settings(str(tmp_path))
+    assert settings["SECRET_KEY"] and settings["APP_ENV"] == "development"
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path}/hanoi-payments.db"
+
+
+def test_layers_instance_file_then_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / "config.py").write_text('PORTAL_SECRET = "from-file"\nDATABASE_URL = "sqlite:///x.db"\n')
+    monkeypatch.setenv("PORTAL_SECRET", "from-env")
+    settings = load_settings(str(tmp_path))
+    assert settings["PORTAL_SECRET"] == "from-env"
+    assert settings["DATABASE_URL"] == "sqlite:///x.db"
+
+
+def test_postgresql_urls_use_psycopg3():
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("sqlite:///a.db") == "sqlite:///a.db"
