@@ -5,28 +5,14 @@ payload's bytes up to and including the ``6304`` that introduces the CRC itself.
 """
 from __future__ import annotations
 
-
-def _table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return tuple(table)
-
-
-_TABLE = _table()
+import binascii
 
 
 def crc16_ccitt_false(data: bytes) -> int:
-    crc = 0xFFFF
-    table = _TABLE
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
-    return crc
+    # binascii.crc_hqx is the same polynomial without reflection, in C; 0xFFFF is the start value.
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def crc_hex(text: str) -> str:
     """The four upper-case hex digits that follow ``6304``."""
-    return f"{crc16_ccitt_false(text.encode('utf-8')):04X}"
+    return f"{binascii.crc_hqx(text.encode('utf-8'), 0xFFFF):04X}"

@@ -14,10 +14,12 @@ def strip_diacritics(text: str) -> str:
 
 
 def is_printable_ascii(text: str) -> bool:
-    return all(" " <= ch <= "~" for ch in text)
+    return text.isascii() and text.isprintable()
 
 
 def first_non_printable(text: str) -> tuple[int, str] | None:
+    if text.isascii() and text.isprintable():  # the usual case, checked in C
+        return None
     for index, ch in enumerate(text):
         if not " " <= ch <= "~":
             return index, ch

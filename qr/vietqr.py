@@ -262,12 +262,16 @@ def encode_transfer(
 # Decoding
 
 
-@dataclass(frozen=True)
 class _Object:
-    tag: str
-    value: str
-    offset: int  # offset of the tag in the whole payload
-    value_offset: int
+    """One parsed data object; ``offset`` is where its tag starts in the whole payload."""
+
+    __slots__ = ("tag", "value", "offset", "value_offset")
+
+    def __init__(self, tag: str, value: str, offset: int, value_offset: int) -> None:
+        self.tag = tag
+        self.value = value
+        self.offset = offset
+        self.value_offset = value_offset
 
 
 def _parse(text: str, base: int, path: str) -> list[_Object]:

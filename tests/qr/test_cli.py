@@ -1,0 +1,98 @@
+"""``flask --app app qr ...`` exactly as the integration contract says: stdout, stderr, exit code."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qr.cli import qr_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+NAPAS_EXAMPLE = (
+    "00020101021238570010A00000072701270006970403011300110123456780208QRIBFTTA"
+    "530370454061800005802VN62340107NPS68690819thanh toan don hang63042E2E"
+)
+KEYS = ["payload_format", "point_of_initiation", "guid", "bin", "bank_code", "account", "service_code",
+        "amount", "currency", "country", "merchant_name", "merchant_city", "bill_number", "reference_label",
+        "terminal_label", "purpose", "crc"]
+
+
+def flask(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_decode_prints_one_json_object(tmp_path):
+    result = flask("qr", "decode", NAPAS_EXAMPLE, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1
+    fields = json.loads(result.stdout)
+    assert list(fields) == KEYS
+    assert fields["amount"] == 180000 and fields["bank_code"] == "STB" and fields["merchant_name"] is None
+
+
+def test_decode_error_is_one_line_on_stderr_and_exit_1(tmp_path):
+    result = flask("qr", "decode", NAPAS_EXAMPLE[:-1] + "F", tmp_path=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: CRC mismatch") and "tag 63" in lines[0]
+
+
+def test_encode_prints_the_payload(tmp_path):
+    result = flask("qr", "encode", "--bank", "970403", "--account", "0011012345678", "--amount", "180000",
+                   "--purpose", "thanh toan don hang", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    payload = result.stdout.strip()
+    assert payload.startswith("000201010212") and "5406180000" in payload
+    assert json.loads(flask("qr", "decode", payload, tmp_path=tmp_path).stdout)["purpose"] == "thanh toan don hang"
+
+
+def invoke(*args: str, input: str | None = None):
+    return CliRunner().invoke(qr_cli, list(args), input=input)
+
+
+def test_static_code():
+    result = invoke("encode", "--bank", "VietinBank", "--account", "113366668888", "--static")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("000201010211") and "970415" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--account", "113366668888", "--amount", "0"], "positive"),
+        (["--account", "113366668888", "--amount", "12.5"], "not a whole number"),
+        (["--account", "113366668888", "--amount", "abc"], "--amount"),
+        (["--account", "113366668888", "--amount", "1000", "--static"], "static"),
+        (["--account", "113366668888", "--purpose", "x" * 26], "at most 25"),
+        (["--account", "113366668888", "--purpose", "phí 5€"], "printable ASCII"),
+        (["--account", "1" * 20], "at most 19"),
+    ],
+)
+def test_encode_refusals(args, message):
+    result = invoke("encode", "--bank", "970415", *args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ") and message in result.stderr
+
+
+def test_unknown_bank_name_is_refused():
+    result = invoke("encode", "--bank", "NoSuchBank", "--account", "1", "--amount", "1000")
+    assert result.exit_code == 1 and "unknown bank" in result.stderr
+
+
+def test_unknown_bin_warns_and_encodes():
+    result = invoke("encode", "--bank", "999999", "--account", "1", "--amount", "1000")
+    assert result.exit_code == 0 and result.stdout.startswith("000201")
+    assert result.stderr.startswith("warning: BIN 999999")
+
+
+def test_decode_from_stdin():
+    result = invoke("decode", "-", input=NAPAS_EXAMPLE + "\n")
+    assert result.exit_code == 0 and json.loads(result.stdout)["bill_number"] == "NPS6869"
