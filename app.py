@@ -14,7 +14,7 @@ from core.web import babel, register_error_handlers, select_locale
 csrf = CSRFProtect()
 
 # Every module that defines models; Alembic's autogenerate and the tests import them all.
-MODEL_MODULES = ("core.users",)
+MODEL_MODULES = ("core.users", "core.tokens", "payments.models")
 
 
 def import_models() -> None:
@@ -50,15 +50,24 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from core.cli import db_cli, seed_command
+    from core.cli import db_cli, seed_command, token_cli
     from core.demo_users import seed_demo_users
     from core.seed import register_seeder
+    from payments.agencies import seed_agencies
+    from payments.catalogue import seed_catalogue
+    from payments.cli import catalogue_cli
+    from payments.demo import seed_demo_dossiers
     from qr.cli import qr_cli
 
     register_seeder(10, "demo staff users", seed_demo_users)
+    register_seeder(20, "agencies and collection accounts", seed_agencies)
+    register_seeder(30, "fee catalogue", seed_catalogue)
+    register_seeder(90, "demo dossiers", seed_demo_dossiers)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(qr_cli)
+    app.cli.add_command(token_cli)
+    app.cli.add_command(catalogue_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

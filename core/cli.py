@@ -71,3 +71,26 @@ def seed_command() -> None:
     with db.transaction() as session:
         run_seeders(session, click.echo)
     click.echo("seed: done")
+
+
+@click.group("token")
+def token_cli() -> None:
+    """API tokens."""
+
+
+@token_cli.command("create")
+@click.argument("name")
+@click.option("--role", required=True, help="system, counter, finance, supervisor or admin")
+@with_appcontext
+def token_create(name: str, role: str) -> None:
+    """Print one new API token on stdout, nothing else."""
+    from .errors import ServiceError
+    from .tokens import create_token
+
+    try:
+        with db.transaction() as session:
+            token = create_token(session, name, role)
+    except ServiceError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        raise SystemExit(1)
+    click.echo(token)

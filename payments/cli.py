@@ -1,0 +1,41 @@
+"""``flask catalogue import FILE``: administrators correct the fee catalogue from a CSV."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from core.db import db
+from core.errors import ServiceError
+
+from .catalogue import import_catalogue
+
+
+@click.group("catalogue")
+def catalogue_cli() -> None:
+    """The fee catalogue."""
+
+
+@catalogue_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report, change nothing.")
+@with_appcontext
+def import_command(file: Path, dry_run: bool) -> None:
+    """Upsert procedures and fee items from FILE (the columns of fees-hanoi.csv)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        click.echo("error: the file is not UTF-8 text", err=True)
+        raise SystemExit(1)
+    session = db.Session()
+    try:
+        result = import_catalogue(session, text)
+        session.rollback() if dry_run else session.commit()
+    except ServiceError as exc:
+        session.rollback()
+        click.echo(f"error: {exc.detail}", err=True)
+        raise SystemExit(1)
+    finally:
+        session.close()
+    click.echo(("dry run: " if dry_run else "") + result.summary())

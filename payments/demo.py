@@ -1,0 +1,41 @@
+"""Demo dossiers for ``make run``: a few of each kind, each with an open payment request."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from .dossiers import find_dossier, parse_dossier_input, register_dossier
+from .requests import create_payment_request
+
+DEMO = [
+    {"code": "000.12.03.H26-261120-0001", "procedure_code": "1.013831", "agency_code": "HN-VPDKDD-CN02",
+     "applicant_name": "Nguyễn Văn An", "submitted_at": "2026-11-20T09:15:00+07:00", "channel": "counter",
+     "parameters": {"payer_class": "individual_ward", "declared_value": 3_200_000_000}},
+    {"code": "000.12.02.H26-261120-0002", "procedure_code": "HN.LPTB", "agency_code": "HN-VPDKDD-CN01",
+     "applicant_name": "Trần Thị Bích", "submitted_at": "2026-11-20T10:02:00+07:00", "channel": "counter",
+     "parameters": {"declared_value": 2_500_000_000}},
+    {"code": "000.20.01.H26-261121-0001", "procedure_code": "2.000806", "agency_code": "P-HOANKIEM",
+     "applicant_name": "Lê Minh Châu", "submitted_at": "2026-11-21T08:40:00+07:00", "channel": "counter",
+     "parameters": {}},
+    {"code": "000.20.05.H26-261121-0002", "procedure_code": "HN.TLHT", "agency_code": "P-DONGDA",
+     "applicant_name": "Phạm Quốc Dũng", "submitted_at": "2026-11-21T14:20:00+07:00", "channel": "online",
+     "parameters": {"copies": 3}},
+    {"code": "000.20.07.H26-261122-0001", "procedure_code": "1.001193", "agency_code": "P-CAUGIAY",
+     "applicant_name": "Hoàng Thu Hà", "submitted_at": "2026-11-22T09:00:00+07:00", "channel": "online",
+     "parameters": {}},
+]
+
+
+def seed_demo_dossiers(session: Session, echo) -> None:
+    created = 0
+    for body in DEMO:
+        if find_dossier(session, body["code"]) is not None:
+            continue
+        dossier = register_dossier(session, parse_dossier_input(body), actor="seed")
+        created += 1
+        if dossier.amount_due > 0:
+            request = create_payment_request(session, dossier, actor="seed")
+            echo(f"  {dossier.code}: {dossier.amount_due:,} đ due, request {request.reference} "
+                 f"(citizen page /pay/{request.token})")
+        else:
+            echo(f"  {dossier.code}: nothing due")
+    echo(f"  demo dossiers: {created} new")

@@ -1,0 +1,238 @@
+"""Registering dossiers and computing what they owe."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import ict_day, parse_iso, utcnow
+from core.errors import Conflict, FieldError, NotFound, ValidationError
+
+from .catalogue import rules_for
+from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
+from .models import Agency, Dossier, DossierCharge, Procedure
+
+CHANNELS = ("online", "counter", "post")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{2,59}$")
+
+
+@dataclass
+class DossierInput:
+    code: str | None
+    procedure_code: str
+    agency_code: str
+    applicant_name: str
+    channel: str
+    submitted_at: datetime
+    charges: list[dict] | None
+    parameters: dict[str, Any]
+    portal_code: str | None = None
+
+
+def parse_dossier_input(body: Any) -> DossierInput:
+    """Validate the API's JSON body (or a form turned into the same shape); collects every error."""
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object")
+    errors: list[FieldError] = []
+
+    def text(name: str, required: bool = True, limit: int = 200) -> str | None:
+        value = body.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                errors.append(FieldError(name, "required"))
+            return None
+        if not isinstance(value, str):
+            errors.append(FieldError(name, "must be a string"))
+            return None
+        if len(value.strip()) > limit:
+            errors.append(FieldError(name, f"at most {limit} characters"))
+        return value.strip()
+
+    code = text("code", required=False, limit=60)
+    if code is not None and not CODE_PATTERN.match(code):
+        errors.append(FieldError("code", "letters, digits and . _ / - only, 3 to 60 characters"))
+    portal_code = text("portal_code", required=False, limit=60)
+    procedure_code = text("procedure_code", limit=40)
+    agency_code = text("agency_code", limit=40)
+    applicant = text("applicant_name")
+    channel = body.get("channel", "counter")
+    if channel not in CHANNELS:
+        errors.append(FieldError("channel", f"one of {', '.join(CHANNELS)}"))
+    submitted_at = utcnow()
+    if body.get("submitted_at") is not None:
+        try:
+            submitted_at = parse_iso(str(body["submitted_at"]))
+        except ValueError:
+            errors.append(FieldError("submitted_at", "ISO 8601 time with an offset, e.g. 2026-11-25T09:00:00+07:00"))
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        errors.append(FieldError("parameters", "must be an object"))
+        parameters = {}
+    if "payer_class" in body and "payer_class" not in parameters:
+        parameters = {**parameters, "payer_class": body["payer_class"]}
+    _check_parameters(parameters, errors)
+    charges = body.get("charges")
+    if charges is not None:
+        charges = _check_charges(charges, errors)
+    if errors:
+        raise ValidationError("the dossier is not valid", errors=errors)
+    return DossierInput(code=code, procedure_code=procedure_code, agency_code=agency_code, applicant_name=applicant,
+                        channel=channel, submitted_at=submitted_at, charges=charges, parameters=parameters,
+                        portal_code=portal_code)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_parameters(parameters: dict, errors: list[FieldError]) -> None:
+    value = parameters.get("declared_value")
+    if value is not None and (not _is_int(value) or value < 0):
+        errors.append(FieldError("parameters.declared_value", "a whole, non-negative number of đồng"))
+    payer = parameters.get("payer_class")
+    if payer is not None and payer not in PAYER_CLASSES:
+        errors.append(FieldError("parameters.payer_class", f"one of {', '.join(PAYER_CLASSES)}"))
+    copies = parameters.get("copies")
+    if copies is not None and (not _is_int(copies) or not 1 <= copies <= 1000):
+        errors.append(FieldError("parameters.copies", "a whole number from 1 to 1000"))
+    exemptions = parameters.get("exemptions")
+    if exemptions is not None and (not isinstance(exemptions, list) or not all(isinstance(e, str) for e in exemptions)):
+        errors.append(FieldError("parameters.exemptions", "a list of fee codes"))
+
+
+def _check_charges(charges: Any, errors: list[FieldError]) -> list[dict] | None:
+    if not isinstance(charges, list):
+        errors.append(FieldError("charges", "must be a list"))
+        return None
+    clean = []
+    for index, charge in enumerate(charges):
+        where = f"charges[{index}]"
+        if not isinstance(charge, dict):
+            errors.append(FieldError(where, "must be an object"))
+            continue
+        name = charge.get("name")
+        amount = charge.get("amount")
+        if not isinstance(name, str) or not name.strip() or len(name) > 300:
+            errors.append(FieldError(f"{where}.name", "required, at most 300 characters"))
+        if not _is_int(amount) or amount < 0 or amount >= 10**13:
+            errors.append(FieldError(f"{where}.amount", "a whole, non-negative number of đồng"))
+        kind = charge.get("kind")
+        if kind is not None and kind not in ("phi", "le_phi"):
+            errors.append(FieldError(f"{where}.kind", "phi or le_phi"))
+        clean.append({"name": (name or "").strip(), "amount": amount, "kind": kind,
+                      "fee_code": charge.get("fee_code"), "legal_basis": charge.get("legal_basis") or ""})
+    return clean
+
+
+def facts_for(data: DossierInput) -> DossierFacts:
+    p = data.parameters
+    return DossierFacts(channel=data.channel, submitted_on=ict_day(data.submitted_at), payer_class=p.get("payer_class"),
+                        declared_value=p.get("declared_value"), copies=p.get("copies") or 1,
+                        exemptions=frozenset(p.get("exemptions") or ()))
+
+
+def preview_charges(session: Session, data: DossierInput) -> list[ChargeLine]:
+    procedure = get_procedure(session, data.procedure_code)
+    return compute_charges(rules_for(procedure), facts_for(data))
+
+
+def get_procedure(session: Session, code: str) -> Procedure:
+    """By the catalogue's code, or by a national code that names just one procedure."""
+    procedure = session.scalar(select(Procedure).where(Procedure.code == code))
+    if procedure is not None:
+        return procedure
+    variants = list(session.scalars(select(Procedure).where(Procedure.national_code == code).order_by(Procedure.code)))
+    if len(variants) == 1:
+        return variants[0]
+    if variants:
+        choices = ", ".join(f"{p.code} ({p.name})" for p in variants)
+        raise ValidationError(f"procedure {code} has {len(variants)} variants in the catalogue: give one of {choices}",
+                              errors=[FieldError("procedure_code", "ambiguous national code")])
+    raise ValidationError(f"unknown procedure {code!r}", errors=[FieldError("procedure_code", "not in the catalogue")])
+
+
+def next_dossier_code(session: Session, agency: Agency, when: datetime) -> str:
+    """``<unit>-<yyMMdd>-<nnnn>``, numbered per unit and Indochina day."""
+    unit = agency.dossier_unit_id or agency.code
+    prefix = f"{unit}-{ict_day(when):%y%m%d}-"
+    count = session.scalar(select(func.count()).select_from(Dossier).where(Dossier.code.startswith(prefix)))
+    return f"{prefix}{(count or 0) + 1:04d}"
+
+
+def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossier:
+    """Create a dossier with its charges; the same code again is a conflict. Commits nothing:
+    the caller's transaction does."""
+    procedure = get_procedure(session, data.procedure_code)
+    agency = session.scalar(select(Agency).where(Agency.code == data.agency_code))
+    if agency is None:
+        raise ValidationError(f"unknown agency {data.agency_code!r}", errors=[FieldError("agency_code", "not known")])
+    if data.code and find_dossier(session, data.code) is not None:
+        raise Conflict(f"dossier {data.code} already exists")
+    if data.portal_code and find_dossier(session, data.portal_code) is not None:
+        raise Conflict(f"a dossier with code {data.portal_code} already exists")
+    if data.charges is not None:
+        lines = [ChargeLine(c["fee_code"], c["name"], c["kind"], c["amount"], c["legal_basis"], "do hệ thống hồ sơ cung cấp")
+                 for c in data.charges]
+    else:
+        lines = compute_charges(rules_for(procedure), facts_for(data))
+    dossier = Dossier(
+        code=data.code or next_dossier_code(session, agency, data.submitted_at),
+        portal_code=data.portal_code,
+        procedure=procedure,
+        agency=agency,
+        applicant_name=data.applicant_name,
+        payer_class=data.parameters.get("payer_class"),
+        channel=data.channel,
+        submitted_at=data.submitted_at,
+        parameters=data.parameters,
+        amount_due=sum(line.amount for line in lines),
+        created_by=actor,
+        charges=[DossierCharge(fee_code=l.fee_code, name=l.name, kind=l.kind, amount=l.amount,
+                               legal_basis=l.legal_basis, detail=l.detail) for l in lines],
+    )
+    session.add(dossier)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"dossier {dossier.code} already exists") from None
+    return dossier
+
+
+def find_dossier(session: Session, code: str) -> Dossier | None:
+    """By its code or by its national-portal code."""
+    return session.scalar(select(Dossier).where(or_(Dossier.code == code, Dossier.portal_code == code)))
+
+
+def get_dossier(session: Session, code: str) -> Dossier:
+    dossier = find_dossier(session, code)
+    if dossier is None:
+        raise NotFound(f"no dossier with code {code!r}")
+    return dossier
+
+
+def search_dossiers(session: Session, query: str, limit: int = 50) -> list[Dossier]:
+    """By code (either), or by a piece of the applicant's name, newest first."""
+    query = query.strip()
+    if not query:
+        return list(session.scalars(select(Dossier).order_by(Dossier.submitted_at.desc()).limit(limit)))
+    pattern = f"%{query}%"
+    return list(session.scalars(
+        select(Dossier)
+        .where(or_(Dossier.code.ilike(pattern), Dossier.portal_code.ilike(pattern), Dossier.applicant_name.ilike(pattern)))
+        .order_by(Dossier.submitted_at.desc())
+        .limit(limit)
+    ))
+
+
+def payment_status(dossier: Dossier) -> str:
+    if dossier.amount_paid <= 0:
+        return "paid" if dossier.amount_due == 0 else "unpaid"
+    if dossier.amount_paid < dossier.amount_due:
+        return "partially_paid"
+    return "paid" if dossier.amount_paid == dossier.amount_due else "overpaid"

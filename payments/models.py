@@ -1,0 +1,197 @@
+"""Agencies and their accounts, the fee catalogue, dossiers, charges and payment requests."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.db import Base
+from core.types import UTCDateTime
+
+# Amounts are đồng in BigInteger: a land levy can pass the 2.1 billion of a 32-bit integer.
+Money = BigInteger
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # city_body | branch | ward | commune | district
+    parent_code: Mapped[str | None] = mapped_column(String(40))
+    dossier_unit_id: Mapped[str | None] = mapped_column(String(40))  # prefix of dossier codes (unverified)
+    tax_code: Mapped[str | None] = mapped_column(String(20))
+    receipt_form: Mapped[str | None] = mapped_column(String(20))
+    receipt_series: Mapped[str | None] = mapped_column(String(20))
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
+
+    accounts: Mapped[list[CollectionAccount]] = relationship(
+        back_populates="agency", order_by="CollectionAccount.id", lazy="selectin"
+    )
+
+
+class CollectionAccount(Base):
+    __tablename__ = "collection_accounts"
+    __table_args__ = (UniqueConstraint("bank_bin", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    bank_bin: Mapped[str] = mapped_column(String(6))
+    number: Mapped[str] = mapped_column(String(19))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="accounts")
+
+
+class Procedure(Base):
+    __tablename__ = "procedures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # the national code, or HN.<fee> where none is known
+    national_code: Mapped[str | None] = mapped_column(String(40))  # as published, possibly unconfirmed (1.0127xx)
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    field: Mapped[str] = mapped_column(String(30), index=True)  # land | civil_status | ...
+    active: Mapped[bool] = mapped_column(default=True)
+
+    fee_items: Mapped[list[FeeItem]] = relationship(
+        back_populates="procedure", order_by="FeeItem.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class FeeItem(Base):
+    __tablename__ = "fee_items"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "code", "payer_class"),
+        CheckConstraint("kind IN ('phi', 'le_phi')", name="kind"),
+        CheckConstraint("amount IS NULL OR amount >= 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(10))
+    payer_class: Mapped[str] = mapped_column(String(30), default="any")
+    amount: Mapped[int | None] = mapped_column(Money)
+    rate_ppm: Mapped[int | None] = mapped_column(Integer)
+    cap: Mapped[int | None] = mapped_column(Money)
+    per_copy: Mapped[bool] = mapped_column(default=False)
+    exempt_always: Mapped[bool] = mapped_column(default=False)
+    exempt_condition: Mapped[str | None] = mapped_column(Text)
+    online_free_from: Mapped[date | None] = mapped_column(Date)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    verified: Mapped[bool] = mapped_column(default=True)
+
+    procedure: Mapped[Procedure] = relationship(back_populates="fee_items")
+
+
+class Dossier(Base):
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        CheckConstraint("channel IN ('online', 'counter', 'post')", name="channel"),
+        Index("ix_dossiers_applicant_name", "applicant_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    portal_code: Mapped[str | None] = mapped_column(String(60), unique=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    payer_class: Mapped[str | None] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(10))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="accepted")
+    amount_due: Mapped[int] = mapped_column(Money, default=0)
+    amount_paid: Mapped[int] = mapped_column(Money, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    procedure: Mapped[Procedure] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    charges: Mapped[list[DossierCharge]] = relationship(
+        back_populates="dossier", order_by="DossierCharge.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    payment_requests: Mapped[list[PaymentRequest]] = relationship(
+        back_populates="dossier", order_by="PaymentRequest.id", lazy="selectin"
+    )
+
+
+class DossierCharge(Base):
+    __tablename__ = "dossier_charges"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    fee_code: Mapped[str | None] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str | None] = mapped_column(String(10))
+    amount: Mapped[int] = mapped_column(Money)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    dossier: Mapped[Dossier] = relationship(back_populates="charges")
+
+
+class PaymentRequest(Base):
+    __tablename__ = "payment_requests"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint(
+            "status IN ('open', 'partially_paid', 'paid', 'overpaid', 'expired', 'cancelled')", name="status"
+        ),
+        Index("ix_payment_requests_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("collection_accounts.id"))
+    amount: Mapped[int] = mapped_column(Money)
+    amount_paid: Mapped[int] = mapped_column(Money, default=0)
+    purpose: Mapped[str] = mapped_column(String(25))
+    qr_payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="payment_requests")
+    account: Mapped[CollectionAccount] = relationship(lazy="joined")
+    events: Mapped[list[PaymentRequestEvent]] = relationship(
+        back_populates="request", order_by="PaymentRequestEvent.id", lazy="selectin"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PaymentRequestEvent(Base):
+    """The revision history of a payment request: every change, when, and who made it."""
+
+    __tablename__ = "payment_request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))  # created | cancelled | expired | paid | ...
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    request: Mapped[PaymentRequest] = relationship(back_populates="events")
