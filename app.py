@@ -44,9 +44,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from core.login import bp as auth
     from core.views import bp as site
+    from payments.api import bp as api
+    from payments.citizen import bp as citizen
+    from payments.counter import bp as counter
 
     app.register_blueprint(site)
+    app.register_blueprint(auth)
+    app.register_blueprint(api)
+    app.register_blueprint(citizen)
+    app.register_blueprint(counter)
+    csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
 
 
 def register_cli(app: Flask) -> None:
