@@ -36,7 +36,8 @@ def _free_port() -> int:
 
 
 class TempPostgres:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # benchmarks want real fsyncs; tests do not need them
         self.bindir = _bindir()
         self.root = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self.datadir = self.root / "data"
@@ -65,10 +66,9 @@ class TempPostgres:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--no-locale", "--no-sync")
-        options = (
-            f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-k {self.root} -p {self.port} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
                   str(self.root / "server.log"), "-w", "-t", "60", "start")
         return self.url("postgres")
