@@ -96,3 +96,37 @@ def test_unknown_bin_warns_and_encodes():
 def test_decode_from_stdin():
     result = invoke("decode", "-", input=NAPAS_EXAMPLE + "\n")
     assert result.exit_code == 0 and json.loads(result.stdout)["bill_number"] == "NPS6869"
+
+
+def test_card_command_writes_a_card_whose_qr_reads_back(tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    out = tmp_path / "card.png"
+    result = invoke("card", "--bank", "VietinBank", "--account", "113000123456", "--holder", "VĂN PHÒNG ĐĂNG KÝ ĐẤT ĐAI",
+                    "--amount", "1528000", "--content", "HS7K2M9QXA4 LE PHI", "--dossier", "000.00.12.H26-261125-0001",
+                    "--valid-until", "2026-11-26T17:00:00+07:00", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(out))]
+    assert len(decoded) == 1
+    fields = json.loads(invoke("decode", decoded[0]).stdout)
+    assert (fields["amount"], fields["purpose"], fields["account"]) == (1528000, "HS7K2M9QXA4 LE PHI", "113000123456")
+    pdf = tmp_path / "card.pdf"
+    assert invoke("card", "--bank", "970415", "--account", "1", "--holder", "X", "--layout", "receipt80",
+                  "--out", str(pdf)).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--out", "card.txt"], ".pdf or .png"),
+        (["--out", "card.pdf", "--valid-until", "tomorrow"], "--valid-until"),
+        (["--out", "card.pdf", "--content", "x" * 30], "at most 25"),
+    ],
+)
+def test_card_command_refusals(tmp_path, args, message):
+    args = [a.replace("card.", str(tmp_path / "card.")) for a in args]
+    result = invoke("card", "--bank", "970415", "--account", "1", "--holder", "X", "--amount", "1000", *args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert not any(tmp_path.iterdir())
