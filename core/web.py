@@ -41,5 +41,8 @@ def register_error_handlers(app: Flask) -> None:
             response = jsonify(problem(status, exc.description or exc.name, title=exc.name))
             response.status_code = status
             response.mimetype = PROBLEM_JSON
+            for name, value in exc.get_headers():  # e.g. Allow on 405
+                if name.lower() != "content-type":
+                    response.headers[name] = value
             return response
         return render_template("error.html", status=status, title=exc.name, detail=exc.description), status

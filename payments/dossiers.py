@@ -18,6 +18,8 @@ from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
 from .models import Agency, Dossier, DossierCharge, Procedure
 
 CHANNELS = ("online", "counter", "post")
+# Beyond any real declared value; larger ones would overflow 64-bit amounts once a rate is applied.
+MAX_DECLARED_VALUE = 10**15
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{2,59}$")
 
 
@@ -49,6 +51,9 @@ def parse_dossier_input(body: Any) -> DossierInput:
         if not isinstance(value, str):
             errors.append(FieldError(name, "must be a string"))
             return None
+        if not storable_text(value):
+            errors.append(FieldError(name, "contains a NUL character or invalid Unicode"))
+            return None
         if len(value.strip()) > limit:
             errors.append(FieldError(name, f"at most {limit} characters"))
         return value.strip()
@@ -69,8 +74,10 @@ def parse_dossier_input(body: Any) -> DossierInput:
             submitted_at = parse_iso(str(body["submitted_at"]))
         except ValueError:
             errors.append(FieldError("submitted_at", "ISO 8601 time with an offset, e.g. 2026-11-25T09:00:00+07:00"))
-    parameters = body.get("parameters") or {}
-    if not isinstance(parameters, dict):
+    parameters = body.get("parameters")
+    if parameters is None:
+        parameters = {}
+    elif not isinstance(parameters, dict):
         errors.append(FieldError("parameters", "must be an object"))
         parameters = {}
     if "payer_class" in body and "payer_class" not in parameters:
@@ -86,6 +93,17 @@ def parse_dossier_input(body: Any) -> DossierInput:
                         portal_code=portal_code)
 
 
+def storable_text(value: str) -> bool:
+    """No NUL (PostgreSQL refuses it) and no lone surrogates (no encoding takes them)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -94,6 +112,8 @@ def _check_parameters(parameters: dict, errors: list[FieldError]) -> None:
     value = parameters.get("declared_value")
     if value is not None and (not _is_int(value) or value < 0):
         errors.append(FieldError("parameters.declared_value", "a whole, non-negative number of đồng"))
+    elif value is not None and value > MAX_DECLARED_VALUE:
+        errors.append(FieldError("parameters.declared_value", f"at most {MAX_DECLARED_VALUE} đồng"))
     payer = parameters.get("payer_class")
     if payer is not None and payer not in PAYER_CLASSES:
         errors.append(FieldError("parameters.payer_class", f"one of {', '.join(PAYER_CLASSES)}"))
@@ -117,7 +137,7 @@ def _check_charges(charges: Any, errors: list[FieldError]) -> list[dict] | None:
             continue
         name = charge.get("name")
         amount = charge.get("amount")
-        if not isinstance(name, str) or not name.strip() or len(name) > 300:
+        if not isinstance(name, str) or not name.strip() or len(name) > 300 or not storable_text(name):
             errors.append(FieldError(f"{where}.name", "required, at most 300 characters"))
         if not _is_int(amount) or amount < 0 or amount >= 10**13:
             errors.append(FieldError(f"{where}.amount", "a whole, non-negative number of đồng"))

@@ -73,7 +73,7 @@ def _rule_for_payer(rules: list[FeeRule], payer_class: str | None, code: str) ->
     classes = ", ".join(sorted(r.payer_class for r in rules))
     raise ValidationError(
         f"fee {code} depends on the payer: give payer_class ({classes})",
-        errors=[FieldError("payer_class", f"one of {classes}")],
+        errors=[FieldError("parameters.payer_class", f"one of {classes}")],
     )
 
 
@@ -85,7 +85,7 @@ def rate_amount(value: int, rate_ppm: int, cap: int | None) -> int:
 
 def _per_mille(rate_ppm: int) -> str:
     whole, rest = divmod(rate_ppm, 1000)
-    return f"{whole}" if rest == 0 else f"{whole},{str(rest).rstrip('0').rjust(3, '0').rstrip('0')}"
+    return f"{whole}" if rest == 0 else f"{whole},{f'{rest:03d}'.rstrip('0')}"
 
 
 def compute_charges(rules: list[FeeRule], facts: DossierFacts) -> list[ChargeLine]:
@@ -93,10 +93,10 @@ def compute_charges(rules: list[FeeRule], facts: DossierFacts) -> list[ChargeLin
     if facts.payer_class is not None and facts.payer_class not in PAYER_CLASSES + (ANY,):
         raise ValidationError(
             f"unknown payer_class {facts.payer_class!r}",
-            errors=[FieldError("payer_class", f"one of {', '.join(PAYER_CLASSES)}")],
+            errors=[FieldError("parameters.payer_class", f"one of {', '.join(PAYER_CLASSES)}")],
         )
     if facts.copies < 1:
-        raise ValidationError("copies must be at least 1", errors=[FieldError("copies", "at least 1")])
+        raise ValidationError("copies must be at least 1", errors=[FieldError("parameters.copies", "at least 1")])
     by_code: dict[str, list[FeeRule]] = {}
     for rule in rules:
         by_code.setdefault(rule.code, []).append(rule)
@@ -104,7 +104,7 @@ def compute_charges(rules: list[FeeRule], facts: DossierFacts) -> list[ChargeLin
     if unknown:
         raise ValidationError(
             f"exemption for a fee this procedure does not have: {', '.join(sorted(unknown))}",
-            errors=[FieldError("exemptions", "fee codes of this procedure")],
+            errors=[FieldError("parameters.exemptions", "fee codes of this procedure")],
         )
     lines = []
     for code, candidates in by_code.items():
@@ -123,7 +123,7 @@ def _charge(rule: FeeRule, facts: DossierFacts) -> ChargeLine:
         if not rule.exempt_condition:
             raise ValidationError(
                 f"fee {rule.code} has no exemption to claim",
-                errors=[FieldError("exemptions", f"{rule.code} cannot be exempted")],
+                errors=[FieldError("parameters.exemptions", f"{rule.code} cannot be exempted")],
             )
         return line(0, f"miễn: {rule.exempt_condition}")
     if rule.online_free_from is not None and facts.channel == "online" and facts.submitted_on >= rule.online_free_from:

@@ -92,3 +92,9 @@ def test_times_round_trip_as_utc(session):
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == moment and stored.hour == 2
     assert stored.astimezone(timezone.utc).hour == 2
+
+
+def test_method_not_allowed_keeps_allow_header(client):
+    response = client.delete("/api/v1/agencies")
+    assert response.status_code == 405 and response.mimetype == "application/problem+json"
+    assert "GET" in response.headers["Allow"]

@@ -70,6 +70,10 @@ def test_code_is_generated_per_unit_and_day(seeded):
         ({"charges": [{"name": "x", "amount": 1.5}]}, "charges[0].amount"),
         ({"code": "bad code with spaces"}, "code"),
         ({"procedure_code": "1.012783"}, "procedure_code"),
+        ({"parameters": []}, "parameters"),
+        ({"parameters": {"payer_class": "individual_ward", "declared_value": 10**16}}, "parameters.declared_value"),
+        ({"applicant_name": "Nguyễn\x00A"}, "applicant_name"),
+        ({"parameters": {"declared_value": 2_000_000_000}}, "parameters.payer_class"),
     ],
 )
 def test_invalid_dossiers_are_refused(seeded, changes, field):

@@ -1,0 +1,719 @@
+"""The OpenAPI 3.1 description of the REST API, as a Python dict, and the view of it that
+``templates/api_docs.html`` renders at ``/api/docs``.
+
+One document serves both the machine (``GET /api/v1/openapi.json``) and the people (the
+docs page), so they cannot drift apart; ``tests/payments/test_openapi.py`` checks that
+every ``/api/v1`` route is described (and nothing else), that the roles and error answers
+described are the ones the service gives, and that the examples have the shapes of the
+schemas. Keep the implementation (``payments/api.py``, ``payments/serializers.py``) and this
+file in step.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from qr.vietqr import encode_transfer
+
+from .references import check_symbol, purpose_for
+from .requests import MAX_VALIDITY_MINUTES
+
+ALL_ROLES = ["system", "counter", "finance", "supervisor", "admin"]
+WRITERS = ["system", "counter", "admin"]
+PROBLEM_JSON = "application/problem+json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+MONEY = {"type": "integer", "minimum": 0, "description": "Whole đồng (VND); never a fraction.", "examples": [8000]}
+TIME = {"type": "string", "format": "date-time",
+        "description": "ISO 8601 with the Indochina Time offset (+07:00).", "examples": ["2026-11-25T09:00:00+07:00"]}
+DOSSIER_CODE = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._/\\-]{2,59}$",
+                "examples": ["000.12.03.H26-261125-0001"]}
+REQUEST_STATUSES = ["open", "partially_paid", "paid", "overpaid", "expired", "cancelled"]
+PAYER_CLASSES = ["individual_ward", "individual_other", "organisation"]
+
+# --- examples, made with the service's own functions so that they are real ------------------
+
+_REFERENCE = "HS7K2M9QXA" + check_symbol("HS7K2M9QXA")
+_PURPOSE = purpose_for(_REFERENCE)
+_TOKEN = "q3V0dq2m5Xk1cJ8yQm9pV4bN7sT2wZ6e"
+_ACCOUNT = {"bin": "970415", "number": "105415039595",
+            "name": "CHI NHÁNH VĂN PHÒNG ĐĂNG KÝ ĐẤT ĐAI HÀ NỘI KHU VỰC ĐỐNG ĐA – CẦU GIẤY"}
+_BASE = "https://thanhtoan.hanoi.gov.vn"
+
+EXAMPLE_DOSSIER_INPUT = {
+    "code": "000.12.03.H26-261125-0001",
+    "procedure_code": "1.013831",
+    "agency_code": "HN-VPDKDD-CN02",
+    "applicant_name": "Nguyễn Văn A",
+    "submitted_at": "2026-11-25T09:00:00+07:00",
+    "channel": "counter",
+    "parameters": {"payer_class": "individual_ward", "declared_value": 2_000_000_000},
+}
+EXAMPLE_DOSSIER_WITH_CHARGES = {
+    "code": "000.20.01.H26-261125-0007",
+    "procedure_code": "1.001193",
+    "agency_code": "P-HOANKIEM",
+    "applicant_name": "Nguyễn Văn A",
+    "submitted_at": "2026-11-25T09:00:00+07:00",
+    "channel": "online",
+    "charges": [{"name": "Lệ phí đăng ký khai sinh", "amount": 8000}],
+}
+EXAMPLE_PAYMENT_REQUEST = {
+    "reference": _REFERENCE,
+    "dossier_code": "000.12.03.H26-261125-0001",
+    "amount": 3_028_000,
+    "amount_paid": 0,
+    "account": _ACCOUNT,
+    "purpose": _PURPOSE,
+    "qr_payload": encode_transfer(_ACCOUNT["bin"], _ACCOUNT["number"], 3_028_000, _PURPOSE),
+    "pay_url": f"{_BASE}/pay/{_TOKEN}",
+    "card_pdf_url": f"{_BASE}/pay/{_TOKEN}/card.pdf",
+    "qr_png_url": f"{_BASE}/pay/{_TOKEN}/qr.png",
+    "expires_at": "2026-11-26T23:59:59+07:00",
+    "created_at": "2026-11-25T09:05:12+07:00",
+    "status": "open",
+    "cancel_reason": None,
+}
+EXAMPLE_DOSSIER = {
+    "code": "000.12.03.H26-261125-0001",
+    "portal_code": None,
+    "procedure_code": "1.013831",
+    "field": "land",
+    "agency_code": "HN-VPDKDD-CN02",
+    "applicant_name": "Nguyễn Văn A",
+    "channel": "counter",
+    "submitted_at": "2026-11-25T09:00:00+07:00",
+    "payer_class": "individual_ward",
+    "parameters": {"payer_class": "individual_ward", "declared_value": 2_000_000_000},
+    "amount_due": 3_028_000,
+    "amount_paid": 0,
+    "payment_status": "unpaid",
+    "charges": [
+        {"name": "Lệ phí chứng nhận đăng ký biến động", "amount": 28_000, "kind": "le_phi", "fee_code": "BD",
+         "legal_basis": "Nghị quyết 06/2020/NQ-HĐND Hà Nội", "detail": "mức thu cố định"},
+        {"name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "amount": 3_000_000, "kind": "phi", "fee_code": "TD",
+         "legal_basis": "Thông tư 85/2019/TT-BTC Điều 5 (sửa đổi bởi Thông tư 106/2021/TT-BTC); "
+                        "Nghị quyết 06/2020/NQ-HĐND Hà Nội",
+         "detail": "1,5 ‰ × 2.000.000.000 ₫"},
+    ],
+    "payment_requests": [
+        {"reference": _REFERENCE, "amount": 3_028_000, "amount_paid": 0, "status": "open",
+         "expires_at": "2026-11-26T23:59:59+07:00", "created_at": "2026-11-25T09:05:12+07:00"},
+    ],
+    "payments": [],
+}
+EXAMPLE_AGENCIES = {"items": [{
+    "code": "HN-VPDKDD-CN02",
+    "name": "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Đống Đa – Cầu Giấy",
+    "name_en": "Land Registration Office branch Dong Da – Cau Giay",
+    "kind": "branch",
+    "parent_code": "HN-VPDKDD",
+    "accounts": [{**_ACCOUNT, "default": True}],
+}]}
+EXAMPLE_PROCEDURES = {"items": [{
+    "code": "1.013831",
+    "national_code": "1.013831",
+    "name": "Đăng ký biến động đất đai, tài sản gắn liền với đất",
+    "name_en": "Registration of a change (sale, gift, inheritance)",
+    "field": "land",
+    "fees": [
+        {"code": "BD", "name": "Lệ phí chứng nhận đăng ký biến động", "kind": "le_phi",
+         "payer_class": "individual_ward", "amount": 28_000, "per_copy": False, "exempt": False,
+         "exempt_condition": None, "online_free_from": "2026-01-01",
+         "legal_basis": "Nghị quyết 06/2020/NQ-HĐND Hà Nội", "verified": True},
+        {"code": "TD", "name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "kind": "phi", "payer_class": "any",
+         "rate": 1.5, "cap": 5_000_000, "per_copy": False, "exempt": False, "exempt_condition": None,
+         "online_free_from": None,
+         "legal_basis": "Thông tư 85/2019/TT-BTC Điều 5 (sửa đổi bởi Thông tư 106/2021/TT-BTC); "
+                        "Nghị quyết 06/2020/NQ-HĐND Hà Nội",
+         "verified": False},
+    ],
+}]}
+
+
+def _problem(status: int, title: str, detail: str, errors: list | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "An RFC 7807 problem: every error of the API, as `application/problem+json`.",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "examples": ["about:blank"]},
+            "title": {"type": "string", "description": "The HTTP status phrase.", "examples": ["Conflict"]},
+            "status": {"type": "integer", "examples": [409]},
+            "detail": {"type": "string", "description": "What is wrong, for people."},
+            "errors": {"type": "array", "description": "Validation errors (422): one per field at fault.",
+                       "items": _ref("FieldError")},
+        },
+    },
+    "FieldError": {
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {
+            "field": {"type": "string", "description": "Dotted path of the field, e.g. `charges[0].amount`.",
+                      "examples": ["parameters.declared_value"]},
+            "message": {"type": "string", "examples": ["required"]},
+        },
+    },
+    "Account": {
+        "type": "object",
+        "description": "A collection account of an agency.",
+        "required": ["bin", "number", "name"],
+        "properties": {
+            "bin": {"type": "string", "pattern": "^[0-9]{6}$", "description": "The bank's NAPAS BIN.",
+                    "examples": ["970415"]},
+            "number": {"type": "string", "examples": ["105415039595"]},
+            "name": {"type": "string", "description": "The account holder's name."},
+        },
+    },
+    "AgencyAccount": {
+        "type": "object",
+        "description": "An active collection account of the agency.",
+        "required": ["bin", "number", "name", "default"],
+        "properties": {
+            "bin": {"type": "string", "pattern": "^[0-9]{6}$", "description": "The bank's NAPAS BIN."},
+            "number": {"type": "string"},
+            "name": {"type": "string", "description": "The account holder's name."},
+            "default": {"type": "boolean", "description": "Whether new payment requests use this account."},
+        },
+    },
+    "Agency": {
+        "type": "object",
+        "required": ["code", "name", "name_en", "kind", "parent_code", "accounts"],
+        "properties": {
+            "code": {"type": "string", "examples": ["HN-VPDKDD-CN02"]},
+            "name": {"type": "string"},
+            "name_en": _nullable("string"),
+            "kind": {"type": "string", "description": "city_body, branch, ward, commune or district.",
+                     "examples": ["branch"]},
+            "parent_code": _nullable("string"),
+            "accounts": {"type": "array", "items": _ref("AgencyAccount")},
+        },
+    },
+    "AgencyList": {"type": "object", "required": ["items"],
+                   "properties": {"items": {"type": "array", "items": _ref("Agency")}}},
+    "Fee": {
+        "type": "object",
+        "description": "A fee item of the catalogue: a fixed `amount`, or a `rate` per mille of the declared "
+                       "value (with an optional `cap`).",
+        "required": ["code", "name", "kind", "payer_class", "per_copy", "exempt", "exempt_condition",
+                     "online_free_from", "legal_basis", "verified"],
+        "properties": {
+            "code": {"type": "string", "examples": ["BD"]},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["phi", "le_phi"], "description": "phí (fee) or lệ phí (charge)."},
+            "payer_class": {"type": "string", "enum": ["any", *PAYER_CLASSES]},
+            "amount": {**MONEY, "description": "A fixed amount in đồng (absent for a rate)."},
+            "rate": {"type": "number", "minimum": 0, "description": "Per mille of the declared value, e.g. 1.5 "
+                                                                    "(absent for a fixed amount).",
+                     "examples": [1.5]},
+            "cap": {**MONEY, "description": "The most a rate charges, in đồng (present only when set)."},
+            "per_copy": {"type": "boolean"},
+            "exempt": {"type": "boolean", "description": "Always exempt: the charge is 0 đ."},
+            "exempt_condition": _nullable("string", description="An exemption the clerk may confirm."),
+            "online_free_from": _nullable("string", format="date",
+                                          description="From this day, 0 đ for dossiers filed online."),
+            "legal_basis": {"type": "string"},
+            "verified": {"type": "boolean", "description": "Whether the amount was checked against the "
+                                                           "published legal text."},
+        },
+    },
+    "Procedure": {
+        "type": "object",
+        "required": ["code", "national_code", "name", "name_en", "field", "fees"],
+        "properties": {
+            "code": {"type": "string", "description": "The catalogue's code: the national code, or "
+                                                      "`HN.<fee code>` where no single national code is known.",
+                     "examples": ["1.013831"]},
+            "national_code": _nullable("string"),
+            "name": {"type": "string"},
+            "name_en": _nullable("string"),
+            "field": {"type": "string", "examples": ["land", "civil_status"]},
+            "fees": {"type": "array", "items": _ref("Fee")},
+        },
+    },
+    "ProcedureList": {"type": "object", "required": ["items"],
+                      "properties": {"items": {"type": "array", "items": _ref("Procedure")}}},
+    "ChargeInput": {
+        "type": "object",
+        "required": ["name", "amount"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 300},
+            "amount": {**MONEY, "maximum": 10**13 - 1},
+            "kind": {"type": "string", "enum": ["phi", "le_phi"]},
+            "fee_code": {"type": "string"},
+            "legal_basis": {"type": "string"},
+        },
+    },
+    "DossierParameters": {
+        "type": "object",
+        "description": "The facts the fee catalogue needs.",
+        "additionalProperties": True,
+        "properties": {
+            "payer_class": {"type": "string", "enum": PAYER_CLASSES,
+                            "description": "Needed when a fee depends on the payer."},
+            "declared_value": {**MONEY, "description": "The declared value in đồng, for fees that are rates."},
+            "copies": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "exemptions": {"type": "array", "items": {"type": "string"},
+                           "description": "Fee codes whose conditional exemption the clerk confirms."},
+        },
+    },
+    "DossierInput": {
+        "type": "object",
+        "required": ["procedure_code", "agency_code", "applicant_name"],
+        "properties": {
+            "code": {**DOSSIER_CODE, "description": "The dossier's code; generated as "
+                                                    "`<unit>-<yyMMdd>-<nnnn>` when absent."},
+            "portal_code": {"type": "string", "maxLength": 60,
+                            "description": "The national public service portal's code, if any."},
+            "procedure_code": {"type": "string", "examples": ["1.013831"]},
+            "agency_code": {"type": "string", "examples": ["HN-VPDKDD-CN02"]},
+            "applicant_name": {"type": "string", "maxLength": 200},
+            "submitted_at": {**TIME, "description": "When it was submitted (default: now); needs an offset."},
+            "channel": {"type": "string", "enum": ["online", "counter", "post"], "default": "counter"},
+            "payer_class": {"type": "string", "enum": PAYER_CLASSES,
+                            "description": "Shorthand for `parameters.payer_class`."},
+            "charges": {"type": "array", "items": _ref("ChargeInput"),
+                        "description": "The charges, when the dossier system computed them; without it they "
+                                       "come from the fee catalogue and `parameters`."},
+            "parameters": _ref("DossierParameters"),
+        },
+    },
+    "Charge": {
+        "type": "object",
+        "required": ["name", "amount", "kind", "fee_code", "legal_basis", "detail"],
+        "properties": {
+            "name": {"type": "string"},
+            "amount": MONEY,
+            "kind": _nullable("string", enum=["phi", "le_phi", None]),
+            "fee_code": _nullable("string"),
+            "legal_basis": {"type": "string"},
+            "detail": {"type": "string", "description": "How the amount was computed."},
+        },
+    },
+    "PaymentRequestSummary": {
+        "type": "object",
+        "required": ["reference", "amount", "amount_paid", "status", "expires_at", "created_at"],
+        "properties": {
+            "reference": {"type": "string", "examples": [_REFERENCE]},
+            "amount": MONEY,
+            "amount_paid": MONEY,
+            "status": {"type": "string", "enum": REQUEST_STATUSES},
+            "expires_at": TIME,
+            "created_at": TIME,
+        },
+    },
+    "Payment": {
+        "type": "object",
+        "description": "A payment allocated to the dossier.",
+        "required": ["transaction_ref", "amount", "channel", "payment_channel", "received_at", "allocated_at"],
+        "properties": {
+            "transaction_ref": {"type": "string"},
+            "amount": MONEY,
+            "channel": {"type": "string", "enum": ["payos", "sepay", "bankdirect", "portal", "statement", "cash"],
+                        "description": "How the service heard of the payment."},
+            "payment_channel": {"type": "string", "enum": ["portal", "gateway", "counter_transfer", "card", "cash"],
+                                "description": "How the citizen paid."},
+            "received_at": TIME,
+            "allocated_at": TIME,
+        },
+    },
+    "Dossier": {
+        "type": "object",
+        "required": ["code", "portal_code", "procedure_code", "field", "agency_code", "applicant_name", "channel",
+                     "submitted_at", "payer_class", "parameters", "amount_due", "amount_paid", "payment_status",
+                     "charges", "payment_requests", "payments"],
+        "properties": {
+            "code": DOSSIER_CODE,
+            "portal_code": _nullable("string"),
+            "procedure_code": {"type": "string"},
+            "field": {"type": "string", "examples": ["land"]},
+            "agency_code": {"type": "string"},
+            "applicant_name": {"type": "string"},
+            "channel": {"type": "string", "enum": ["online", "counter", "post"]},
+            "submitted_at": TIME,
+            "payer_class": _nullable("string"),
+            "parameters": _ref("DossierParameters"),
+            "amount_due": MONEY,
+            "amount_paid": MONEY,
+            "payment_status": {"type": "string", "enum": ["unpaid", "partially_paid", "paid", "overpaid"]},
+            "charges": {"type": "array", "items": _ref("Charge")},
+            "payment_requests": {"type": "array", "items": _ref("PaymentRequestSummary")},
+            "payments": {"type": "array", "items": _ref("Payment")},
+        },
+    },
+    "PaymentRequestInput": {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "integer", "minimum": 1,
+                       "description": "Default: what remains due and is not already asked for by an open request."},
+            "expires_in_minutes": {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_MINUTES,
+                                   "description": "Default: to the end (23:59:59 ICT) of the next working day."},
+        },
+    },
+    "PaymentRequest": {
+        "type": "object",
+        "required": ["reference", "dossier_code", "amount", "amount_paid", "account", "purpose", "qr_payload",
+                     "pay_url", "card_pdf_url", "qr_png_url", "expires_at", "created_at", "status",
+                     "cancel_reason"],
+        "properties": {
+            "reference": {"type": "string", "pattern": "^HS[0-9A-Z]{9}$",
+                          "description": "Travels in the transfer content; carries a check character."},
+            "dossier_code": {"type": "string"},
+            "amount": {**MONEY, "minimum": 1},
+            "amount_paid": MONEY,
+            "account": _ref("Account"),
+            "purpose": {"type": "string", "maxLength": 25,
+                        "description": "Exactly what `qr_payload` carries in tag 62-08."},
+            "qr_payload": {"type": "string", "description": "The VietQR (EMVCo) payload, CRC included."},
+            "pay_url": {"type": "string", "format": "uri", "description": "The citizen's page."},
+            "card_pdf_url": {"type": "string", "format": "uri", "description": "The printable QR card (PDF)."},
+            "qr_png_url": {"type": "string", "format": "uri", "description": "The QR code as a PNG image."},
+            "expires_at": TIME,
+            "created_at": TIME,
+            "status": {"type": "string", "enum": REQUEST_STATUSES},
+            "cancel_reason": _nullable("string"),
+        },
+    },
+    "CancelInput": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    },
+}
+
+# --- error answers -------------------------------------------------------------------------
+
+
+def _error(description: str, example: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description,
+            "content": {PROBLEM_JSON: {"schema": _ref("Problem"), "example": example}}}
+
+
+RESPONSES = {
+    "BadRequest": _error("The body is not JSON.", _problem(
+        400, "Bad Request", "the body is not valid UTF-8 JSON (line 1, column 1: Expecting value)")),
+    "Unauthorized": _error("No token, or an unknown or revoked one.", _problem(
+        401, "Unauthorized", "the token is unknown or revoked")),
+    "Forbidden": _error("The token's role may not do this.", _problem(
+        403, "Forbidden", "role 'finance' may not do this (needs system or counter)")),
+    "NotFound": _error("Nothing has that code or reference.", _problem(
+        404, "Not Found", "no dossier with code '000.12.03.H26-261125-0009'")),
+    "PayloadTooLarge": _error("The body is larger than 1 MB.", _problem(
+        413, "Request Entity Too Large", "the body is larger than 1048576 bytes, the most this API reads")),
+    "DossierConflict": _error("A dossier with this code (or portal code) exists already.", _problem(
+        409, "Conflict", "dossier 000.12.03.H26-261125-0001 already exists")),
+    "NothingDue": _error("Nothing remains due that is not already asked for by an open request.", _problem(
+        409, "Conflict", f"nothing remains due on dossier 000.12.03.H26-261125-0001 (request {_REFERENCE} is open: "
+                         "reprint it, or cancel it first)")),
+    "AlreadyClosed": _error("The request is already paid, overpaid or cancelled.", _problem(
+        409, "Conflict", f"payment request {_REFERENCE} is already paid")),
+    "InvalidDossier": _error("Invalid content; `errors` names each field at fault.", _problem(
+        422, "Unprocessable Entity", "the dossier is not valid",
+        [{"field": "applicant_name", "message": "required"},
+         {"field": "parameters.declared_value", "message": "a whole, non-negative number of đồng"}])),
+    "InvalidRequest": _error("Invalid amount or validity; `errors` names each field at fault.", _problem(
+        422, "Unprocessable Entity", "the payment request is not valid",
+        [{"field": "amount", "message": "a positive whole number of đồng"}])),
+    "InvalidCancel": _error("No reason given.", _problem(
+        422, "Unprocessable Entity", "say why the request is cancelled", [{"field": "reason", "message": "required"}])),
+}
+
+
+def _json(schema: str, example: Any = None, examples: dict[str, Any] | None = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": _ref(schema)}
+    if example is not None:
+        media["example"] = example
+    if examples:
+        media["examples"] = examples
+    return {"application/json": media}
+
+
+def _errors(*names: str) -> dict[str, Any]:
+    codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
+             "PayloadTooLarge": "413", "DossierConflict": "409", "NothingDue": "409", "AlreadyClosed": "409",
+             "InvalidDossier": "422", "InvalidRequest": "422", "InvalidCancel": "422"}
+    return {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
+
+
+def _roles_text(roles: list[str]) -> str:
+    return "Any role." if roles == ALL_ROLES else f"Roles: {', '.join(roles)}."
+
+
+def _op(op_id: str, tag: str, summary: str, description: str, roles: list[str] | None, responses: dict[str, Any],
+        **extra: Any) -> dict[str, Any]:
+    body = {"operationId": op_id, "tags": [tag], "summary": summary}
+    if roles is None:
+        body["description"] = description
+        body["security"] = []
+    else:
+        body["description"] = f"{description}\n\n{_roles_text(roles)}"
+        body["x-roles"] = roles
+    body.update(extra)
+    body["responses"] = dict(sorted(responses.items()))
+    return body
+
+
+_CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+               "description": "The dossier's code or its national-portal code. Codes may contain `/`: "
+                              "send them as they are.",
+               "example": "000.12.03.H26-261125-0001"}
+_REFERENCE_PARAM = {"name": "reference", "in": "path", "required": True,
+                    "schema": {"type": "string", "examples": [_REFERENCE]},
+                    "description": "The payment reference (case does not matter).", "example": _REFERENCE}
+_LOCATION = {"Location": {"description": "The absolute URL of the new resource.",
+                          "schema": {"type": "string", "format": "uri"}}}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/agencies": {"get": _op(
+        "listAgencies", "Reference data", "The agencies and their collection accounts",
+        "Every agency, by code, with its active collection accounts.",
+        ALL_ROLES,
+        {"200": {"description": "The agencies.", "content": _json("AgencyList", EXAMPLE_AGENCIES)},
+         **_errors("Unauthorized")})},
+    "/api/v1/procedures": {"get": _op(
+        "listProcedures", "Reference data", "The fee catalogue",
+        "Every active procedure with its `field` and its fee items: a fixed `amount`, or a `rate` per mille of "
+        "the declared value with an optional `cap`. Where the amount depends on the payer there is one item "
+        "per `payer_class`.",
+        ALL_ROLES,
+        {"200": {"description": "The procedures.", "content": _json("ProcedureList", EXAMPLE_PROCEDURES)},
+         **_errors("Unauthorized")})},
+    "/api/v1/dossiers": {"post": _op(
+        "createDossier", "Dossiers", "Register a dossier",
+        "Registers a dossier with its charges. Without `charges`, they come from the fee catalogue for the "
+        "procedure, using `parameters` where a fee is a rate or depends on the payer. The same `code` (or "
+        "`portal_code`) again is a conflict and changes nothing.",
+        WRITERS,
+        {"201": {"description": "Registered; the dossier as `GET /api/v1/dossiers/{code}` shows it.",
+                 "headers": _LOCATION, "content": _json("Dossier", EXAMPLE_DOSSIER)},
+         **_errors("BadRequest", "Unauthorized", "Forbidden", "DossierConflict", "PayloadTooLarge",
+                   "InvalidDossier")},
+        requestBody={"required": True, "content": _json("DossierInput", examples={
+            "catalogue": {"summary": "Charges from the fee catalogue", "value": EXAMPLE_DOSSIER_INPUT},
+            "given": {"summary": "Charges given by the dossier system", "value": EXAMPLE_DOSSIER_WITH_CHARGES},
+        })})},
+    "/api/v1/dossiers/{code}": {"get": _op(
+        "getDossier", "Dossiers", "A dossier, its charges, payment requests and payments",
+        "Requests past their validity are marked `expired` first.",
+        ALL_ROLES,
+        {"200": {"description": "The dossier.", "content": _json("Dossier", EXAMPLE_DOSSIER)},
+         **_errors("Unauthorized", "NotFound")},
+        parameters=[_CODE_PARAM])},
+    "/api/v1/dossiers/{code}/payment-requests": {"post": _op(
+        "createPaymentRequest", "Payment requests", "Ask for a payment: a VietQR code for a dossier",
+        "Creates a payment request on the agency's default collection account: one amount, one reference, one "
+        "validity. The body is optional; by default the amount is what remains due and is not already asked "
+        "for by an open request.",
+        WRITERS,
+        {"201": {"description": "Created.", "headers": _LOCATION,
+                 "content": _json("PaymentRequest", EXAMPLE_PAYMENT_REQUEST)},
+         **_errors("BadRequest", "Unauthorized", "Forbidden", "NotFound", "NothingDue", "PayloadTooLarge",
+                   "InvalidRequest")},
+        parameters=[_CODE_PARAM],
+        requestBody={"required": False, "content": _json("PaymentRequestInput", examples={
+            "default": {"summary": "What remains due, valid to the end of the next working day", "value": {}},
+            "partial": {"summary": "A part, valid for 30 minutes",
+                        "value": {"amount": 28_000, "expires_in_minutes": 30}},
+        })})},
+    "/api/v1/payment-requests/{reference}": {"get": _op(
+        "getPaymentRequest", "Payment requests", "A payment request and its status",
+        "`status` is one of open, partially_paid, paid, overpaid, expired, cancelled; an open request past its "
+        "validity is marked `expired` first.",
+        ALL_ROLES,
+        {"200": {"description": "The payment request.", "content": _json("PaymentRequest", EXAMPLE_PAYMENT_REQUEST)},
+         **_errors("Unauthorized", "NotFound")},
+        parameters=[_REFERENCE_PARAM])},
+    "/api/v1/payment-requests/{reference}/cancel": {"post": _op(
+        "cancelPaymentRequest", "Payment requests", "Cancel a payment request",
+        "Cancels an open, partially paid or expired request, with the reason, in its history. A cancelled "
+        "request no longer holds its amount: a new one can be made.",
+        WRITERS,
+        {"200": {"description": "Cancelled.",
+                 "content": _json("PaymentRequest", {**EXAMPLE_PAYMENT_REQUEST, "status": "cancelled",
+                                                     "cancel_reason": "sai số tiền"})},
+         **_errors("BadRequest", "Unauthorized", "Forbidden", "NotFound", "AlreadyClosed", "PayloadTooLarge",
+                   "InvalidCancel")},
+        parameters=[_REFERENCE_PARAM],
+        requestBody={"required": True, "content": _json("CancelInput", {"reason": "sai số tiền"})})},
+    "/api/v1/openapi.json": {"get": _op(
+        "getOpenAPI", "Documentation", "This description",
+        "The OpenAPI 3.1 document of the API; needs no token. People read it at `/api/docs`.",
+        None,
+        {"200": {"description": "The OpenAPI document.",
+                 "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}}})},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Hanoi administrative fees: cashless payment API",
+        "version": "1.0.0",
+        "summary": "Dossiers, their fees and charges, and VietQR payment requests.",
+        "description": (
+            "The REST API of the service that collects the fees and charges (phí, lệ phí) of Hanoi's "
+            "administrative procedures by bank transfer (VietQR).\n\n"
+            "- Send `Authorization: Bearer <token>`; create a token with "
+            "`flask --app app token create NAME --role system`. Roles: `system` (the one-stop dossier system), "
+            "`counter`, `finance`, `supervisor`, `admin` (may do everything).\n"
+            "- JSON is UTF-8; request bodies are at most 1 MB. Amounts are integers of đồng (VND); times are "
+            "ISO 8601 with an offset, shown in Indochina Time (+07:00).\n"
+            "- Every error is `application/problem+json` (RFC 7807) with `status`, `title`, `detail`, and for "
+            "validation errors (422) `errors: [{field, message}]`. 400: the body is not JSON; 401: no valid "
+            "token; 403: the role may not do it; 404: unknown; 405: the path does not take that method; "
+            "409: conflict; 413: body too large; 422: invalid content. A refused request changes nothing."
+        ),
+    },
+    "tags": [
+        {"name": "Reference data", "description": "Agencies, their collection accounts, and the fee catalogue."},
+        {"name": "Dossiers", "description": "Dossiers (hồ sơ) and what they owe."},
+        {"name": "Payment requests", "description": "What a VietQR code stands for: one amount, one reference, "
+                                                    "one account, one validity."},
+        {"name": "Documentation", "description": "This description."},
+    ],
+    "security": [{"bearerAuth": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer",
+            "description": "An API token from `flask --app app token create NAME --role ROLE`."}},
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+    },
+}
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def document(server_url: str | None = None) -> dict[str, Any]:
+    """A copy of the document, with ``servers`` naming where it is served from."""
+    doc = copy.deepcopy(DOCUMENT)
+    if server_url:
+        doc["servers"] = [{"url": server_url.rstrip("/") or "/"}]
+    return doc
+
+
+# --- the docs page's view of the document ------------------------------------------------------
+
+
+def resolve(doc: dict[str, Any], node: Any) -> Any:
+    """Follow a local ``$ref`` (``#/components/...``)."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = doc
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def type_label(doc: dict[str, Any], schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    kind = schema.get("type", "any")
+    label = " | ".join(kind) if isinstance(kind, list) else kind
+    if kind == "array" and "items" in schema:
+        label = f"array of {type_label(doc, schema['items'])}"
+    if schema.get("format"):
+        label += f" ({schema['format']})"
+    return label
+
+
+def schema_rows(doc: dict[str, Any], schema: dict[str, Any] | None, prefix: str = "",
+                depth: int = 0) -> list[dict[str, Any]]:
+    """A schema as rows of a table: one per field, nested fields as ``a.b`` and ``a[].b``."""
+    rows: list[dict[str, Any]] = []
+    target = resolve(doc, schema or {})
+    if depth > 6 or target.get("type") != "object":
+        return rows
+    required = set(target.get("required", ()))
+    for name, prop in target.get("properties", {}).items():
+        resolved = resolve(doc, prop)
+        notes = []
+        if "enum" in resolved:
+            notes.append("one of " + ", ".join("null" if v is None else str(v) for v in resolved["enum"]))
+        for key, word in (("minimum", "≥"), ("maximum", "≤"), ("maxLength", "length ≤")):
+            if key in resolved:
+                notes.append(f"{word} {resolved[key]}")
+        if "pattern" in resolved:
+            notes.append(f"pattern {resolved['pattern']}")
+        if "default" in resolved:
+            notes.append(f"default {resolved['default']}")
+        description = prop.get("description") or resolved.get("description") or ""
+        rows.append({"name": prefix + name, "type": type_label(doc, prop), "required": name in required,
+                     "description": description, "notes": "; ".join(notes)})
+        if resolved.get("type") == "object":
+            rows.extend(schema_rows(doc, resolved, f"{prefix}{name}.", depth + 1))
+        elif resolved.get("type") == "array":
+            rows.extend(schema_rows(doc, resolved.get("items"), f"{prefix}{name}[].", depth + 1))
+    return rows
+
+
+def inline_markdown(text: str) -> Markup:
+    """The little Markdown the descriptions use: `code` spans; the rest is escaped text."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _media(doc: dict[str, Any], content: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for media_type, media in content.items():
+        examples = []
+        if "example" in media:
+            examples.append({"name": "", "summary": "", "json": _pretty(media["example"])})
+        for name, example in media.get("examples", {}).items():
+            examples.append({"name": name, "summary": example.get("summary", ""), "json": _pretty(example["value"])})
+        schema = media.get("schema", {})
+        out.append({"media_type": media_type, "schema": type_label(doc, schema),
+                    "rows": schema_rows(doc, schema), "examples": examples})
+    return out
+
+
+def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every operation of the document, in order, ready for ``templates/api_docs.html``."""
+    ops = []
+    for path, item in doc["paths"].items():
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            op = item[method]
+            secured = op.get("security", doc.get("security")) != []
+            body = op.get("requestBody")
+            responses = []
+            for status, response in op["responses"].items():
+                response = resolve(doc, response)
+                responses.append({"status": status, "description": response.get("description", ""),
+                                  "headers": list(response.get("headers", {})),
+                                  "media": _media(doc, response.get("content", {}))})
+            ops.append({
+                "id": op["operationId"], "method": method.upper(), "path": path, "tag": op["tags"][0],
+                "summary": op.get("summary", ""), "description": op.get("description", ""),
+                "secured": secured, "roles": op.get("x-roles", []),
+                "parameters": [{**p, "type": type_label(doc, p.get("schema", {}))} for p in op.get("parameters", [])],
+                "request": ({"required": body.get("required", False), "media": _media(doc, body["content"])}
+                            if body else None),
+                "responses": responses,
+            })
+    return ops
