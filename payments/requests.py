@@ -65,7 +65,7 @@ def create_payment_request(session: Session, dossier: Dossier, actor: str, *, am
     now = now or utcnow()
     # Lock the dossier (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) and
     # read its requests afresh, so two clerks cannot both request the same remainder.
-    dossier = session.get(Dossier, dossier.id, with_for_update=True, populate_existing=True)
+    dossier = session.get(Dossier, dossier.id, with_for_update={"of": Dossier}, populate_existing=True)
     _refresh_dossier_requests(session, dossier, now)
     available = remaining_due(dossier) - outstanding_requested(dossier)
     if amount is None:
@@ -139,7 +139,7 @@ def get_request_by_token(session: Session, token: str) -> PaymentRequest:
 def cancel_request(session: Session, request: PaymentRequest, reason: str, actor: str) -> PaymentRequest:
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError("say why the request is cancelled", errors=[FieldError("reason", "required")])
-    request = session.get(PaymentRequest, request.id, with_for_update=True, populate_existing=True)
+    request = session.get(PaymentRequest, request.id, with_for_update={"of": PaymentRequest}, populate_existing=True)
     if request.status in FINAL_PAID:
         raise Conflict(f"payment request {request.reference} is already {request.status}")
     if request.status == "cancelled":
