@@ -38,14 +38,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from core.login import init_login
+
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
     csrf.init_app(app)
+    init_login(app)  # Flask-Login: staff sessions for the pages
 
 
 def register_blueprints(app: Flask) -> None:
     from core.login import bp as auth
     from core.views import bp as site
+    from payments.admin import bp as admin
     from payments.api import bp as api
     from payments.citizen import bp as citizen
     from payments.counter import bp as counter
@@ -55,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(citizen)
     app.register_blueprint(counter)
+    app.register_blueprint(admin)
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
 
 

@@ -3,9 +3,156 @@
 Endpoint names are fixed (the API builds its URLs from them):
 ``citizen.pay`` /pay/<token>, ``citizen.card`` /pay/<token>/card.<fmt> (?layout=a6|receipt80),
 ``citizen.qr_png`` /pay/<token>/qr.png, ``citizen.status`` /pay/<token>/status.json.
+
+The page shows nothing of the applicant beyond a masked name. Only an ``open`` request shows
+its QR: an expired or cancelled one says so, and its QR and card answer 410 Gone (as do those
+of a paid or partly paid one: paying that code again would pay twice).
 """
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+import unicodedata
+
+import qrcode
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask_babel import gettext as _
+from qrcode.constants import ERROR_CORRECT_M
+
+from core.clock import isoformat_ict
+from core.db import db
+from core.errors import NotFound, ServiceError, ValidationError
+from qr.banks import by_bin
+from qr.card import FORMATS, LAYOUTS, CardInfo, render_card
+
+from .counter import request_status_label
+from .dossiers import storable_text
+from .models import PaymentRequest
+from .requests import FINAL_PAID, get_request_by_token, refresh_expiry
 
 bp = Blueprint("citizen", __name__)
+
+PAYABLE = ("open",)
+LIVE = ("open", "partially_paid")  # states that may still change by a payment: the page keeps asking
+MIMETYPES = {"png": "image/png", "pdf": "application/pdf"}
+
+
+class Gone(ServiceError):
+    status = 410
+
+
+def mask_name(name: str) -> str:
+    """``Nguyễn Văn A`` → ``Ng*** V** A``: enough for the payer to recognise, not to identify."""
+    words = unicodedata.normalize("NFC", name or "").split()
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0][:1] + "***"
+    masked = []
+    for index, word in enumerate(words):
+        if index == 0:
+            masked.append(word[:2] + "***" if len(word) > 2 else word[:1] + "*")
+        elif index == len(words) - 1:
+            masked.append(word[:1] + ("**" if len(word) > 1 else ""))
+        else:
+            masked.append(word[:1] + "**")
+    return " ".join(masked)
+
+
+def _load(token: str) -> PaymentRequest:
+    try:
+        if not storable_text(token):  # PostgreSQL refuses NUL in a query: no such request either way
+            raise NotFound(token)
+        payment = get_request_by_token(db.session, token)
+    except NotFound:
+        raise NotFound(_("Đường dẫn thanh toán không đúng. Vui lòng kiểm tra lại với bộ phận một cửa."),
+                       title=_("Không tìm thấy yêu cầu thanh toán")) from None
+    if refresh_expiry(db.session, payment):
+        db.session.commit()
+    return payment
+
+
+def _require_payable(payment: PaymentRequest) -> None:
+    if payment.status not in PAYABLE:
+        raise Gone(_("Yêu cầu thanh toán này không còn nhận thanh toán (%(status)s).",
+                     status=request_status_label(payment.status)),
+                   title=_("Mã QR không còn hiệu lực"))
+
+
+def card_info(payment: PaymentRequest) -> CardInfo:
+    dossier = payment.dossier
+    return CardInfo(
+        payload=payment.qr_payload,
+        bank_bin=payment.account.bank_bin,
+        account=payment.account.number,
+        account_holder=payment.account.holder_name,
+        amount=payment.amount,
+        transfer_content=payment.purpose,
+        dossier_code=dossier.code,
+        procedure_name=dossier.procedure.name,
+        agency_name=dossier.agency.name,
+        valid_until=payment.expires_at,
+        reference=payment.reference,
+    )
+
+
+def qr_png_bytes(payload: str) -> bytes:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
+    code.add_data(payload)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image(fill_color="black", back_color="white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@bp.after_request
+def _private(response: Response) -> Response:
+    # The token is the page's only key: keep it out of caches, referrers and search engines.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.get("/pay/<token>")
+def pay(token: str):
+    payment = _load(token)
+    dossier = payment.dossier
+    bank = by_bin(payment.account.bank_bin)
+    paid_event = next((e for e in reversed(payment.events) if e.to_status in FINAL_PAID + ("partially_paid",)), None)
+    return render_template(
+        "citizen/pay.html", payment=payment, dossier=dossier, bank=bank, masked_name=mask_name(dossier.applicant_name),
+        payable=payment.status in PAYABLE, live=payment.status in LIVE, paid=payment.status in FINAL_PAID,
+        paid_event=paid_event,
+    )
+
+
+@bp.get("/pay/<token>/qr.png")
+def qr_png(token: str):
+    payment = _load(token)
+    _require_payable(payment)
+    return Response(qr_png_bytes(payment.qr_payload), mimetype="image/png")
+
+
+@bp.get("/pay/<token>/card.<fmt>")
+def card(token: str, fmt: str):
+    if fmt not in FORMATS:
+        abort(404)
+    layout = request.args.get("layout", "a6")
+    if layout not in LAYOUTS:
+        raise ValidationError(_("Khổ thẻ phải là a6 hoặc receipt80."), title=_("Khổ thẻ không hợp lệ"))
+    payment = _load(token)
+    _require_payable(payment)
+    try:
+        data = render_card(card_info(payment), layout=layout, fmt=fmt)
+    except ValueError as exc:  # the card's texts cannot fit: say so, never cut them
+        raise ValidationError(str(exc), title=_("Không in được thẻ")) from None
+    response = Response(data, mimetype=MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'inline; filename="vietqr-{payment.reference}-{layout}.{fmt}"'
+    return response
+
+
+@bp.get("/pay/<token>/status.json")
+def status(token: str):
+    payment = _load(token)
+    return jsonify(status=payment.status, amount=payment.amount, amount_paid=payment.amount_paid,
+                   expires_at=isoformat_ict(payment.expires_at), paid=payment.status in FINAL_PAID)

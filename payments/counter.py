@@ -1,6 +1,531 @@
-"""The counter clerk's pages (filled in by the pages work)."""
+"""The counter clerk's pages: find or register a dossier, see its charges with their legal
+basis, ask for payment, print the VietQR card in one click, and watch "paid" appear.
+
+Views are thin: the rules live in ``dossiers``, ``requests`` and ``fees``; a ``ServiceError``
+from them becomes a message on the form, and nothing is saved (the session is rolled back).
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+import json
+from itertools import groupby
+from dataclasses import dataclass
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from core.clock import ict_day, isoformat_ict, utcnow
+from core.db import db
+from core.errors import Conflict, NotFound, ServiceError, ValidationError
+from core.login import roles_required
+from core.money import MoneyError, format_vnd, to_vnd
+from core.users import Role
+from qr.banks import by_bin
+from qr.card import LAYOUTS
+
+from .dossiers import find_dossier, get_dossier, parse_dossier_input, payment_status, preview_charges, \
+    register_dossier, search_dossiers, storable_text
+from .fees import PAYER_CLASSES, ChargeLine
+from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure
+from .requests import OPEN_STATES, cancel_request, create_payment_request, get_request, outstanding_requested, \
+    refresh_expiry, remaining_due
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
+COUNTER = Role.COUNTER.value
+PAYABLE = ("open",)  # a request whose QR may still be paid (a partly paid one asks the balance anew)
+VALIDITY_CHOICES = ("30", "120", "480", "1440", "4320")  # minutes; empty: the default policy
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels (shared with the citizen page): what the codes of the services mean to people
+
+
+@bp.app_template_global()
+def request_status_label(status: str) -> str:
+    return {
+        "open": _("Chờ thanh toán"),
+        "partially_paid": _("Đã thanh toán một phần"),
+        "paid": _("Đã thanh toán"),
+        "overpaid": _("Đã thanh toán (nộp thừa)"),
+        "expired": _("Hết hiệu lực"),
+        "cancelled": _("Đã hủy"),
+    }.get(status, status)
+
+
+@bp.app_template_global()
+def payment_status_label(status: str) -> str:
+    return {
+        "unpaid": _("Chưa nộp"),
+        "partially_paid": _("Đã nộp một phần"),
+        "paid": _("Đã nộp đủ"),
+        "overpaid": _("Nộp thừa"),
+    }.get(status, status)
+
+
+@bp.app_template_global()
+def event_action_label(action: str) -> str:
+    return {
+        "created": _("Tạo yêu cầu"),
+        "cancelled": _("Hủy"),
+        "expired": _("Hết hiệu lực"),
+        "paid": _("Nhận thanh toán"),
+        "partially_paid": _("Nhận một phần"),
+        "overpaid": _("Nhận thừa"),
+    }.get(action, action)
+
+
+@bp.app_template_global()
+def payer_class_label(payer_class: str | None) -> str:
+    return {
+        "individual_ward": _("Cá nhân ở phường"),
+        "individual_other": _("Cá nhân ở nơi khác"),
+        "organisation": _("Tổ chức"),
+        "any": _("Mọi đối tượng"),
+    }.get(payer_class or "", payer_class or "")
+
+
+@bp.app_template_global()
+def channel_label(channel: str) -> str:
+    return {
+        "counter": _("Trực tiếp tại bộ phận một cửa"),
+        "online": _("Trực tuyến (Cổng dịch vụ công)"),
+        "post": _("Qua dịch vụ bưu chính"),
+    }.get(channel, channel)
+
+
+@bp.app_template_global()
+def field_label(field: str) -> str:
+    return {"land": _("Đất đai"), "civil_status": _("Hộ tịch")}.get(field, _("Lĩnh vực khác"))
+
+
+@bp.app_template_global()
+def fee_kind_label(kind: str | None) -> str:
+    return {"phi": _("Phí"), "le_phi": _("Lệ phí")}.get(kind or "", "")
+
+
+@bp.app_template_global()
+def localized_name(obj) -> str:
+    """An agency's or procedure's English name when the page is in English and one is known."""
+    if str(get_locale()) == "en" and getattr(obj, "name_en", None):
+        return obj.name_en
+    return obj.name
+
+
+@bp.app_template_global()
+def per_mille(rate_ppm: int | None) -> str:
+    """``1500`` (parts per million) → ``1,5 ‰``."""
+    if rate_ppm is None:
+        return ""
+    whole, rest = divmod(rate_ppm, 1000)
+    text = str(whole) if rest == 0 else f"{whole},{str(rest).rjust(3, '0').rstrip('0')}"
+    return f"{text} ‰"
+
+
+@bp.app_template_global()
+def bank_name(bank_bin: str) -> str:
+    bank = by_bin(bank_bin)
+    return f"{bank.short_name} — {bank.name}" if bank else f"BIN {bank_bin}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _load_dossier(code: str) -> Dossier:
+    try:
+        if not storable_text(code):  # PostgreSQL refuses NUL in a query: no such dossier either way
+            raise NotFound(code)
+        return get_dossier(db.session, code.strip())
+    except NotFound:
+        raise NotFound(_("Không có hồ sơ mã %(code)s.", code=code), title=_("Không tìm thấy hồ sơ")) from None
+
+
+def _load_request(reference: str) -> PaymentRequest:
+    try:
+        if not storable_text(reference):
+            raise NotFound(reference)
+        return get_request(db.session, reference)
+    except NotFound:
+        raise NotFound(_("Không có yêu cầu thanh toán %(ref)s.", ref=reference),
+                       title=_("Không tìm thấy yêu cầu thanh toán")) from None
+
+
+def _refresh(dossier: Dossier) -> None:
+    """Open requests past their validity become expired before anyone looks at them."""
+    now = utcnow()
+    if any([refresh_expiry(db.session, r, now) for r in dossier.payment_requests]):
+        db.session.commit()
+
+
+def _available(dossier: Dossier) -> int:
+    return max(remaining_due(dossier) - outstanding_requested(dossier), 0)
+
+
+@dataclass
+class ProcedureNeeds:
+    """What the registration form must ask for this procedure."""
+
+    payer: bool
+    rate: bool
+    copies: bool
+    exemptions: list[FeeItem]
+
+    def as_data(self) -> dict:
+        return {"payer": self.payer, "rate": self.rate, "copies": self.copies,
+                "exemptions": [i.code for i in self.exemptions]}
+
+
+def procedure_needs(procedure: Procedure) -> ProcedureNeeds:
+    items = procedure.fee_items
+    exemptions: dict[str, FeeItem] = {}
+    for item in items:
+        if item.exempt_condition and not item.exempt_always:
+            exemptions.setdefault(item.code, item)
+    return ProcedureNeeds(
+        payer=any(i.payer_class != "any" for i in items),
+        rate=any(i.rate_ppm is not None and not i.exempt_always for i in items),
+        copies=any(i.per_copy for i in items),
+        exemptions=list(exemptions.values()),
+    )
+
+
+def _agencies() -> list[Agency]:
+    today = ict_day(utcnow())
+    order = {"city_body": 0, "branch": 1, "ward": 2, "commune": 3, "district": 4}
+    rows = db.session.scalars(select(Agency).where(or_(Agency.active_to.is_(None), Agency.active_to >= today)))
+    return sorted(rows, key=lambda a: (order.get(a.kind, 9), a.name))
+
+
+def _procedures() -> list[Procedure]:
+    order = {"land": 0, "civil_status": 1}
+    rows = db.session.scalars(select(Procedure).where(Procedure.active.is_(True)))
+    return sorted(rows, key=lambda p: (order.get(p.field, 9), p.field, p.name))
+
+
+def grouped(rows: list, attribute: str) -> list[tuple[str, list]]:
+    """Consecutive rows by ``attribute``, in the rows' own order (Jinja's groupby sorts by name)."""
+    return [(key, list(group)) for key, group in groupby(rows, key=lambda row: getattr(row, attribute))]
+
+
+@bp.app_template_global()
+def agency_kind_label(kind: str) -> str:
+    return {
+        "city_body": _("Cơ quan cấp thành phố"),
+        "branch": _("Chi nhánh Văn phòng Đăng ký đất đai"),
+        "ward": _("UBND phường"),
+        "commune": _("UBND xã"),
+        "district": _("Quận, huyện (trước 7/2025)"),
+    }.get(kind, kind)
+
+
+def _field_messages() -> dict[str, str]:
+    return {
+        "code": _("Mã hồ sơ chỉ gồm chữ, số và các dấu . _ / -, dài 3 đến 60 ký tự."),
+        "portal_code": _("Mã hồ sơ chỉ gồm chữ, số và các dấu . _ / -, dài 3 đến 60 ký tự."),
+        "procedure_code": _("Chọn một thủ tục trong danh mục."),
+        "agency_code": _("Chọn cơ quan tiếp nhận hồ sơ."),
+        "applicant_name": _("Nhập họ tên người nộp hồ sơ (tối đa 200 ký tự)."),
+        "channel": _("Chọn kênh nộp hồ sơ."),
+        "payer_class": _("Chọn đối tượng nộp: mức lệ phí của thủ tục này phụ thuộc vào đối tượng."),
+        "declared_value": _("Nhập giá trị tính phí bằng số đồng: thủ tục có khoản thu tính theo tỷ lệ."),
+        "copies": _("Số bản sao là số nguyên từ 1 đến 1000."),
+        "exemptions": _("Khoản miễn này không áp dụng cho thủ tục đã chọn."),
+        "submitted_at": _("Thời điểm nộp không hợp lệ."),
+    }
+
+
+_SERVICE_FIELDS = {
+    "parameters.declared_value": "declared_value",
+    "parameters.payer_class": "payer_class",
+    "parameters.copies": "copies",
+    "parameters.exemptions": "exemptions",
+}
+
+
+def _form_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
+    """Per-field messages and a general message for a refusal from the services."""
+    messages = _field_messages()
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        name = _SERVICE_FIELDS.get(error.field, error.field)
+        errors[name] = messages.get(name, exc.detail)
+    if isinstance(exc, Conflict):
+        errors.setdefault("code", _("Đã có hồ sơ mang mã này."))
+        return errors, _("Đã có hồ sơ trùng mã (mã hồ sơ hoặc mã trên Cổng Dịch vụ công). Chưa có gì được lưu.")
+    if errors:
+        return errors, _("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu. Chưa có gì được lưu.")
+    return errors, _("Không thực hiện được: %(detail)s. Chưa có gì được lưu.", detail=exc.detail)
+
+
+def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], preview: bool) -> tuple[dict, dict]:
+    """The API's dossier body from the registration form, and the errors of its format."""
+    errors: dict[str, str] = {}
+    messages = _field_messages()
+    name = (form.get("applicant_name") or "").strip()
+    body: dict = {
+        "code": (form.get("code") or "").strip() or None,
+        "portal_code": (form.get("portal_code") or "").strip() or None,
+        "procedure_code": (form.get("procedure_code") or "").strip() or None,
+        "agency_code": (form.get("agency_code") or "").strip() or None,
+        # The charges can be seen before the name is typed; saving needs it.
+        "applicant_name": name or ("…" if preview else None),
+        "channel": form.get("channel") or "counter",
+    }
+    if body["agency_code"] not in agency_codes:
+        errors["agency_code"] = messages["agency_code"]
+    if procedure is None:
+        errors["procedure_code"] = messages["procedure_code"]
+        return body, errors
+    needs = procedure_needs(procedure)
+    parameters: dict = {}
+    if needs.payer and form.get("payer_class"):
+        if form["payer_class"] in PAYER_CLASSES:
+            parameters["payer_class"] = form["payer_class"]
+        else:
+            errors["payer_class"] = messages["payer_class"]
+    raw_value = (form.get("declared_value") or "").strip()
+    if needs.rate and raw_value:
+        try:
+            value = to_vnd(raw_value)
+            if value < 0:
+                raise MoneyError("negative")
+            parameters["declared_value"] = value
+        except MoneyError:
+            errors["declared_value"] = messages["declared_value"]
+    raw_copies = (form.get("copies") or "").strip()
+    if needs.copies and raw_copies:
+        if raw_copies.isdigit() and 1 <= int(raw_copies) <= 1000:
+            parameters["copies"] = int(raw_copies)
+        else:
+            errors["copies"] = messages["copies"]
+    exempt_codes = {i.code for i in needs.exemptions}
+    chosen = [c for c in form.getlist("exemptions") if c in exempt_codes]
+    if chosen:
+        parameters["exemptions"] = chosen
+    body["parameters"] = parameters
+    return body, errors
+
+
+def _digest(lines: list[ChargeLine]) -> str:
+    """A fingerprint of the charges the clerk saw: saving recomputes them and must agree."""
+    data = json.dumps([[l.fee_code, l.name, l.amount, l.detail] for l in lines], ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+@bp.get("/")
+@roles_required(COUNTER)
+def index():
+    query = (request.args.get("q") or "").replace("\x00", "").strip()[:100]
+    if not storable_text(query):
+        query = ""
+    if query:
+        exact = find_dossier(db.session, query)
+        if exact is not None:  # a scanned or typed code goes straight to its dossier
+            return redirect(url_for(".dossier", code=exact.code))
+    dossiers = search_dossiers(db.session, query)
+    return render_template("counter/index.html", query=query, dossiers=dossiers, payment_status=payment_status)
+
+
+@bp.route("/dossiers/new", methods=["GET", "POST"])
+@roles_required(COUNTER)
+def new_dossier():
+    agencies = _agencies()
+    procedures = _procedures()
+    by_code = {p.code: p for p in procedures}
+    needs = {p.code: procedure_needs(p) for p in procedures}
+    form = request.form if request.method == "POST" else request.args
+    errors: dict[str, str] = {}
+    message = None
+    preview: list[ChargeLine] | None = None
+    digest = None
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action", "preview")
+        saving = action in ("save", "save_request")
+        procedure = by_code.get((form.get("procedure_code") or "").strip())
+        body, errors = _dossier_body(form, procedure, {a.code for a in agencies}, preview=not saving)
+        if errors:
+            message = _("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu. Chưa có gì được lưu.")
+        else:
+            try:
+                data = parse_dossier_input(body)
+                for code in (data.code, data.portal_code):
+                    if code and find_dossier(db.session, code) is not None:
+                        raise Conflict(code)
+                lines = preview_charges(db.session, data)
+                digest = _digest(lines)
+                if saving and request.form.get("preview_digest") == digest:
+                    return _save(data, action == "save_request")
+                if saving:
+                    message = _("Phí, lệ phí đã thay đổi theo thông tin vừa sửa: kiểm tra lại rồi bấm Lưu.")
+                preview = lines
+            except ServiceError as exc:
+                db.session.rollback()
+                errors, message = _form_errors(exc)
+        if errors:
+            status = 422
+    return render_template("counter/new.html", agencies=agencies, procedures=procedures, needs=needs,
+                           agency_groups=grouped(agencies, "kind"), procedure_groups=grouped(procedures, "field"),
+                           form=form, errors=errors, message=message, preview=preview, digest=digest,
+                           fee_items={(p.code, i.code): i for p in procedures for i in p.fee_items},
+                           payer_classes=PAYER_CLASSES, channels=("counter", "online", "post"),
+                           default_agency=session.get("counter_agency")), status
+
+
+def _save(data, with_request: bool):
+    dossier = register_dossier(db.session, data, current_user.actor)
+    payment = None
+    if with_request and dossier.amount_due > 0:
+        payment = create_payment_request(db.session, dossier, current_user.actor)
+    db.session.commit()
+    session["counter_agency"] = dossier.agency.code  # the clerk's counter: preselected next time
+    flash(_("Đã đăng ký hồ sơ %(code)s.", code=dossier.code), "success")
+    if payment is not None:
+        flash(_("Đã tạo yêu cầu thanh toán %(ref)s: %(amount)s. Bấm “In thẻ” để in mã QR.",
+                ref=payment.reference, amount=format_vnd(payment.amount)), "success")
+        return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
+    return redirect(url_for(".dossier", code=dossier.code))
+
+
+def _render_dossier(dossier: Dossier, status: int = 200, **extra):
+    fee_items = {i.code: i for i in dossier.procedure.fee_items}
+    return render_template(
+        "counter/dossier.html", dossier=dossier, status=payment_status(dossier), remaining=remaining_due(dossier),
+        available=_available(dossier), fee_items=fee_items, payable=PAYABLE, open_states=OPEN_STATES,
+        validity_choices=VALIDITY_CHOICES, layouts=LAYOUTS,
+        requests=list(reversed(dossier.payment_requests)), lang_next=url_for(".dossier", code=dossier.code), **extra,
+    ), status
+
+
+@bp.get("/dossiers/<path:code>")
+@roles_required(COUNTER)
+def dossier(code: str):
+    record = _load_dossier(code)
+    _refresh(record)
+    return _render_dossier(record)
+
+
+def _request_error(exc: ServiceError, dossier: Dossier, amount: int | None) -> str:
+    if isinstance(exc, Conflict):
+        if remaining_due(dossier) <= 0:
+            return _("Hồ sơ không còn khoản nào phải nộp.")
+        refs = ", ".join(r.reference for r in dossier.payment_requests if r.status == "open")
+        return _("Số còn lại đã nằm trong yêu cầu đang mở %(refs)s: in lại thẻ của yêu cầu đó, hoặc hủy nó "
+                 "trước khi tạo yêu cầu mới.", refs=refs)
+    if isinstance(exc, ValidationError):
+        fields = {e.field for e in exc.errors}
+        if "amount" in fields:
+            if amount is None or amount <= 0:
+                return _("Số tiền phải là số đồng nguyên dương.")
+            return _("Số tiền lớn hơn số còn có thể yêu cầu (%(max)s).", max=format_vnd(_available(dossier)))
+        if "expires_in_minutes" in fields:
+            return _("Thời hạn hiệu lực không hợp lệ.")
+    return exc.detail
+
+
+@bp.post("/payment-requests")
+@roles_required(COUNTER)
+def create_request():
+    dossier = _load_dossier(request.form.get("dossier_code") or "")
+    _refresh(dossier)
+    raw_amount = (request.form.get("amount") or "").strip()
+    raw_minutes = (request.form.get("expires_in_minutes") or "").strip()
+    amount = None
+    if raw_amount:
+        try:
+            amount = to_vnd(raw_amount)
+        except MoneyError:
+            return _render_dossier(dossier, 422, request_error=_("Số tiền phải là số đồng nguyên dương."),
+                                   form_amount=raw_amount)
+    minutes = int(raw_minutes) if raw_minutes in VALIDITY_CHOICES else None
+    try:
+        payment = create_payment_request(db.session, dossier, current_user.actor, amount=amount,
+                                         expires_in_minutes=minutes)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render_dossier(dossier, exc.status, request_error=_request_error(exc, dossier, amount),
+                               form_amount=raw_amount)
+    flash(_("Đã tạo yêu cầu thanh toán %(ref)s: %(amount)s. Bấm “In thẻ” để in mã QR.",
+            ref=payment.reference, amount=format_vnd(payment.amount)), "success")
+    return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
+
+
+@bp.post("/payment-requests/<reference>/cancel")
+@roles_required(COUNTER)
+def cancel(reference: str):
+    payment = _load_request(reference)
+    dossier = payment.dossier
+    reason = request.form.get("reason") or ""
+    if not storable_text(reason):
+        reason = ""  # refused below as a missing reason
+    try:
+        cancel_request(db.session, payment, reason, current_user.actor)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if isinstance(exc, ValidationError):
+            text = _("Nhập lý do hủy yêu cầu.")
+        else:
+            text = _("Yêu cầu %(ref)s đang ở trạng thái “%(status)s”: không hủy được.",
+                     ref=payment.reference, status=request_status_label(payment.status))
+        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: text})
+    flash(_("Đã hủy yêu cầu thanh toán %(ref)s.", ref=payment.reference), "success")
+    return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
+
+
+@bp.get("/payment-requests/<reference>/print")
+@roles_required(COUNTER)
+def print_card(reference: str):
+    """The card as an image sized for its paper, with the print dialog opened on load."""
+    payment = _load_request(reference)
+    layout = request.args.get("layout", "receipt80")
+    if layout not in LAYOUTS:
+        abort(404)
+    if refresh_expiry(db.session, payment):
+        db.session.commit()
+    return render_template("counter/print.html", payment=payment, layout=layout,
+                           printable=payment.status in PAYABLE)
+
+
+@bp.get("/status.json")
+@roles_required(COUNTER)
+def status_json():
+    """What the dossier page refreshes every few seconds: totals and each request's state."""
+    dossier = _load_dossier(request.args.get("code") or "")
+    _refresh(dossier)
+    status = payment_status(dossier)
+    body = {
+        "code": dossier.code,
+        "amount_due": dossier.amount_due,
+        "amount_paid": dossier.amount_paid,
+        "remaining": remaining_due(dossier),
+        "available": _available(dossier),
+        "payment_status": status,
+        "payment_status_label": payment_status_label(status),
+        "text": {"amount_due": format_vnd(dossier.amount_due), "amount_paid": format_vnd(dossier.amount_paid),
+                 "remaining": format_vnd(remaining_due(dossier)),
+                 "available": format_vnd(_available(dossier), symbol=False)},
+        "requests": [
+            {
+                "reference": r.reference,
+                "status": r.status,
+                "status_label": request_status_label(r.status),
+                "amount": r.amount,
+                "amount_paid": r.amount_paid,
+                "amount_paid_text": format_vnd(r.amount_paid),
+                "payable": r.status in PAYABLE,
+                "expires_at": isoformat_ict(r.expires_at),
+            }
+            for r in dossier.payment_requests
+        ],
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
