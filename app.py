@@ -14,7 +14,19 @@ from core.web import babel, register_error_handlers, select_locale
 csrf = CSRFProtect()
 
 # Every module that defines models; Alembic's autogenerate and the tests import them all.
-MODEL_MODULES = ("core.users", "core.tokens", "payments.models")
+MODEL_MODULES = ("core.users", "core.tokens", "core.settings", "core.audit", "payments.models",
+                 "reconciliation.models")
+
+
+# Every package that adds operations to the OpenAPI document (payments.openapi holds it).
+API_DOC_MODULES = ("reconciliation.openapi",)
+
+
+def import_api_docs() -> None:
+    import importlib
+
+    for name in API_DOC_MODULES:
+        importlib.import_module(name)
 
 
 def import_models() -> None:
@@ -30,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path, config))
     register_extensions(app)
+    import_api_docs()
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
@@ -39,11 +52,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from core.login import init_login
+    from reconciliation import init_app as init_reconciliation
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
     csrf.init_app(app)
     init_login(app)  # Flask-Login: staff sessions for the pages
+    init_reconciliation(app)  # the callback pipeline's hooks, outbound events
 
 
 def register_blueprints(app: Flask) -> None:
@@ -53,6 +68,10 @@ def register_blueprints(app: Flask) -> None:
     from payments.api import bp as api
     from payments.citizen import bp as citizen
     from payments.counter import bp as counter
+    from reconciliation.api import bp as recon_api
+    from reconciliation.cash_views import bp as cash
+    from reconciliation.finance import bp as finance
+    from reconciliation.webhooks import bp as callbacks
 
     app.register_blueprint(site)
     app.register_blueprint(auth)
@@ -60,7 +79,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(counter)
     app.register_blueprint(admin)
+    app.register_blueprint(recon_api)
+    app.register_blueprint(callbacks)
+    app.register_blueprint(finance)
+    app.register_blueprint(cash)
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
+    csrf.exempt(recon_api)
+    csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)
 
 
 def register_cli(app: Flask) -> None:
@@ -72,6 +97,9 @@ def register_cli(app: Flask) -> None:
     from payments.cli import catalogue_cli
     from payments.demo import seed_demo_dossiers
     from qr.cli import qr_cli
+    from reconciliation.cli import (audit_cli, day_cli, events_cli, journal_cli, match_cli, scheduler_cli,
+                                    statement_cli)
+    from reconciliation.simulator_cli import bank_cli
 
     register_seeder(10, "demo staff users", seed_demo_users)
     register_seeder(20, "agencies and collection accounts", seed_agencies)
@@ -82,6 +110,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(qr_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(catalogue_cli)
+    for command in (journal_cli, statement_cli, bank_cli, scheduler_cli, audit_cli, day_cli, match_cli, events_cli):
+        app.cli.add_command(command)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -20,6 +20,12 @@ ENV_KEYS = (
     "PORTAL_SECRET",
     "APP_ENV",
     "PUBLIC_BASE_URL",
+    "DOSSIER_EVENTS_URL",      # where outbound events go (the one-stop dossier system)
+    "DOSSIER_EVENTS_SECRET",   # their HMAC key
+    "PORTAL_QUERY_URL",        # the portal payment platform's status query
+    "STATEMENT_DROP_DIR",      # statements dropped here are imported by the scheduler
+    "SIMBANK_DIR",             # the bank simulator's books (default instance/simbank)
+    "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
 )
 
 DEV_ENVS = {"development", "testing"}

@@ -120,13 +120,13 @@ def _refresh_and_commit(requests: list[PaymentRequest]) -> None:
 
 
 @bp.url_value_preprocessor
-def _no_nul_in_paths(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+def no_nul_in_paths(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     if values and any("\x00" in str(v) for v in values.values()):
         raise NotFound("no such resource: the path contains a NUL character")
 
 
 @bp.after_request
-def _roll_back_refusals(response):
+def roll_back_refusals(response):
     """A refused request changes nothing, even where the session outlives the request."""
     if response.status_code >= 400 and "db_session" in g:
         g.db_session.rollback()

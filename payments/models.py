@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -105,6 +106,10 @@ class Dossier(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     portal_code: Mapped[str | None] = mapped_column(String(60), unique=True)
+    # The codes as transfer contents carry them: upper case, letters and digits only (see
+    # ``code_key``); kept in step by the listener below.
+    code_key: Mapped[str] = mapped_column(String(60), index=True, default="")
+    portal_code_key: Mapped[str | None] = mapped_column(String(60), index=True)
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200))
@@ -195,3 +200,63 @@ class PaymentRequestEvent(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     request: Mapped[PaymentRequest] = relationship(back_populates="events")
+
+
+class Receipt(Base):
+    """An e-receipt ("biên lai điện tử"): numbered per form, series and year without gaps;
+    ``phí`` and ``lệ phí`` on separate receipts; a cancelled receipt stays recorded."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        UniqueConstraint("form", "series", "year", "number"),
+        CheckConstraint("kind IN ('phi', 'le_phi')", name="kind"),
+        CheckConstraint("status IN ('issued', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    form: Mapped[str] = mapped_column(String(20))      # mẫu số
+    series: Mapped[str] = mapped_column(String(20))    # ký hiệu
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    payer_name: Mapped[str] = mapped_column(String(200))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"name", "amount", "legal_basis"}]
+    amount: Mapped[int] = mapped_column(Money)
+    payment_channel: Mapped[str | None] = mapped_column(String(20))
+    lookup_token: Mapped[str] = mapped_column(String(64), unique=True)  # for the citizen page and checks
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="issued")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+
+
+class ReceiptCounter(Base):
+    """The last number used per form, series and year: locked while a receipt is numbered."""
+
+    __tablename__ = "receipt_counters"
+
+    form: Mapped[str] = mapped_column(String(20), primary_key=True)
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def code_key(code: str | None) -> str | None:
+    """A dossier code as bank contents carry it: upper case, letters and digits only."""
+    if code is None:
+        return None
+    from .references import normalise
+
+    return normalise(code)
+
+
+@event.listens_for(Dossier, "before_insert")
+@event.listens_for(Dossier, "before_update")
+def _keep_code_keys(_mapper, _connection, dossier: Dossier) -> None:
+    dossier.code_key = code_key(dossier.code) or ""
+    dossier.portal_code_key = code_key(dossier.portal_code)

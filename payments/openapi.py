@@ -605,6 +605,22 @@ DOCUMENT: dict[str, Any] = {
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
+def extend(*, paths: dict[str, Any], schemas: dict[str, Any] | None = None,
+           responses: dict[str, Any] | None = None, tags: list[dict[str, str]] | None = None) -> None:
+    """Add another package's operations to the one document (``reconciliation.openapi``,
+    ``reports.openapi`` call this when imported; ``app.import_api_docs`` imports them)."""
+    for name, schema in (schemas or {}).items():
+        SCHEMAS.setdefault(name, schema)
+    for name, response in (responses or {}).items():
+        RESPONSES.setdefault(name, response)
+    known = {tag["name"] for tag in DOCUMENT["tags"]}
+    for tag in tags or []:
+        if tag["name"] not in known:
+            DOCUMENT["tags"].insert(len(DOCUMENT["tags"]) - 1, tag)  # "Documentation" stays last
+    for path, item in paths.items():
+        PATHS.setdefault(path, {}).update(item)
+
+
 def document(server_url: str | None = None) -> dict[str, Any]:
     """A copy of the document, with ``servers`` naming where it is served from."""
     doc = copy.deepcopy(DOCUMENT)

@@ -6,7 +6,7 @@ Indochina Time (``+07:00``). The citizen-facing URLs of a payment request are ab
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import current_app, has_request_context, request, url_for
@@ -109,11 +109,19 @@ def request_summary_json(req: PaymentRequest) -> dict[str, Any]:
             "expires_at": isoformat_ict(req.expires_at), "created_at": isoformat_ict(req.created_at)}
 
 
+# The payments of a dossier are the reconciliation's allocations; it registers how to list them
+# (payments never reaches into reconciliation: the dependency points the other way).
+_payment_lines: list[Callable[[Dossier], list[dict[str, Any]]]] = []
+
+
+def register_payment_lines(provider: Callable[[Dossier], list[dict[str, Any]]]) -> None:
+    _payment_lines[:] = [provider]
+
+
 def payments_for(dossier: Dossier) -> list[dict[str, Any]]:
     """The payments allocated to a dossier (``transaction_ref``, ``amount``, ``channel``,
-    ``payment_channel``, ``received_at``, ``allocated_at``). Allocations arrive with the
-    reconciliation work; until then there are none."""
-    return []
+    ``payment_channel``, ``received_at``, ``allocated_at``)."""
+    return _payment_lines[0](dossier) if _payment_lines else []
 
 
 def dossier_json(dossier: Dossier) -> dict[str, Any]:

@@ -16,12 +16,18 @@ from datetime import datetime
 import pytest
 
 from core.tokens import create_token
+from app import import_api_docs
 from payments.openapi import (DOCUMENT, EXAMPLE_AGENCIES, EXAMPLE_DOSSIER, EXAMPLE_DOSSIER_INPUT,
                               EXAMPLE_PAYMENT_REQUEST, EXAMPLE_PROCEDURES, HTTP_METHODS, resolve)
 from payments.references import is_valid
 from qr.vietqr import decode
 
+import_api_docs()  # the document is whole (every package's operations) before any test reads it
+
 ROLES = ("system", "counter", "finance", "supervisor", "admin")
+# The operations of the payments package; the other packages' are exercised in their own tests.
+PAYMENTS_OPERATIONS = {"listAgencies", "listProcedures", "createDossier", "getDossier", "createPaymentRequest",
+                       "getPaymentRequest", "cancelPaymentRequest", "getOpenAPI"}
 PROBLEM = "application/problem+json"
 
 
@@ -149,7 +155,8 @@ def test_every_operation_describes_its_errors():
         if "{" in path:
             assert "404" in statuses, (method, path)
         if "requestBody" in op:
-            assert {"400", "413", "422"} <= statuses, (method, path)
+            json_body = "application/json" in op["requestBody"]["content"]  # a file upload has no 400
+            assert ({"400", "413", "422"} if json_body else {"413", "422"}) <= statuses, (method, path)
         for status, response in op["responses"].items():
             response = resolve(DOCUMENT, response)
             if status.startswith(("4", "5")):
@@ -182,7 +189,7 @@ def test_every_route_is_documented_and_nothing_else(app):
                 routes.add((method, rule_to_path(rule.rule)))
     documented = {(method, path) for method, path, _ in operations()}
     assert routes == documented
-    assert len(routes) == 8
+    assert {op["operationId"] for _, _, op in operations()} >= PAYMENTS_OPERATIONS
 
 
 # --- the document against the running service ---------------------------------------------------
@@ -202,7 +209,7 @@ def _example_path(path: str, op: dict) -> str:
 
 
 def _example_body(op: dict):
-    if "requestBody" not in op:
+    if "requestBody" not in op or "application/json" not in op["requestBody"]["content"]:
         return None
     media = op["requestBody"]["content"]["application/json"]
     return media["example"] if "example" in media else next(iter(media["examples"].values()))["value"]
@@ -306,7 +313,8 @@ def test_every_described_status_is_given_and_no_other(client, tokens, seeded):
     rec.call("cancelPaymentRequest", params=ref, json={"reason": "x"})
     rec.call("cancelPaymentRequest", params=ref, json={"reason": "x"})  # 409: cancelled already
 
-    described = {(op["operationId"], status) for _, _, op in operations() for status in op["responses"]}
+    described = {(op["operationId"], status) for _, _, op in operations() for status in op["responses"]
+                 if op["operationId"] in PAYMENTS_OPERATIONS}
     assert rec.seen == described
 
 
@@ -363,7 +371,7 @@ def test_the_docs_page_shows_every_operation(client):
         for param in op.get("parameters", []):
             assert f'<td class="mono">{param["name"]}</td>' in text
         if "requestBody" in op:
-            schema = resolve(DOCUMENT, op["requestBody"]["content"]["application/json"]["schema"])
+            schema = resolve(DOCUMENT, next(iter(op["requestBody"]["content"].values()))["schema"])
             for name in schema["properties"]:
                 assert f'<td class="mono">{name}</td>' in text, (path, name)
     # Nested fields, examples (unescaped Vietnamese, escaped HTML), error bodies.

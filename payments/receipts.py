@@ -1,0 +1,112 @@
+"""E-receipts ("biên lai điện tử", DOMAIN.md): issued when a dossier's charges are paid.
+
+- One receipt per kind: ``phí`` and ``lệ phí`` go to different treasury accounts and get
+  separate receipts; a kind with nothing to pay gets none.
+- Numbered per form, series and year (the Indochina year of issue) from 1, without gaps:
+  the counter row is locked while a number is taken, in the same transaction that issues
+  the receipt, so a rolled-back issue gives its number back.
+- A cancelled receipt stays recorded, with who cancelled it and why; a new one (with a new
+  number) replaces it if the dossier is paid again.
+"""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.clock import to_ict, utcnow
+from core.errors import Conflict, ValidationError
+
+from .models import Agency, Dossier, Receipt, ReceiptCounter
+from .references import normalise
+
+KINDS = ("le_phi", "phi")
+DEFAULT_FORM = "01BLP0-001"
+NUMBER_DIGITS = 8  # Nghị định 254/2026 allows 8 digits from 1 July 2026 (7 before)
+
+
+def _series_of(agency: Agency) -> tuple[str, str]:
+    return agency.receipt_form or DEFAULT_FORM, agency.receipt_series or normalise(agency.code)[:8]
+
+
+def next_number(session: Session, form: str, series: str, year: int) -> int:
+    counter_query = select(ReceiptCounter).where(ReceiptCounter.form == form, ReceiptCounter.series == series,
+                                                 ReceiptCounter.year == year)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        session.execute(insert(ReceiptCounter).values(form=form, series=series, year=year, last_number=0)
+                        .on_conflict_do_nothing())
+        counter_query = counter_query.with_for_update()
+    counter = session.scalar(counter_query)
+    if counter is None:
+        counter = ReceiptCounter(form=form, series=series, year=year, last_number=0)
+        session.add(counter)
+        session.flush()
+    counter.last_number += 1
+    if counter.last_number >= 10 ** NUMBER_DIGITS:
+        raise Conflict(f"receipt series {form}/{series} has used every number of {year}")
+    session.flush()
+    return counter.last_number
+
+
+def receipt_lines(dossier: Dossier, kind: str) -> list[dict]:
+    return [{"name": c.name, "amount": c.amount, "legal_basis": c.legal_basis, "fee_code": c.fee_code}
+            for c in dossier.charges if (c.kind or "le_phi") == kind and c.amount > 0]
+
+
+def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_channel: str | None = None) -> list[Receipt]:
+    """Issue the dossier's receipts, one per kind with something to pay, unless they are
+    already issued. Flushes."""
+    issued = session.scalars(select(Receipt).where(Receipt.dossier_id == dossier.id, Receipt.status == "issued")).all()
+    have = {r.kind for r in issued}
+    agency = dossier.agency
+    form, series = _series_of(agency)
+    now = utcnow()
+    created: list[Receipt] = []
+    for kind in KINDS:
+        lines = receipt_lines(dossier, kind)
+        if not lines or kind in have:
+            continue
+        number = next_number(session, form, series, to_ict(now).year)
+        replaced = session.scalar(select(Receipt.id).where(Receipt.dossier_id == dossier.id, Receipt.kind == kind,
+                                                           Receipt.status == "cancelled")
+                                  .order_by(Receipt.id.desc()).limit(1))
+        receipt = Receipt(agency_id=agency.id, dossier_id=dossier.id, form=form, series=series,
+                          year=to_ict(now).year, number=number, kind=kind, payer_name=dossier.applicant_name,
+                          lines=lines, amount=sum(line["amount"] for line in lines), payment_channel=payment_channel,
+                          lookup_token=secrets.token_urlsafe(18), issued_at=now, issued_by=actor, status="issued",
+                          replaces_id=replaced)
+        session.add(receipt)
+        session.flush()
+        audit.record(session, actor, "receipt.issued", "receipt", receipt.id,
+                     {"dossier": dossier.code, "number": receipt_number(receipt), "kind": kind,
+                      "amount": receipt.amount})
+        created.append(receipt)
+    return created
+
+
+def cancel_receipts(session: Session, dossier: Dossier, reason: str, actor: str) -> list[Receipt]:
+    if not reason or not reason.strip():
+        raise ValidationError("say why the receipts are cancelled")
+    receipts = session.scalars(select(Receipt).where(Receipt.dossier_id == dossier.id,
+                                                     Receipt.status == "issued")).all()
+    for receipt in receipts:
+        receipt.status = "cancelled"
+        receipt.cancelled_at = utcnow()
+        receipt.cancelled_by = actor
+        receipt.cancel_reason = reason.strip()[:500]
+        audit.record(session, actor, "receipt.cancelled", "receipt", receipt.id,
+                     {"dossier": dossier.code, "number": receipt_number(receipt), "reason": receipt.cancel_reason})
+    session.flush()
+    return list(receipts)
+
+
+def receipt_number(receipt: Receipt) -> str:
+    return f"{receipt.number:0{NUMBER_DIGITS}d}"
+
+
+def dossier_receipts(session: Session, dossier_id: int) -> list[Receipt]:
+    return list(session.scalars(select(Receipt).where(Receipt.dossier_id == dossier_id).order_by(Receipt.id)))

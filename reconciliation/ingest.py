@@ -1,0 +1,294 @@
+"""Callbacks in: the raw request is journalled and committed first, then verified by its
+format's adapter, then stored as one bank transaction, then answered.
+
+The order is the point (DESIGN.md, invariants):
+
+1. ``journal_request`` commits the exact bytes, the headers that matter and the source
+   address, before anything else is done with them. If that fails, the sender is told to
+   retry (nothing was promised).
+2. The adapter authenticates and parses. A refusal is recorded on the journal entry and
+   answered in the format's own words; nothing else changes.
+3. ``process`` stores the transfer (``record_transfer``: one row per real transfer), checks
+   the request nonce against replays, lets the reconciliation hooks act on it (matching,
+   the portal's confirmations), and records the outcome on the journal entry, all in ONE
+   database transaction. Only after that commit is a success answered.
+4. If step 3 fails for a reason of ours, its transaction is rolled back, the entry is marked
+   ``failed`` (kept, with the error) and the sender is told to retry; the retry job and
+   ``flask journal replay`` re-run failed entries from their stored bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bank_adapters.callbacks import (KIND_IGNORED, KIND_PORTAL_FAILED, KIND_PORTAL_PAID, KIND_TEST, KIND_TRANSFER,
+                                     CallbackAdapter, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest,
+                                     Outcome, Refusal, get_adapter)
+from core.clock import utcnow
+
+from .models import CallbackNonce, JournalEntry
+from .transactions import insert_ignoring_conflict, record_transfer
+
+log = logging.getLogger(__name__)
+
+CALLBACK_MAX_BYTES = 64 * 1024  # a real callback is under 2 KB; anything near this is not one
+_KEPT_HEADERS = ("content-type", "content-length", "user-agent", "x-forwarded-for", "x-real-ip",
+                 "x-sepay-timestamp", "x-sepay-signature", "authorization")
+
+
+class Replay(Exception):
+    pass
+
+
+class Unprocessable(Exception):
+    """A verified callback the service must refuse for what it names (unknown dossier, ...)."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+@dataclass
+class Handled:
+    """What a hook made of a verified event: the journal outcome and the answer's outcome."""
+
+    outcome: Outcome
+    journal_outcome: str
+    transaction_id: int | None = None
+    reason: str | None = None
+
+
+# Hooks the reconciliation layer registers: called inside the processing transaction.
+# ``on_transfer(session, recorded, event)`` runs for every transfer stored or seen again;
+# ``portal_handler(session, event, journal_id)`` handles the portal's confirmations.
+_transfer_hooks: list[Callable] = []
+_portal_handler: list[Callable] = []
+
+
+def on_transfer(hook: Callable) -> Callable:
+    if hook not in _transfer_hooks:
+        _transfer_hooks.append(hook)
+    return hook
+
+
+def set_portal_handler(handler: Callable) -> None:
+    _portal_handler[:] = [handler]
+
+
+def kept_headers(headers) -> dict[str, str]:
+    """The headers worth keeping, with secrets masked (an API key is a secret; a signature is not)."""
+    kept = {}
+    for name in _KEPT_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        if name == "authorization":
+            # The secret itself is not kept; its digest lets a replay check that the key
+            # configured now is the one the request carried (see ``_replay_headers``).
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} *** sha256={hashlib.sha256(secret.encode('utf-8', 'replace')).hexdigest()}"
+        kept[name] = value[:500]
+    return kept
+
+
+def journal_request(session: Session, channel: str, request: InboundRequest, *, reason: str | None = None,
+                    outcome: str = "received") -> int:
+    """Commit the raw request. Returns the journal entry's id."""
+    entry = JournalEntry(channel=channel, received_at=request.received_at, remote_addr=(request.remote_addr or "")[:64],
+                         headers=kept_headers(request.headers), body=request.body,
+                         body_sha256=hashlib.sha256(request.body).hexdigest(), outcome=outcome, reason=reason)
+    session.add(entry)
+    session.commit()
+    return entry.id
+
+
+def _finish(session: Session, entry_id: int, journal_outcome: str, reason: str | None, *, event_id: str | None = None,
+            transaction_id: int | None = None, response_code: str | None = None) -> None:
+    entry = session.get(JournalEntry, entry_id)
+    entry.outcome = journal_outcome
+    entry.reason = reason[:2000] if reason else None
+    entry.event_id = (event_id or entry.event_id or None) and (event_id or entry.event_id)[:120]
+    entry.transaction_id = transaction_id if transaction_id is not None else entry.transaction_id
+    entry.response_code = response_code
+    entry.attempts = (entry.attempts or 0) + 1
+    entry.processed_at = utcnow()
+
+
+def _claim_nonce(session: Session, channel: str, nonce: str, entry_id: int) -> None:
+    new = insert_ignoring_conflict(session, CallbackNonce.__table__,
+                                   {"channel": channel, "nonce": nonce[:200], "journal_id": entry_id,
+                                    "seen_at": utcnow()}, ["channel", "nonce"], returning="journal_id")
+    if new is None:
+        owner = session.scalar(select(CallbackNonce.journal_id).where(CallbackNonce.channel == channel,
+                                                                      CallbackNonce.nonce == nonce[:200]))
+        if owner != entry_id:  # a replayed journal entry may meet its own nonce
+            raise Replay(f"request nonce {nonce[:60]!r} was seen before (journal entry {owner})")
+
+
+def _handle(session: Session, event: CallbackEvent, entry_id: int) -> Handled:
+    if event.kind == KIND_TEST:
+        return Handled(Outcome.ACCEPTED, "test", reason="confirmation call: no money")
+    if event.kind == KIND_IGNORED:
+        return Handled(Outcome.ACCEPTED, "ignored", reason=event.hints.get("reason") or "not a movement of money")
+    if event.kind in (KIND_PORTAL_PAID, KIND_PORTAL_FAILED):
+        if not _portal_handler:
+            raise RuntimeError("no handler for the portal's confirmations")
+        return _portal_handler[0](session, event, entry_id)
+    if event.kind != KIND_TRANSFER or event.transfer is None:
+        raise RuntimeError(f"unknown callback kind {event.kind!r}")
+    recorded = record_transfer(session, event.transfer, event.channel, journal_id=entry_id, event_id=event.event_id)
+    for hook in _transfer_hooks:
+        hook(session, recorded, event)
+    transaction = recorded.transaction
+    if not recorded.created:
+        note = f"transaction {transaction.id} was stored before (channels: {transaction.channels})"
+        if recorded.differences:
+            note += f"; this report differs: {recorded.differences}"
+        return Handled(Outcome.DUPLICATE, "duplicate", transaction.id, note)
+    if not recorded.known_account:
+        return Handled(Outcome.UNKNOWN_ACCOUNT, "accepted", transaction.id,
+                       f"account {transaction.account_number} is not one of ours: recorded and flagged")
+    return Handled(Outcome.ACCEPTED, "accepted", transaction.id)
+
+
+@dataclass
+class IngestResult:
+    response: CallbackResponse
+    journal_id: int | None
+    outcome: Outcome
+    transaction_id: int | None = None
+
+
+def process(session: Session, entry_id: int, adapter: CallbackAdapter, keys: ChannelKeys,
+            request: InboundRequest) -> IngestResult:
+    """Verify, store and answer one journalled request. Commits."""
+    try:
+        event = adapter.verify(request, keys)
+    except Refusal as refusal:
+        response = adapter.respond(refusal.outcome, request, keys, refusal=refusal)
+        _finish(session, entry_id, "refused", f"{refusal.outcome.value}: {refusal.reason}", event_id=refusal.event_id,
+                response_code=_code(response))
+        session.commit()
+        return IngestResult(response, entry_id, refusal.outcome)
+    try:
+        if event.replay_key:
+            _claim_nonce(session, adapter.name, event.replay_key, entry_id)
+        handled = _handle(session, event, entry_id)
+        response = adapter.respond(handled.outcome, request, keys, event=event, message=handled.reason)
+        _finish(session, entry_id, handled.journal_outcome, handled.reason, event_id=event.event_id,
+                transaction_id=handled.transaction_id, response_code=_code(response))
+        session.commit()
+        return IngestResult(response, entry_id, handled.outcome, handled.transaction_id)
+    except (Replay, Unprocessable) as exc:
+        session.rollback()
+        outcome = Outcome.REPLAY if isinstance(exc, Replay) else exc.outcome
+        refusal = Refusal(outcome, str(exc), request_id=event.request_id, event_id=event.event_id)
+        response = adapter.respond(outcome, request, keys, event=event, refusal=refusal)
+        _finish(session, entry_id, "refused", f"{outcome.value}: {exc}", event_id=event.event_id,
+                response_code=_code(response))
+        session.commit()
+        return IngestResult(response, entry_id, outcome)
+    except Exception as exc:  # ours, not the sender's: keep the entry as failed and ask for a retry
+        session.rollback()
+        log.exception("callback journal entry %s failed", entry_id)
+        response = adapter.respond(Outcome.FAILED, request, keys, event=event, message="temporary failure")
+        try:
+            _finish(session, entry_id, "failed", f"{type(exc).__name__}: {exc}", event_id=event.event_id,
+                    response_code=_code(response))
+            session.commit()
+        except Exception:  # the database itself is gone: the entry stays 'received', the job retries it
+            session.rollback()
+            log.exception("could not mark journal entry %s failed", entry_id)
+        return IngestResult(response, entry_id, Outcome.FAILED)
+
+
+def _code(response: CallbackResponse) -> str:
+    """What we answered, for the journal: the format's code when it has one, else the HTTP status."""
+    import json
+
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("responseCode", "MaLoi"):
+            if isinstance(body.get(key), str):
+                return body[key][:10]
+    return str(response.status)
+
+
+def receive(session: Session, channel: str, request: InboundRequest, keys: ChannelKeys, *,
+            max_bytes: int = CALLBACK_MAX_BYTES) -> IngestResult:
+    """The whole path for one callback on ``channel``."""
+    adapter = get_adapter(channel)
+    if adapter is None:
+        raise LookupError(channel)
+    if len(request.body) > max_bytes:
+        # Refused before parsing; the journal keeps that it came, not the bytes.
+        entry_id = journal_request(session, channel, InboundRequest(b"", request.headers, request.remote_addr,
+                                                                    request.received_at),
+                                   outcome="refused", reason=f"body over {max_bytes} bytes: not read")
+        refusal = Refusal(Outcome.UNREADABLE, "body too large")
+        response = adapter.respond(Outcome.UNREADABLE, request, keys, refusal=refusal)
+        return IngestResult(CallbackResponse(413, response.body, response.content_type), entry_id, Outcome.UNREADABLE)
+    try:
+        entry_id = journal_request(session, channel, request)
+    except Exception:
+        session.rollback()
+        log.exception("could not journal a %s callback", channel)
+        response = adapter.respond(Outcome.FAILED, request, keys, message="temporary failure")
+        return IngestResult(response, None, Outcome.FAILED)
+    return process(session, entry_id, adapter, keys, request)
+
+
+def replay_entry(session: Session, entry_id: int, keys: ChannelKeys) -> IngestResult:
+    """Re-run a journal entry from its stored bytes, with the clock it was received at (so a
+    replay hours later is judged as the original request was)."""
+    entry = session.get(JournalEntry, entry_id)
+    if entry is None:
+        raise LookupError(f"no journal entry {entry_id}")
+    if entry.outcome not in ("received", "failed"):
+        raise ValueError(f"journal entry {entry_id} is {entry.outcome}: only received or failed entries are re-run")
+    adapter = get_adapter(entry.channel)
+    request = InboundRequest(body=entry.body, headers=_replay_headers(entry, keys), remote_addr=entry.remote_addr,
+                             received_at=entry.received_at)
+    session.commit()
+    return process(session, entry_id, adapter, keys, request)
+
+
+def _replay_headers(entry: JournalEntry, keys: ChannelKeys) -> dict[str, str]:
+    """The stored headers; a masked API key is put back when the key configured now is the
+    one the request carried (same digest), so the adapter checks it like any request."""
+    headers = dict(entry.headers or {})
+    stored = headers.get("authorization", "")
+    scheme, _, rest = stored.partition(" *** sha256=")
+    if rest and keys.sepay_api_key:
+        if hmac.compare_digest(hashlib.sha256(keys.sepay_api_key.encode("utf-8")).hexdigest(), rest):
+            headers["authorization"] = f"{scheme} {keys.sepay_api_key}"
+    return headers
+
+
+def retry_failed(session: Session, keys: ChannelKeys, *, older_than: datetime | None = None,
+                 limit: int = 100) -> list[IngestResult]:
+    """The job: re-run entries left failed, or received but never finished (a crash)."""
+    cutoff = older_than or utcnow()
+    ids = session.scalars(select(JournalEntry.id).where(JournalEntry.outcome.in_(("failed", "received")),
+                                                        JournalEntry.received_at <= cutoff)
+                          .order_by(JournalEntry.id).limit(limit)).all()
+    session.commit()
+    results = []
+    for entry_id in ids:
+        try:
+            results.append(replay_entry(session, entry_id, keys))
+        except (LookupError, ValueError):
+            session.rollback()
+    return results

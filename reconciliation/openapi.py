@@ -1,0 +1,234 @@
+"""The reconciliation API's part of the OpenAPI document (``payments.openapi`` holds the
+document and its building blocks): statements, bank transactions, exceptions and the
+portal payment initialisation. Imported by ``app.import_api_docs``."""
+from __future__ import annotations
+
+from typing import Any
+
+from payments.openapi import MONEY, PROBLEM_JSON, TIME, _json, _nullable, _op, _problem, _ref, extend
+
+FINANCE = ["finance", "admin"]
+SYSTEM = ["system", "admin"]
+DATE = {"type": "string", "format": "date", "examples": ["2026-11-25"]}
+
+
+def _error(description: str, example: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref("Problem"), "example": example}}}
+
+
+def _errors(**named: str) -> dict[str, Any]:
+    return {status: {"$ref": f"#/components/responses/{name}"} for status, name in named.items()}
+
+
+EXAMPLE_IMPORT = {
+    "statement_id": 12, "format": "camt053", "account": "105415039595", "accounts": ["105415039595"],
+    "period_start": "2026-11-25", "period_end": "2026-11-25", "entries": 214, "new_transactions": 9,
+    "known_transactions": 205, "balance_ok": True,
+    "statements": [{"statement_id": 31, "account": "105415039595", "period_start": "2026-11-25",
+                    "period_end": "2026-11-25", "entries": 214, "new_transactions": 9, "known_transactions": 205,
+                    "balance_ok": True, "balance_message": "125.000.000 + 96.400.000 − 0 = 221.400.000",
+                    "continuity_ok": True}],
+}
+EXAMPLE_TRANSACTIONS = {"items": [{
+    "transaction_ref": "FT26329000123456", "bank_bin": "970415", "account": "105415039595", "amount": 3_028_000,
+    "direction": "in", "booked_at": "2026-11-25T09:30:12+07:00", "booked_on": "2026-11-25",
+    "content": "IBFT HS7K2M9QXA4 PHI LE PHI", "channels": ["bankdirect", "statement"], "status": "matched",
+    "allocated": 3_028_000, "on_statement": True, "known_account": True,
+    "allocations": [{"dossier_code": "000.12.03.H26-261125-0001", "reference": "HS7K2M9QXA4", "amount": 3_028_000,
+                     "payment_channel": "counter_transfer"}]}], "next": None}
+EXAMPLE_EXCEPTIONS = {"items": [{
+    "id": 41, "reason": "unknown_reference", "status": "open", "transaction_ref": "FT26329000123999",
+    "amount": 28000, "amount_concerned": 28000, "account": "105415039595", "content": "IBFT HS7K2M9QXA5 LE PHI",
+    "received_at": "2026-11-25T10:02:40+07:00", "dossier_code": "000.12.03.H26-261125-0001",
+    "detail": "rule unknown_reference (0.00); damaged HS7K2M9QXA5", "owner": None, "deadline": "2026-11-28",
+    "created_at": "2026-11-25T10:02:41+07:00",
+    "suggestions": [{"rule": "damaged_reference", "confidence": 0.55, "dossier_code": "000.12.03.H26-261125-0001",
+                     "reference": "HS7K2M9QXA4", "amount": 28000}]}], "next": None}
+EXAMPLE_PORTAL_PAYMENT = {
+    "ref": "dvc0001203H262611250001x20261125093000", "dossier_code": "000.12.03.H26-261125-0001",
+    "procedure_code": "1.013831", "amount": 3_028_000, "status": "pending", "bank_ref": None, "paid_at": None,
+    "created_at": "2026-11-25T09:30:00+07:00", "confirmed_via": None}
+
+SCHEMAS: dict[str, Any] = {
+    "StatementSection": {
+        "type": "object",
+        "required": ["statement_id", "account", "period_start", "period_end", "entries", "new_transactions",
+                     "known_transactions", "balance_ok", "balance_message", "continuity_ok"],
+        "properties": {
+            "statement_id": {"type": "integer"}, "account": {"type": "string"},
+            "period_start": _nullable("string", format="date"), "period_end": _nullable("string", format="date"),
+            "entries": {"type": "integer"}, "new_transactions": {"type": "integer"},
+            "known_transactions": {"type": "integer"}, "balance_ok": {"type": "boolean"},
+            "balance_message": {"type": "string"},
+            "continuity_ok": {"type": ["boolean", "null"],
+                              "description": "Whether the opening balance is the previous statement's closing "
+                                             "balance (null: no previous statement)."}},
+    },
+    "StatementImport": {
+        "type": "object",
+        "description": "An imported statement file: one or more account sections, each with its balance proof.",
+        "required": ["statement_id", "format", "account", "accounts", "period_start", "period_end", "entries",
+                     "new_transactions", "known_transactions", "balance_ok", "statements"],
+        "properties": {
+            "statement_id": {"type": "integer", "description": "The import (the same file again: the same id)."},
+            "format": {"type": "string", "enum": ["camt053", "mt940", "xlsx", "xls", "csv"]},
+            "account": _nullable("string"), "accounts": {"type": "array", "items": {"type": "string"}},
+            "period_start": _nullable("string", format="date"), "period_end": _nullable("string", format="date"),
+            "entries": {"type": "integer"}, "new_transactions": {"type": "integer"},
+            "known_transactions": {"type": "integer"},
+            "balance_ok": {"type": "boolean", "description": "Every section's balance proof holds."},
+            "statements": {"type": "array", "items": _ref("StatementSection")},
+        },
+    },
+    "TransactionAllocation": {
+        "type": "object", "required": ["dossier_code", "reference", "amount", "payment_channel"],
+        "properties": {"dossier_code": {"type": "string"}, "reference": _nullable("string"), "amount": MONEY,
+                       "payment_channel": {"type": "string",
+                                           "enum": ["portal", "gateway", "counter_transfer", "card", "cash"]}},
+    },
+    "Transaction": {
+        "type": "object",
+        "description": "A bank transaction, once, whatever channels reported it.",
+        "required": ["transaction_ref", "bank_bin", "account", "amount", "direction", "booked_at", "booked_on",
+                     "content", "channels", "status", "allocated", "on_statement", "known_account", "allocations"],
+        "properties": {
+            "transaction_ref": {"type": "string", "description": "The bank's reference."},
+            "bank_bin": _nullable("string"), "account": {"type": "string"}, "amount": MONEY,
+            "direction": {"type": "string", "enum": ["in", "out"]}, "booked_at": TIME, "booked_on": DATE,
+            "content": {"type": "string"},
+            "channels": {"type": "array", "items": {"type": "string", "enum": ["payos", "sepay", "bankdirect",
+                                                                               "portal", "statement"]}},
+            "status": {"type": "string", "enum": ["matched", "partially_matched", "unmatched", "ignored"]},
+            "allocated": MONEY, "on_statement": {"type": "boolean"}, "known_account": {"type": "boolean"},
+            "allocations": {"type": "array", "items": _ref("TransactionAllocation")},
+        },
+    },
+    "TransactionList": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": _ref("Transaction")},
+                       "next": _nullable("string", format="uri", description="The next page, or null.")},
+    },
+    "ExceptionSuggestion": {
+        "type": "object", "required": ["rule", "confidence", "dossier_code", "reference", "amount"],
+        "properties": {"rule": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                       "dossier_code": {"type": "string"}, "reference": _nullable("string"),
+                       "amount": {"type": ["integer", "null"]}},
+    },
+    "Exception": {
+        "type": "object",
+        "description": "An item of the finance officers' queue.",
+        "required": ["id", "reason", "status", "transaction_ref", "amount", "amount_concerned", "account", "content",
+                     "received_at", "dossier_code", "detail", "owner", "deadline", "created_at", "suggestions"],
+        "properties": {
+            "id": {"type": "integer"}, "reason": {"type": "string"},
+            "status": {"type": "string", "enum": ["open", "resolved", "dismissed"]},
+            "transaction_ref": _nullable("string"), "amount": MONEY,
+            "amount_concerned": {**MONEY, "description": "The money the item is about (e.g. the excess held)."},
+            "account": _nullable("string"), "content": _nullable("string"), "received_at": TIME,
+            "dossier_code": _nullable("string"), "detail": {"type": "string"}, "owner": _nullable("string"),
+            "deadline": _nullable("string", format="date"), "created_at": TIME,
+            "suggestions": {"type": "array", "items": _ref("ExceptionSuggestion")},
+        },
+    },
+    "ExceptionList": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": _ref("Exception")},
+                       "next": _nullable("string", format="uri", description="The next page, or null.")},
+    },
+    "PortalPayment": {
+        "type": "object",
+        "description": "A payment of a dossier on the national portal's payment platform.",
+        "required": ["ref", "dossier_code", "procedure_code", "amount", "status", "bank_ref", "paid_at", "created_at",
+                     "confirmed_via"],
+        "properties": {
+            "ref": {"type": "string", "description": "MaThamChieu."}, "dossier_code": {"type": "string"},
+            "procedure_code": _nullable("string"), "amount": MONEY,
+            "status": {"type": "string", "enum": ["pending", "paid", "failed"]}, "bank_ref": _nullable("string"),
+            "paid_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": TIME,
+            "confirmed_via": {"type": ["string", "null"], "enum": ["callback", "query", None]},
+        },
+    },
+}
+
+RESPONSES = {
+    "StatementUnreadable": _error("Not a statement this service reads (the format is told from the content), or "
+                                  "a line that cannot be read; nothing is imported.", _problem(
+                                      422, "Unprocessable Entity",
+                                      "the statement could not be read, nothing was imported: line 57: credit amount "
+                                      "'1.500.000,5' is not a whole number of đồng")),
+    "StatementTooLarge": _error("The file is larger than the service imports (512 MB).", _problem(
+        413, "Request Entity Too Large", "the file is larger than 536870912 bytes, the most this service imports")),
+    "BadQuery": _error("A query parameter is not valid.", _problem(
+        422, "Unprocessable Entity", "from must be a date YYYY-MM-DD", [{"field": "from", "message": "YYYY-MM-DD"}])),
+    "NothingDuePortal": _error("Nothing remains due on the dossier.", _problem(
+        409, "Conflict", "nothing remains due on dossier 000.12.03.H26-261125-0001")),
+}
+
+_DAY_PARAMS = [
+    {"name": "account", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "A collection account number.", "example": "105415039595"},
+    {"name": "from", "in": "query", "required": False, "schema": DATE,
+     "description": "First Indochina day (booking day).", "example": "2026-11-25"},
+    {"name": "to", "in": "query", "required": False, "schema": DATE, "description": "Last Indochina day.",
+     "example": "2026-11-25"},
+    {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "The cursor of the next page (from `next`).", "example": "0"},
+]
+
+PATHS: dict[str, Any] = {
+    "/api/v1/statements": {"post": _op(
+        "importStatement", "Statements", "Import an end-of-day statement",
+        "`multipart/form-data` with one part `file`: camt.053 (001.02 and later), MT940, or a bank's Excel/CSV "
+        "export; the format is told from the content. Each line becomes, or confirms, a bank transaction through "
+        "the same unique key the callbacks use; each account section gets its balance proof. The same file again "
+        "answers 200 with the same import and creates nothing.",
+        FINANCE,
+        {"201": {"description": "Imported.", "content": _json("StatementImport", EXAMPLE_IMPORT)},
+         "200": {"description": "These exact bytes were imported before; nothing was created.",
+                 "content": _json("StatementImport", EXAMPLE_IMPORT)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "413": "StatementTooLarge",
+                      "422": "StatementUnreadable"})},
+        requestBody={"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"],
+                       "properties": {"file": {"type": "string", "format": "binary"}}}}}})},
+    "/api/v1/transactions": {"get": _op(
+        "listTransactions", "Statements", "Bank transactions",
+        "Every bank transaction the service holds, once whatever channel brought it, oldest first, 200 a page.",
+        FINANCE,
+        {"200": {"description": "A page of transactions.", "content": _json("TransactionList", EXAMPLE_TRANSACTIONS)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "422": "BadQuery"})},
+        parameters=_DAY_PARAMS)},
+    "/api/v1/exceptions": {"get": _op(
+        "listExceptions", "Reconciliation", "The exceptions queue",
+        "What the rules could not settle, and the differences between the service, the callbacks and the "
+        "statement. Reasons include `unknown_reference`, `amount_mismatch`, `overpaid`, `request_closed`, "
+        "`duplicate_payment`, `unknown_account`, `missing_from_statement`, `missing_callback`, `wrong_account`, "
+        "`conflicting_report`, `reversal`, `unlinked_reversal`, `portal_unknown_dossier`.",
+        FINANCE,
+        {"200": {"description": "A page of exceptions.", "content": _json("ExceptionList", EXAMPLE_EXCEPTIONS)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "422": "BadQuery"})},
+        parameters=[
+            {"name": "status", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["open", "resolved", "dismissed", "all"]},
+             "description": "Default `open`.", "example": "open"},
+            {"name": "reason", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "Only this reason.", "example": "unknown_reference"},
+            _DAY_PARAMS[-1]])},
+    "/api/v1/dossiers/{code}/portal-payments": {"post": _op(
+        "startPortalPayment", "Payment requests", "Start a payment on the national portal's platform",
+        "The platform's payment initialisation for what the dossier still owes: the service records the "
+        "`MaThamChieu` (`ref`) and asks the platform about it if no confirmation comes within 15 minutes.",
+        SYSTEM,
+        {"201": {"description": "Started.", "content": _json("PortalPayment", EXAMPLE_PORTAL_PAYMENT)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "NothingDuePortal"})},
+        parameters=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "The dossier's code or its national-portal code.",
+                     "example": "000.12.03.H26-261125-0001"}])},
+}
+
+TAGS = [
+    {"name": "Statements", "description": "End-of-day statements and the bank transactions they confirm."},
+    {"name": "Reconciliation", "description": "What the matcher could not settle, in front of finance officers."},
+]
+
+extend(paths=PATHS, schemas=SCHEMAS, responses=RESPONSES, tags=TAGS)

@@ -1,0 +1,289 @@
+"""The scheduler: APScheduler 3 in its own process (``flask --app app scheduler run``), with
+the jobs declared here, and a leader lock so that several instances never run a job twice.
+
+Leader lock: on PostgreSQL a session-level advisory lock held on a connection of its own
+for as long as the process leads; on SQLite an exclusive ``flock`` on a file beside the
+database. An instance that does not get the lock stands by and tries again every few
+seconds, so it takes over when the leader dies (the lock dies with its connection or file
+handle). Every job run is recorded (``job_runs``) with the instance that ran it.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy import text
+
+from core.clock import ict_day, utcnow
+from core.db import db
+
+from .models import JobRun
+
+log = logging.getLogger(__name__)
+ADVISORY_KEY = 766_2026  # any constant shared by every instance of this service
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Flask], str | None]
+    seconds: int | None = None        # an interval
+    cron: dict | None = None          # or a cron (Indochina Time)
+    description: str = ""
+
+
+def _keys(app: Flask):
+    from bank_adapters.keys import load_channel_keys
+
+    keys = app.extensions.get("channel_keys")
+    if keys is None:
+        keys = app.extensions["channel_keys"] = load_channel_keys(app.config)
+    return keys
+
+
+def job_expire_requests(app: Flask) -> str:
+    from payments.requests import expire_due_requests
+
+    with db.transaction() as session:
+        count = expire_due_requests(session)
+    return f"{count} request(s) expired"
+
+
+def job_retry_journal(app: Flask) -> str:
+    from .ingest import retry_failed
+
+    session = db.Session()
+    try:
+        # Entries still 'received' a minute on were cut off mid-way (a crash): run them again.
+        results = retry_failed(session, _keys(app), older_than=utcnow() - timedelta(minutes=1))
+    finally:
+        session.close()
+    return f"{len(results)} journal entr(ies) re-run: " + ", ".join(f"{r.journal_id}={r.outcome.value}"
+                                                                    for r in results[:20])
+
+
+def job_deliver_events(app: Flask) -> str:
+    from .outbox import deliver_due
+
+    session = db.Session()
+    try:
+        count = deliver_due(session, app.config.get("DOSSIER_EVENTS_URL"), app.config.get("DOSSIER_EVENTS_SECRET"))
+    finally:
+        session.close()
+    return f"{count} delivery attempt(s)"
+
+
+def job_portal_query(app: Flask) -> str:
+    from .portal import query_pending
+    from .portal_client import http_poster
+
+    session = db.Session()
+    try:
+        results = query_pending(session, app.config.get("PORTAL_QUERY_URL"), _keys(app).portal_secret, http_poster(),
+                                _keys(app))
+    finally:
+        session.close()
+    return f"{len(results)} portal payment(s) queried: " + ", ".join(f"{r}={o}" for r, o in results[:20])
+
+
+def job_statement_folder(app: Flask) -> str:
+    from .dropfolder import process_folder
+
+    folder = app.config.get("STATEMENT_DROP_DIR")
+    if not folder:
+        return "no STATEMENT_DROP_DIR configured"
+    return process_folder(Path(folder), actor="scheduler")
+
+
+def job_close_yesterday(app: Flask) -> str:
+    from sqlalchemy import select
+
+    from payments.models import CollectionAccount
+
+    from .close import run_day, statements_for
+
+    day = ict_day(utcnow()) - timedelta(days=1)
+    done = []
+    session = db.Session()
+    try:
+        for account in session.scalars(select(CollectionAccount).where(CollectionAccount.active.is_(True))).all():
+            if not statements_for(session, account, day):
+                continue
+            from .close import get_close
+
+            record = get_close(session, account.id, day)
+            session.commit()
+            if record.status == "closed":
+                continue
+            result = run_day(session, account, day, "scheduler")
+            done.append(f"{account.number}:{result.status}")
+    finally:
+        session.close()
+    return f"{day}: " + (", ".join(done) or "nothing to run")
+
+
+def job_reminders(app: Flask) -> str:
+    from sqlalchemy import func, select
+
+    from .models import ReconException
+
+    today = ict_day(utcnow())
+    with db.transaction() as session:
+        rows = session.execute(select(ReconException.owner, func.count()).where(
+            ReconException.status == "open", ReconException.deadline < today).group_by(ReconException.owner)).all()
+    overdue = {owner or "(unassigned)": count for owner, count in rows}
+    for owner, count in overdue.items():
+        log.warning("reminder: %s has %d overdue exception(s)", owner, count)
+    return "overdue exceptions: " + (", ".join(f"{o}={c}" for o, c in overdue.items()) or "none")
+
+
+JOBS: tuple[Job, ...] = (
+    Job("expire_requests", job_expire_requests, seconds=60, description="open requests past their validity expire"),
+    Job("retry_journal", job_retry_journal, seconds=60, description="failed or cut-off callbacks are re-run"),
+    Job("deliver_events", job_deliver_events, seconds=30, description="outbound events are delivered, with retries"),
+    Job("portal_query", job_portal_query, seconds=300, description="unconfirmed portal payments are queried"),
+    Job("statement_folder", job_statement_folder, seconds=300, description="statements dropped in the folder are "
+                                                                          "imported and their days run"),
+    Job("close_yesterday", job_close_yesterday, cron={"hour": 6, "minute": 30},
+        description="yesterday's statement runs, and closes where all is explained"),
+    Job("reminders", job_reminders, cron={"hour": 8, "minute": 0}, description="overdue exceptions are reported"),
+)
+
+
+def job_by_name(name: str) -> Job:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(f"no job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(app: Flask, job: Job, instance: str) -> JobRun:
+    """Run one job now, recorded in ``job_runs``."""
+    with app.app_context():
+        with db.transaction() as session:
+            run = JobRun(job=job.name, instance=instance, started_at=utcnow(), outcome="running")
+            session.add(run)
+        try:
+            detail = job.run(app)
+            outcome = "ok"
+        except Exception as exc:  # a job's failure is recorded; the scheduler goes on
+            log.exception("job %s failed", job.name)
+            detail, outcome = f"{type(exc).__name__}: {exc}", "failed"
+        with db.transaction() as session:
+            record = session.get(JobRun, run.id)
+            record.finished_at = utcnow()
+            record.outcome = outcome
+            record.detail = (detail or "")[:4000]
+        return record
+
+
+class LeaderLock:
+    """Held by at most one scheduler instance at a time."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._connection = None
+        self._file = None
+
+    def acquire(self) -> bool:
+        url = self.app.config["DATABASE_URL"]
+        if url.startswith("postgresql"):
+            with self.app.app_context():
+                connection = db.engine.connect()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
+            connection.commit()
+            if got:
+                self._connection = connection
+                return True
+            connection.close()
+            return False
+        path = Path(self.app.instance_path) / "scheduler.lock"
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            path = Path(url[len("sqlite:///"):]).with_suffix(".scheduler.lock")
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{instance_name()}\n")
+        handle.flush()
+        self._file = handle
+        return True
+
+    def alive(self) -> bool:
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT 1"))
+                self._connection.commit()
+                return True
+            except Exception:
+                return False
+        return self._file is not None
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                self._connection.commit()
+            finally:
+                self._connection.close()
+                self._connection = None
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def serve(app: Flask, *, poll: float = 5.0, stop_after: float | None = None, only: list[str] | None = None,
+          scale: float = 1.0) -> None:
+    """Run the scheduler until interrupted (or ``stop_after`` seconds, for tests). ``scale``
+    shortens every interval (tests run the schedule fast)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    instance = instance_name()
+    lock = LeaderLock(app)
+    started = time.monotonic()
+    scheduler = None
+    try:
+        while stop_after is None or time.monotonic() - started < stop_after:
+            if scheduler is None:
+                if lock.acquire():
+                    log.warning("scheduler %s leads: running jobs", instance)
+                    scheduler = BackgroundScheduler(timezone="Asia/Ho_Chi_Minh")
+                    for job in JOBS:
+                        if only and job.name not in only:
+                            continue
+                        trigger = (IntervalTrigger(seconds=max(job.seconds * scale, 0.2))
+                                   if job.seconds else CronTrigger(timezone="Asia/Ho_Chi_Minh", **job.cron))
+                        scheduler.add_job(run_job, trigger, args=[app, job, instance], id=job.name,
+                                          max_instances=1, coalesce=True, misfire_grace_time=60)
+                    scheduler.start()
+                else:
+                    log.info("scheduler %s stands by: another instance leads", instance)
+            elif not lock.alive():
+                log.error("scheduler %s lost its lock: stopping its jobs", instance)
+                scheduler.shutdown(wait=True)
+                scheduler = None
+                lock.release()
+            time.sleep(poll)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        lock.release()

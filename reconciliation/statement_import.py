@@ -1,0 +1,388 @@
+"""Importing an end-of-day statement file: every line becomes, or confirms, a bank transaction
+through the same unique key the callbacks use; each account section gets its balance proof.
+
+- The same bytes again are the same import (keyed on SHA-256): nothing is created twice.
+- The file is read as a stream (``bank_adapters.statements``) and written in chunks, each
+  its own transaction, so a month of a busy account neither fills memory nor holds the
+  database's write lock for long (callbacks go on during an import). The import records how
+  many lines it has committed; an interrupted import, run again, resumes after them.
+- A line already known from a callback is confirmed (``on_statement``, the channel
+  ``statement`` added, the booking date the bank gave), never duplicated. Where a layout has
+  no bank reference, a line confirms an unconfirmed callback of the same account, day,
+  amount, direction and content; otherwise it is new under a key derived from those fields.
+- A reversal is stored under its reference with ``#R`` (a bank may give it the reference of
+  what it reverses) and linked to that transaction when there is one.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO, Any, Callable
+
+from sqlalchemy import and_, bindparam, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bank_adapters.statements import (SectionEnd, SectionStart, StatementEntry, StatementError, balance_proof,
+                                      detect_format, read_statement)
+from bank_adapters.transfers import IN
+from core.clock import utcnow
+from core.errors import ValidationError
+
+from .models import BankTransaction, Statement, StatementImport, StatementLine
+from .transactions import resolve_account, transaction_values
+
+CHUNK = 5000
+REVERSAL_SUFFIX = "#R"
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+
+
+@dataclass
+class SectionSummary:
+    statement_id: int
+    account: str
+    period_start: date | None
+    period_end: date | None
+    entries: int
+    new_transactions: int
+    known_transactions: int
+    balance_ok: bool
+    balance_message: str
+    continuity_ok: bool | None
+
+
+@dataclass
+class ImportSummary:
+    import_id: int
+    format: str
+    created: bool  # False: these exact bytes were imported before; nothing was created
+    entries: int = 0
+    new_transactions: int = 0
+    known_transactions: int = 0
+    balance_ok: bool = False
+    sections: list[SectionSummary] = field(default_factory=list)
+
+
+def file_digest(stream: IO[bytes]) -> tuple[str, int]:
+    stream.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def _summary(session: Session, record: StatementImport, created: bool,
+             results: dict[int, tuple[int, int]] | None = None) -> ImportSummary:
+    summary = ImportSummary(record.id, record.format, created, record.entries, record.new_transactions,
+                            record.known_transactions, record.balance_ok)
+    statements = session.scalars(select(Statement).where(Statement.import_id == record.id)
+                                 .order_by(Statement.section_index))
+    for statement in statements:
+        new, known = (results or {}).get(statement.id, (None, None))
+        if new is None:
+            new, known = _line_counts(statement)
+        summary.sections.append(SectionSummary(statement.id, statement.account_number, statement.period_start,
+                                               statement.period_end, statement.entries, new, known,
+                                               statement.balance_ok, statement.balance_message,
+                                               statement.continuity_ok))
+    return summary
+
+
+def _line_counts(statement: Statement) -> tuple[int, int]:
+    from sqlalchemy import func
+    from sqlalchemy.orm import object_session
+
+    session = object_session(statement)
+    rows = dict(session.execute(select(StatementLine.is_new, func.count()).where(
+        StatementLine.statement_id == statement.id).group_by(StatementLine.is_new)).all())
+    return rows.get(True, 0), rows.get(False, 0)
+
+
+def import_statement(session: Session, stream: IO[bytes], *, filename: str | None, actor: str,
+                     progress: Progress | None = None, chunk_size: int = CHUNK) -> ImportSummary:
+    """Import one statement file (a seekable binary stream). Commits as it goes."""
+    sha, size = file_digest(stream)
+    if size == 0:
+        raise ValidationError("the statement file is empty")
+    record = session.scalar(select(StatementImport).where(StatementImport.sha256 == sha))
+    if record is not None and record.status == "done":
+        return _summary(session, record, created=False)
+    head = stream.read(64 * 1024)
+    stream.seek(0)
+    try:
+        fmt = detect_format(head)
+    except StatementError as exc:
+        raise ValidationError(f"not a statement this service reads: {exc}") from None
+    resumed = record is not None
+    if record is None:
+        record = StatementImport(sha256=sha, format=fmt, filename=(filename or None) and filename[:255], size=size,
+                                 imported_by=actor, imported_at=utcnow(), status="importing")
+        session.add(record)
+        session.commit()
+    try:
+        return _run(session, record, stream, fmt, chunk_size, resumed, progress, size)
+    except StatementError as exc:
+        session.rollback()
+        _forget(session, record)
+        raise ValidationError(f"the statement could not be read, nothing was imported: {exc}") from None
+
+
+def _position(stream: IO[bytes], size: int) -> int:
+    try:
+        return min(stream.tell(), size)
+    except (OSError, ValueError):  # a reader that holds the file itself
+        return 0
+
+
+def _forget(session: Session, record: StatementImport) -> None:
+    """An unreadable file leaves no import behind (its lines were never committed unless a
+    chunk before the error was: those transactions are real and stay; the import is undone)."""
+    statement_ids = list(session.scalars(select(Statement.id).where(Statement.import_id == record.id)))
+    if statement_ids:
+        session.execute(StatementLine.__table__.delete().where(StatementLine.statement_id.in_(statement_ids)))
+        session.execute(Statement.__table__.delete().where(Statement.id.in_(statement_ids)))
+    session.execute(StatementImport.__table__.delete().where(StatementImport.id == record.id))
+    session.commit()
+
+
+@dataclass
+class _SectionState:
+    statement: Statement
+    bank_bin: str
+    account_id: int | None
+    new: int = 0
+    known: int = 0
+    buffer: list[StatementEntry] = field(default_factory=list)
+
+
+def _run(session: Session, record: StatementImport, stream: IO[bytes], fmt: str, chunk_size: int,
+         resumed: bool, progress: Progress | None, size: int) -> ImportSummary:
+    skip = record.lines_done if resumed else 0
+    seen = 0
+    states: dict[int, _SectionState] = {}
+    existing = {s.section_index: s for s in session.scalars(select(Statement).where(Statement.import_id == record.id))}
+    for event in read_statement(stream, fmt=fmt):
+        if isinstance(event, SectionStart):
+            statement = existing.get(event.index)
+            key = resolve_account(session, event.account, event.bank_bin)
+            if statement is None:
+                statement = Statement(import_id=record.id, section_index=event.index, account_number=event.account,
+                                      bank_bin=key.bank_bin, account_id=key.account_id, currency=event.currency or "VND",
+                                      statement_ref=(event.statement_ref or None) and event.statement_ref[:120],
+                                      period_start=event.period_start, period_end=event.period_end,
+                                      opening_balance=event.opening_balance)
+                session.add(statement)
+                session.commit()
+            states[event.index] = _SectionState(statement, key.bank_bin, key.account_id)
+        elif isinstance(event, StatementEntry):
+            seen += 1
+            if progress is not None and seen % 2000 == 0:
+                progress(_position(stream, size), size)
+            if seen <= skip:
+                continue  # committed by the run that was interrupted
+            state = states[event.section_index]
+            state.buffer.append(event)
+            if len(state.buffer) >= chunk_size:
+                _flush(session, record, state)
+        elif isinstance(event, SectionEnd):
+            state = states[event.index]
+            _flush(session, record, state)
+            _close_section(session, state, event)
+    for state in states.values():
+        _flush(session, record, state)
+    if progress is not None:
+        progress(size, size)
+    record.status = "done"
+    record.balance_ok = bool(states) and all(s.statement.balance_ok and s.statement.continuity_ok is not False
+                                              for s in states.values())
+    record.entries = seen
+    session.commit()
+    results = {s.statement.id: (s.new, s.known) for s in states.values()}
+    if resumed:
+        results = None  # counts of the interrupted run are in the lines; read them back
+    summary = _summary(session, record, created=True, results=results)
+    record.new_transactions = sum(s.new_transactions for s in summary.sections)
+    record.known_transactions = sum(s.known_transactions for s in summary.sections)
+    session.commit()
+    summary.new_transactions, summary.known_transactions = record.new_transactions, record.known_transactions
+    return summary
+
+
+def _close_section(session: Session, state: _SectionState, end: SectionEnd) -> None:
+    statement = state.statement
+    proof = balance_proof(end)
+    statement.opening_balance = end.opening_balance
+    statement.closing_balance = end.closing_balance
+    statement.credits = end.credits
+    statement.debits = end.debits
+    statement.entries = end.entries
+    statement.pending_entries = end.pending
+    statement.period_start = end.period_start or statement.period_start
+    statement.period_end = end.period_end or statement.period_end
+    statement.balance_ok = proof.ok
+    statement.balance_message = proof.message
+    previous = None
+    if statement.period_start is not None:
+        previous = session.scalar(
+            select(Statement).join(StatementImport, Statement.import_id == StatementImport.id)
+            .where(Statement.account_number == statement.account_number, Statement.id != statement.id,
+                   StatementImport.status == "done", Statement.period_end < statement.period_start)
+            .order_by(Statement.period_end.desc(), Statement.id.desc()).limit(1))
+    if previous is not None and previous.closing_balance is not None and statement.opening_balance is not None:
+        statement.previous_statement_id = previous.id
+        statement.continuity_ok = previous.closing_balance == statement.opening_balance
+        if not statement.continuity_ok:
+            statement.balance_message = (statement.balance_message + " " if statement.balance_message else "") + (
+                f"Opening balance {statement.opening_balance} differs from the closing balance "
+                f"{previous.closing_balance} of the previous statement ({previous.period_end}).")
+    session.commit()
+
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+
+def _same_content(a: str, b: str) -> bool:
+    from qr.text import strip_diacritics
+
+    x = _NOT_ALNUM.sub("", strip_diacritics(a or "").upper())
+    y = _NOT_ALNUM.sub("", strip_diacritics(b or "").upper())
+    return bool(x and y) and (x == y or x in y or y in x)
+
+
+def _key_ref(entry: StatementEntry) -> str:
+    ref = entry.transfer.bank_ref
+    return ref + REVERSAL_SUFFIX if entry.transfer.reversal else ref
+
+
+def _flush(session: Session, record: StatementImport, state: _SectionState) -> None:
+    entries, state.buffer = state.buffer, []
+    if not entries:
+        return
+    statement = state.statement
+    account = statement.account_number
+    table = BankTransaction.__table__
+    refs = list({_key_ref(e) for e in entries})
+    known: dict[str, tuple[int, int, str, bool]] = {}
+    for start in range(0, len(refs), 900):  # under SQLite's bound-parameter limit
+        rows = session.execute(select(table.c.id, table.c.bank_ref, table.c.amount, table.c.direction, table.c.on_statement)
+                               .where(table.c.bank_bin == state.bank_bin, table.c.account_number == account,
+                                      table.c.bank_ref.in_(refs[start:start + 900]))).all()
+        for row in rows:
+            known[row.bank_ref] = (row.id, row.amount, row.direction, row.on_statement)
+    # Lines without a bank reference may confirm a callback of the same transfer.
+    unmatched_synthetic = [e for e in entries if e.synthetic_ref and _key_ref(e) not in known]
+    if unmatched_synthetic:
+        _pair_synthetic(session, state, unmatched_synthetic, known)
+    new_rows: list[dict[str, Any]] = []
+    new_refs: set[str] = set()
+    for entry in entries:
+        ref = _key_ref(entry)
+        if ref in known or ref in new_refs:
+            continue
+        values = transaction_values(entry.transfer, _Key(state.bank_bin, state.account_id), "statement")
+        values.update(bank_ref=ref, booked_on=entry.booking_date, on_statement=True, synthetic_ref=entry.synthetic_ref)
+        new_rows.append(values)
+        new_refs.add(ref)
+    if new_rows:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement_insert = insert(table).on_conflict_do_nothing(
+            index_elements=["bank_bin", "account_number", "bank_ref"]).returning(table.c.id, table.c.bank_ref)
+        created = {}
+        for start in range(0, len(new_rows), 1000):
+            for row in session.execute(statement_insert, new_rows[start:start + 1000]).all():
+                created[row.bank_ref] = row.id
+        raced = [r["bank_ref"] for r in new_rows if r["bank_ref"] not in created]
+        for ref in raced:  # a callback stored it between our select and our insert
+            row = session.execute(select(table.c.id, table.c.amount, table.c.direction, table.c.on_statement).where(
+                table.c.bank_bin == state.bank_bin, table.c.account_number == account, table.c.bank_ref == ref)).one()
+            known[ref] = (row.id, row.amount, row.direction, row.on_statement)
+    else:
+        created = {}
+    confirm: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    confirmed_now: set[int] = set()
+    for entry in entries:
+        ref = _key_ref(entry)
+        transfer = entry.transfer
+        if ref in created and ref in new_refs:
+            transaction_id, is_new, differs = created[ref], True, False
+            new_refs.discard(ref)  # a second line with the same key confirms the first
+            state.new += 1
+        else:
+            transaction_id, amount, direction, on_statement = known[ref] if ref in known else (created[ref], 0, "", True)
+            is_new = False
+            differs = (amount, direction) != (transfer.amount, transfer.direction) if ref in known else False
+            state.known += 1
+            if ref in known and not on_statement and transaction_id not in confirmed_now:
+                confirmed_now.add(transaction_id)
+                confirm.append({"tid": transaction_id, "day": entry.booking_date, "pending": transfer.pending})
+        lines.append({"statement_id": statement.id, "line_no": entry.line_no, "transaction_id": transaction_id,
+                      "booking_date": entry.booking_date, "amount": transfer.amount, "direction": transfer.direction,
+                      "pending": transfer.pending, "is_new": is_new, "differs": differs})
+    if confirm:
+        session.execute(
+            update(table).where(table.c.id == bindparam("tid")).values(
+                on_statement=True, booked_on=bindparam("day"), pending=bindparam("pending"),
+                channels=case((table.c.channels == "", "statement"), else_=table.c.channels + ",statement")),
+            confirm, execution_options={"synchronize_session": False})
+    session.execute(StatementLine.__table__.insert(), lines)
+    _link_reversals(session, state, entries, created)
+    record.lines_done += len(entries)
+    session.commit()
+
+
+@dataclass(frozen=True)
+class _Key:
+    bank_bin: str
+    account_id: int | None
+
+
+def _pair_synthetic(session: Session, state: _SectionState, entries: list[StatementEntry],
+                    known: dict[str, tuple[int, int, str, bool]]) -> None:
+    """Lines without a bank reference confirm callbacks of the same day, amount, direction
+    and content not yet on a statement (each callback at most once)."""
+    table = BankTransaction.__table__
+    days = {e.booking_date for e in entries}
+    amounts = {e.transfer.amount for e in entries}
+    candidates = session.execute(
+        select(table.c.id, table.c.booked_on, table.c.amount, table.c.direction, table.c.content)
+        .where(table.c.account_number == state.statement.account_number, table.c.on_statement.is_(False),
+               table.c.synthetic_ref.is_(False), table.c.booked_on.in_(days), table.c.amount.in_(amounts))).all()
+    taken: set[int] = set()
+    for entry in entries:
+        for row in candidates:
+            if row.id in taken or row.amount != entry.transfer.amount or row.direction != entry.transfer.direction:
+                continue
+            if row.booked_on == entry.booking_date and _same_content(row.content, entry.transfer.content):
+                taken.add(row.id)
+                known[_key_ref(entry)] = (row.id, row.amount, row.direction, False)
+                break
+
+
+def _link_reversals(session: Session, state: _SectionState, entries: list[StatementEntry],
+                    created: dict[str, int]) -> None:
+    table = BankTransaction.__table__
+    for entry in entries:
+        ref = _key_ref(entry)
+        if not entry.transfer.reversal or ref not in created:
+            continue
+        original = session.scalar(select(table.c.id).where(
+            table.c.bank_bin == state.bank_bin, table.c.account_number == state.statement.account_number,
+            table.c.bank_ref == entry.transfer.bank_ref, table.c.reversal.is_(False)))
+        if original is not None:
+            session.execute(update(table).where(and_(table.c.id == created[ref])).values(reversal_of_id=original))
+
+
+def statement_days(session: Session, statement: Statement) -> list[date]:
+    rows = session.scalars(select(StatementLine.booking_date).where(StatementLine.statement_id == statement.id)
+                           .distinct().order_by(StatementLine.booking_date))
+    return list(rows)
+
+
+__all__ = ["ImportSummary", "SectionSummary", "import_statement", "IN"]

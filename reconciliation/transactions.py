@@ -1,0 +1,135 @@
+"""Bank transactions: one row per real transfer, whichever channel brought it first.
+
+``record_transfer`` is the only way a callback's transfer becomes a row. It relies on the
+unique key ``(bank_bin, account_number, bank_ref)`` and ``INSERT ... ON CONFLICT DO
+NOTHING``: two deliveries of the same transfer racing each other (the bank retrying while
+the first is in flight, a webhook and a statement at once) end as one row on SQLite and on
+PostgreSQL, the loser seeing the winner's row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bank_adapters.transfers import IN, BankTransfer
+from core.clock import ict_day, utcnow
+from payments.models import CollectionAccount
+
+from .models import BankTransaction, TransactionSighting
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    bank_bin: str           # '' when unknown
+    account_id: int | None  # None: not one of our collection accounts
+
+
+def resolve_account(session: Session, number: str, bank_bin: str | None) -> AccountKey:
+    """Which of our collection accounts ``number`` is (at ``bank_bin`` when the channel says
+    which bank). An account that is not ours keeps the bank the channel named, or ''."""
+    query = select(CollectionAccount.id, CollectionAccount.bank_bin).where(CollectionAccount.number == number)
+    rows = session.execute(query).all()
+    if bank_bin:
+        for account_id, account_bin in rows:
+            if account_bin == bank_bin:
+                return AccountKey(bank_bin, account_id)
+    if len(rows) == 1:
+        # Ours, whatever bank name the channel wrote: the key must be the one a statement of
+        # this account will give, or the same transfer would be stored twice.
+        return AccountKey(rows[0][1], rows[0][0])
+    return AccountKey(bank_bin or "", None)  # not ours, or one number at two of our banks: a person decides
+
+
+def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, Any], conflict: list[str],
+                             returning: str = "id") -> Any:
+    """``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING <returning>``: the new row's
+    value, or None when the row existed (or was being inserted by a transaction that has
+    since committed)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(
+        table.c[returning])
+    return session.execute(statement).scalar()
+
+
+@dataclass
+class Recorded:
+    transaction: BankTransaction
+    created: bool
+    differences: dict[str, Any] | None = None
+
+    @property
+    def known_account(self) -> bool:
+        return self.transaction.account_id is not None
+
+
+def transaction_values(transfer: BankTransfer, key: AccountKey, channel: str) -> dict[str, Any]:
+    return {
+        "bank_bin": key.bank_bin,
+        "account_number": transfer.account,
+        "bank_ref": transfer.bank_ref,
+        "account_id": key.account_id,
+        "direction": transfer.direction,
+        "amount": transfer.amount,
+        "booked_at": transfer.booked_at,
+        "booked_on": ict_day(transfer.booked_at),
+        "value_date": transfer.value_date,
+        "content": transfer.content or "",
+        "counter_account": (transfer.counter_account or None) and transfer.counter_account[:40],
+        "counter_name": (transfer.counter_name or None) and transfer.counter_name[:200],
+        "counter_bank": (transfer.counter_bank or None) and transfer.counter_bank[:60],
+        "virtual_account": (transfer.virtual_account or None) and transfer.virtual_account[:40],
+        "channels": channel,
+        "first_channel": channel,
+        "reversal": transfer.reversal,
+        "pending": transfer.pending,
+        # Money out is recorded and never matched to a dossier.
+        "status": "unmatched" if transfer.direction == IN else "ignored",
+        "allocated": 0,
+        "created_at": utcnow(),
+    }
+
+
+def differences(transaction: BankTransaction, transfer: BankTransfer) -> dict[str, Any] | None:
+    """What a later report of the same key says otherwise (a forged or corrected report)."""
+    found = {}
+    if transaction.amount != transfer.amount:
+        found["amount"] = {"stored": transaction.amount, "reported": transfer.amount}
+    if transaction.direction != transfer.direction:
+        found["direction"] = {"stored": transaction.direction, "reported": transfer.direction}
+    return found or None
+
+
+def add_channel(transaction: BankTransaction, channel: str) -> None:
+    if channel not in transaction.channel_list:
+        transaction.channels = ",".join([*transaction.channel_list, channel])
+
+
+def record_transfer(session: Session, transfer: BankTransfer, channel: str, *, journal_id: int | None = None,
+                    event_id: str | None = None) -> Recorded:
+    """Store ``transfer`` once and note that ``channel`` reported it. Flushes, never commits."""
+    key = resolve_account(session, transfer.account, transfer.bank_bin)
+    new_id = insert_ignoring_conflict(session, BankTransaction.__table__, transaction_values(transfer, key, channel),
+                                      ["bank_bin", "account_number", "bank_ref"])
+    if new_id is not None:
+        transaction = session.get(BankTransaction, new_id)
+        found = None
+    else:
+        query = select(BankTransaction).where(BankTransaction.bank_bin == key.bank_bin,
+                                              BankTransaction.account_number == transfer.account,
+                                              BankTransaction.bank_ref == transfer.bank_ref)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=BankTransaction)  # SQLite's BEGIN IMMEDIATE already serialises
+        transaction = session.scalars(query).one()
+        found = differences(transaction, transfer)
+        add_channel(transaction, channel)
+        if not transaction.content and transfer.content:
+            transaction.content = transfer.content  # a statement may have dropped what a callback carried
+    session.add(TransactionSighting(transaction_id=transaction.id, channel=channel, journal_id=journal_id,
+                                    event_id=event_id, seen_at=utcnow(), differences=found))
+    session.flush()
+    return Recorded(transaction, new_id is not None, found)
