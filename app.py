@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_wtf import CSRFProtect
 
-from core.config import load_settings
+from core.config import DEV_ENVS, load_settings
 from core.db import db
 from core.web import babel, register_error_handlers, select_locale
 
@@ -86,6 +86,11 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
     csrf.exempt(recon_api)
     csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)
+    if app.config["APP_ENV"] in DEV_ENVS:  # the simulated portal platform plays its part in demos and tests
+        from reconciliation.simulator_views import bp as simulator
+
+        app.register_blueprint(simulator)
+        csrf.exempt(simulator)
 
 
 def register_cli(app: Flask) -> None:

@@ -25,6 +25,7 @@ ENV_KEYS = (
     "PORTAL_QUERY_URL",        # the portal payment platform's status query
     "STATEMENT_DROP_DIR",      # statements dropped here are imported by the scheduler
     "SIMBANK_DIR",             # the bank simulator's books (default instance/simbank)
+    "SIMPORTAL_DIR",           # the simulated portal platform's records (default instance/simportal)
     "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
 )
 
@@ -70,6 +71,9 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
                 "(in the environment or instance/config.py)"
             )
         settings["SECRET_KEY"] = "dev-only-not-secret"
+    if settings["APP_ENV"] == "development" and not settings.get("PORTAL_QUERY_URL"):
+        # The demo's platform is the simulator, served by the app itself (reconciliation.simulator_views).
+        settings["PORTAL_QUERY_URL"] = "http://127.0.0.1:5000/simulator/portal/query"
     return settings
 
 

@@ -13,7 +13,7 @@ from core.errors import Conflict, FieldError, NotFound, ValidationError
 from payments.dossiers import find_dossier
 from payments.models import PaymentRequest
 
-from .allocation import active_allocations, allocate, lock_transaction, reverse
+from .allocation import active_allocations, allocate, ensure_day_open, lock_transaction, reverse
 from .exceptions import open_exception, resolve_open_for_transaction
 from .matcher import Decision
 from .models import Allocation, BankTransaction
@@ -34,10 +34,13 @@ class Part:
 
 
 def get_transaction(session: Session, transaction_id: int) -> BankTransaction:
+    """The transaction, locked, for a manual act; a closed day's transactions are refused first."""
     transaction = session.get(BankTransaction, transaction_id)
     if transaction is None:
         raise NotFound(f"no transaction {transaction_id}")
-    return lock_transaction(session, transaction_id)
+    transaction = lock_transaction(session, transaction_id)
+    ensure_day_open(session, transaction)
+    return transaction
 
 
 def _target(session: Session, part: Part) -> tuple[int, int | None]:

@@ -251,6 +251,7 @@ def statement(account: str, day: str, fmt: str, layout: str, out: Path, bank_bin
         raise click.BadParameter("YYYY-MM-DD", param_hint="--date") from None
     if bank_bin is None:
         bank_bin = db.session.scalar(select(CollectionAccount.bank_bin).where(CollectionAccount.number == account))
+        db.session.rollback()  # SQLite: hold no lock while writing the file
         if bank_bin is None:
             raise click.UsageError(f"{account} is not a collection account of the service: give --bank")
     books = ledger()
