@@ -46,8 +46,8 @@ DAY = date(2026, 11, 25)
 class Transfers:
     """``count`` transfers of one day, re-iterable (the writers go over them twice), made on the fly."""
 
-    def __init__(self, count: int, seed: int = 766) -> None:
-        self.count, self.seed = count, seed
+    def __init__(self, count: int, seed: int = 766, account: str = "113000012345") -> None:
+        self.count, self.seed, self.account = count, seed, account
 
     def __len__(self) -> int:
         return self.count
@@ -65,9 +65,9 @@ class Transfers:
             name = rng.choice(names)
             ref = "".join(rng.choice("23456789ABCDEFGHJKMNPQRSTUVWXYZ") for _ in range(9))
             content = (f"MBVCB.{rng.randrange(10**9, 10**10)}.HS{ref} {rng.choice(labels)}.CT tu "
-                       f"{rng.randrange(10**12, 10**13)} {name} toi 113000012345 UBND QUAN BA DINH")
+                       f"{rng.randrange(10**12, 10**13)} {name} toi {self.account} UBND QUAN BA DINH")
             yield BankTransfer(
-                account="113000012345", bank_ref=f"FT26329{i:09d}", amount=rng.randint(1, 5000) * 1000,
+                account=self.account, bank_ref=f"FT26329{i:09d}", amount=rng.randint(1, 5000) * 1000,
                 direction="in" if incoming else "out", booked_at=start + timedelta(seconds=int(i * step)),
                 content=content, counter_name=name, counter_account=str(rng.randrange(10**12, 10**13)))
 

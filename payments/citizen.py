@@ -2,11 +2,20 @@
 
 Endpoint names are fixed (the API builds its URLs from them):
 ``citizen.pay`` /pay/<token>, ``citizen.card`` /pay/<token>/card.<fmt> (?layout=a6|receipt80),
-``citizen.qr_png`` /pay/<token>/qr.png, ``citizen.status`` /pay/<token>/status.json.
+``citizen.qr_png`` /pay/<token>/qr.png, ``citizen.status`` /pay/<token>/status.json,
+``citizen.receipt_pdf`` /pay/<token>/receipts/<lookup_token>.pdf.
 
 The page shows nothing of the applicant beyond a masked name. Only an ``open`` request shows
 its QR: an expired or cancelled one says so, and its QR and card answer 410 Gone (as do those
 of a paid or partly paid one: paying that code again would pay twice).
+
+Once the dossier is paid, the page lists its e-receipts (number, kind, amount, date; a
+cancelled one marked so) with a PDF download each. A receipt is reached by its own
+unguessable ``lookup_token`` and only under a token of the same dossier (404 otherwise). The
+PDF is the receipt, so it carries the payer's full name as receipts must; the page itself
+still shows only the masked name. While the request may still be paid, status.json lists the
+receipts too, so the page fetches itself again when one is issued or cancelled, whichever
+payment (this request, another one, cash at the counter) paid the dossier.
 """
 from __future__ import annotations
 
@@ -14,9 +23,10 @@ import io
 import unicodedata
 
 import qrcode
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from qrcode.constants import ERROR_CORRECT_M
+from sqlalchemy import select
 
 from core.clock import isoformat_ict
 from core.db import db
@@ -24,9 +34,10 @@ from core.errors import NotFound, ServiceError, ValidationError
 from qr.banks import by_bin
 from qr.card import FORMATS, LAYOUTS, CardInfo, render_card
 
-from .counter import request_status_label
-from .dossiers import storable_text
-from .models import PaymentRequest
+from .counter import receipt_response, receipts_signature, request_status_label
+from .dossiers import payment_status, storable_text
+from .models import PaymentRequest, Receipt
+from .receipts import dossier_receipts, receipt_number
 from .requests import FINAL_PAID, get_request_by_token, refresh_expiry
 
 bp = Blueprint("citizen", __name__)
@@ -113,16 +124,23 @@ def _private(response: Response) -> Response:
     return response
 
 
+def _dossier_paid(payment: PaymentRequest) -> bool:
+    return payment_status(payment.dossier) in FINAL_PAID
+
+
 @bp.get("/pay/<token>")
 def pay(token: str):
     payment = _load(token)
     dossier = payment.dossier
     bank = by_bin(payment.account.bank_bin)
     paid_event = next((e for e in reversed(payment.events) if e.to_status in FINAL_PAID + ("partially_paid",)), None)
+    receipts = dossier_receipts(db.session, dossier.id)
+    dossier_paid = _dossier_paid(payment)
     return render_template(
         "citizen/pay.html", payment=payment, dossier=dossier, bank=bank, masked_name=mask_name(dossier.applicant_name),
-        payable=payment.status in PAYABLE, live=payment.status in LIVE, paid=payment.status in FINAL_PAID,
-        paid_event=paid_event,
+        payable=payment.status in PAYABLE, live=payment.status in LIVE and not dossier_paid,
+        paid=payment.status in FINAL_PAID, paid_event=paid_event, dossier_paid=dossier_paid, receipts=receipts,
+        receipts_signature=receipts_signature(receipts),
     )
 
 
@@ -151,8 +169,29 @@ def card(token: str, fmt: str):
     return response
 
 
+@bp.get("/pay/<token>/receipts/<lookup_token>.pdf")
+def receipt_pdf(token: str, lookup_token: str):
+    payment = _load(token)
+    receipt = None
+    if storable_text(lookup_token) and len(lookup_token) <= 64:
+        receipt = db.session.scalar(select(Receipt).where(Receipt.lookup_token == lookup_token,
+                                                          Receipt.dossier_id == payment.dossier_id))
+    if receipt is None:  # another dossier's receipt answers exactly as no receipt at all
+        raise NotFound(_("Không tìm thấy biên lai này trong hồ sơ của bạn."), title=_("Không tìm thấy biên lai"))
+    return receipt_response(receipt, "pdf")
+
+
+def receipt_json(token: str, receipt: Receipt) -> dict:
+    return {"number": receipt_number(receipt), "form": receipt.form, "series": receipt.series, "kind": receipt.kind,
+            "amount": receipt.amount, "status": receipt.status, "issued_at": isoformat_ict(receipt.issued_at),
+            "pdf_url": url_for("citizen.receipt_pdf", token=token, lookup_token=receipt.lookup_token)}
+
+
 @bp.get("/pay/<token>/status.json")
 def status(token: str):
     payment = _load(token)
+    receipts = dossier_receipts(db.session, payment.dossier_id)
     return jsonify(status=payment.status, amount=payment.amount, amount_paid=payment.amount_paid,
-                   expires_at=isoformat_ict(payment.expires_at), paid=payment.status in FINAL_PAID)
+                   expires_at=isoformat_ict(payment.expires_at), paid=payment.status in FINAL_PAID,
+                   dossier_paid=_dossier_paid(payment), receipts=[receipt_json(token, r) for r in receipts],
+                   receipts_signature=receipts_signature(receipts))

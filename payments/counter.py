@@ -1,5 +1,8 @@
 """The counter clerk's pages: find or register a dossier, see its charges with their legal
-basis, ask for payment, print the VietQR card in one click, and watch "paid" appear.
+basis, ask for payment, print the VietQR card in one click, and watch "paid" appear; then the
+payments received, the e-receipts (PDF), and the form that records cash taken at the counter
+(it posts to the ``cash`` blueprint of ``reconciliation.cash_views``, which re-renders this
+page through :func:`render_dossier` when it refuses).
 
 Views are thin: the rules live in ``dossiers``, ``requests`` and ``fees``; a ``ServiceError``
 from them becomes a message on the form, and nothing is saved (the session is rolled back).
@@ -10,13 +13,13 @@ import hashlib
 import json
 from itertools import groupby
 from dataclasses import dataclass
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from core.clock import ict_day, isoformat_ict, utcnow
+from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
 from core.db import db
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.login import roles_required
@@ -28,9 +31,13 @@ from qr.card import LAYOUTS
 from .dossiers import find_dossier, get_dossier, parse_dossier_input, payment_status, preview_charges, \
     register_dossier, search_dossiers, storable_text
 from .fees import PAYER_CLASSES, ChargeLine
-from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure
+from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
+from .receipt_pdf import FORMATS as RECEIPT_FORMATS
+from .receipt_pdf import receipt_document, receipt_filename, render_receipt
+from .receipts import dossier_receipts, receipt_number
 from .requests import OPEN_STATES, cancel_request, create_payment_request, get_request, outstanding_requested, \
     refresh_expiry, remaining_due
+from .serializers import payments_for
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 COUNTER = Role.COUNTER.value
@@ -103,6 +110,65 @@ def field_label(field: str) -> str:
 @bp.app_template_global()
 def fee_kind_label(kind: str | None) -> str:
     return {"phi": _("Phí"), "le_phi": _("Lệ phí")}.get(kind or "", "")
+
+
+@bp.app_template_global()
+def payment_channel_label(channel: str | None) -> str:
+    """How a payment was made (the 766 indicator's channels)."""
+    return {
+        "portal": _("Cổng Dịch vụ công quốc gia"),
+        "gateway": _("Chuyển khoản trực tuyến (VietQR)"),
+        "counter_transfer": _("Chuyển khoản tại quầy (VietQR)"),
+        "card": _("Thẻ ngân hàng"),
+        "cash": _("Tiền mặt"),
+    }.get(channel or "", channel or "")
+
+
+@bp.app_template_global()
+def source_channel_label(channel: str | None) -> str:
+    """What brought a payment to the service (a bank's callback, the statement, the clerk)."""
+    return {
+        "payos": "payOS",
+        "sepay": "SePay",
+        "bankdirect": _("Ngân hàng (kết nối trực tiếp)"),
+        "statement": _("Sao kê ngân hàng"),
+        "portal": _("Cổng Dịch vụ công"),
+        "cash": _("Tiền mặt tại quầy"),
+    }.get(channel or "", channel or "")
+
+
+@bp.app_template_global()
+def receipt_title(kind: str | None) -> str:
+    return {"phi": _("Biên lai thu phí"), "le_phi": _("Biên lai thu lệ phí")}.get(kind or "",
+                                                                              _("Biên lai thu phí, lệ phí"))
+
+
+@bp.app_template_global()
+def receipt_status_label(status: str) -> str:
+    return {"issued": _("Đã phát hành"), "cancelled": _("Đã hủy")}.get(status, status)
+
+
+@bp.app_template_global("receipt_number")
+def _receipt_number(receipt: Receipt) -> str:
+    return receipt_number(receipt)
+
+
+def receipts_signature(receipts: list[Receipt]) -> str:
+    """What changes when a receipt is issued or cancelled: pages compare it to know when to
+    fetch themselves again."""
+    return ",".join(f"{r.series}-{receipt_number(r)}:{r.status}" for r in receipts)
+
+
+def receipt_response(receipt: Receipt, fmt: str) -> Response:
+    """A receipt as a PDF or PNG download (ValidationError if its text cannot fit the page)."""
+    try:
+        document = receipt_document(db.session, receipt)
+        data = render_receipt(document, fmt)
+    except ValueError as exc:  # never cut a receipt's text: say it cannot be drawn
+        raise ValidationError(str(exc), title=_("Không tạo được tệp biên lai")) from None
+    response = Response(data, mimetype={"pdf": "application/pdf", "png": "image/png"}[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{receipt_filename(document, fmt)}"'
+    return response
 
 
 @bp.app_template_global()
@@ -393,14 +459,32 @@ def _save(data, with_request: bool):
     return redirect(url_for(".dossier", code=dossier.code))
 
 
+def _payments(dossier: Dossier) -> list[dict]:
+    """The dossier's payments (``payments_for``: the reconciliation registers how to list
+    them), with their times as datetimes for the page."""
+    return [{**p, "received": parse_iso(p["received_at"])} for p in payments_for(dossier)]
+
+
+def _ledger(payments: list[dict], receipts: list[Receipt]) -> str:
+    return f"{len(payments)}|{sum(p['amount'] for p in payments)}|{receipts_signature(receipts)}"
+
+
 def _render_dossier(dossier: Dossier, status: int = 200, **extra):
     fee_items = {i.code: i for i in dossier.procedure.fee_items}
+    payments = _payments(dossier)
+    receipts = dossier_receipts(db.session, dossier.id)
     return render_template(
         "counter/dossier.html", dossier=dossier, status=payment_status(dossier), remaining=remaining_due(dossier),
         available=_available(dossier), fee_items=fee_items, payable=PAYABLE, open_states=OPEN_STATES,
         validity_choices=VALIDITY_CHOICES, layouts=LAYOUTS,
-        requests=list(reversed(dossier.payment_requests)), lang_next=url_for(".dossier", code=dossier.code), **extra,
+        requests=list(reversed(dossier.payment_requests)), lang_next=url_for("counter.dossier", code=dossier.code),
+        payments=payments, receipts=receipts, ledger=_ledger(payments, receipts), **extra,
     ), status
+
+
+# For the pages of other packages that act on a dossier (the cash form of ``reconciliation``).
+load_dossier = _load_dossier
+render_dossier = _render_dossier
 
 
 @bp.get("/dossiers/<path:code>")
@@ -494,6 +578,18 @@ def print_card(reference: str):
                            printable=payment.status in PAYABLE)
 
 
+@bp.get("/receipts/<int:receipt_id>.<fmt>")
+@roles_required(COUNTER)
+def receipt_file(receipt_id: int, fmt: str):
+    """A dossier's e-receipt as PDF (to download or print) or PNG."""
+    if fmt not in RECEIPT_FORMATS:
+        abort(404)
+    receipt = db.session.get(Receipt, receipt_id)
+    if receipt is None:
+        raise NotFound(_("Không có biên lai này."), title=_("Không tìm thấy biên lai"))
+    return receipt_response(receipt, fmt)
+
+
 @bp.get("/status.json")
 @roles_required(COUNTER)
 def status_json():
@@ -501,6 +597,8 @@ def status_json():
     dossier = _load_dossier(request.args.get("code") or "")
     _refresh(dossier)
     status = payment_status(dossier)
+    payments = _payments(dossier)
+    receipts = dossier_receipts(db.session, dossier.id)
     body = {
         "code": dossier.code,
         "amount_due": dossier.amount_due,
@@ -511,7 +609,8 @@ def status_json():
         "payment_status_label": payment_status_label(status),
         "text": {"amount_due": format_vnd(dossier.amount_due), "amount_paid": format_vnd(dossier.amount_paid),
                  "remaining": format_vnd(remaining_due(dossier)),
-                 "available": format_vnd(_available(dossier), symbol=False)},
+                 "available": format_vnd(_available(dossier), symbol=False),
+                 "remaining_plain": format_vnd(remaining_due(dossier), symbol=False)},
         "requests": [
             {
                 "reference": r.reference,
@@ -525,6 +624,9 @@ def status_json():
             }
             for r in dossier.payment_requests
         ],
+        # Changes when a payment is allocated or reversed, or a receipt issued or cancelled: the
+        # page then fetches its payments and receipts sections again.
+        "ledger": _ledger(payments, receipts),
     }
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"

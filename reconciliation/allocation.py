@@ -178,9 +178,11 @@ def _after_payment_change(session: Session, dossier: Dossier, request: PaymentRe
 
     newly_paid = after in ("paid", "overpaid") and before not in ("paid", "overpaid")
     if newly_paid:
-        issue_receipts(session, dossier, actor="system")
+        channels = {a.payment_channel for a in active_allocations(session, dossier_id=dossier.id)}
+        issue_receipts(session, dossier, actor="system",
+                       payment_channel=channels.pop() if len(channels) == 1 else "mixed")
     elif before in ("paid", "overpaid") and after not in ("paid", "overpaid"):
-        cancel_receipts(session, dossier, reason="payment reversed", actor="system")
+        cancel_receipts(session, dossier, reason="Khoản thanh toán bị hoàn trả (payment reversed)", actor="system")
     if reversal:
         emit(session, "dossier.payment_reversed", dossier, request=request, data=data)
     elif request is not None and request.status in ("paid", "partially_paid", "overpaid"):

@@ -13,14 +13,18 @@ from core.clock import ict_day, utcnow
 from core.errors import Conflict, FieldError, ValidationError
 from payments.models import Dossier
 
-from .allocation import allocate
+from .allocation import allocate, lock_dossier
 from .models import CashPayment
 
 
 def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_number: str, clerk_username: str,
                 clerk_name: str, amount_tendered: int | None = None, note: str | None = None,
                 request_id: int | None = None) -> CashPayment:
-    """Record cash taken for ``dossier`` and allocate it. Flushes; the caller commits."""
+    """Record cash taken for ``dossier`` and allocate it. Flushes; the caller commits.
+
+    ``receipt_number`` is the number of the paper receipt or cash slip (phiếu thu) the clerk
+    handed over; the service's own e-receipts are issued as for every payment once the
+    dossier is paid."""
     errors = []
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         errors.append(FieldError("amount", "a positive whole number of đồng"))
@@ -31,6 +35,7 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
         errors.append(FieldError("amount_tendered", "at least the amount paid"))
     if errors:
         raise ValidationError("the cash payment is not valid", errors=errors)
+    dossier = lock_dossier(session, dossier.id)  # two clerks at once cannot both take what remains
     remaining = dossier.amount_due - dossier.amount_paid
     if remaining <= 0:
         raise Conflict(f"nothing remains due on dossier {dossier.code}")

@@ -16,13 +16,14 @@ through the same unique key the callbacks use; each account section gets its bal
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
+import threading
 from dataclasses import dataclass, field
-from datetime import date
-from typing import IO, Any, Callable
+from datetime import date, timezone
+from typing import IO, Any, Callable, Iterator
 
-from sqlalchemy import and_, bindparam, case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, case, select, text, update
 from sqlalchemy.orm import Session
 
 from bank_adapters.statements import (SectionEnd, SectionStart, StatementEntry, StatementError, balance_proof,
@@ -32,9 +33,9 @@ from core.clock import utcnow
 from core.errors import ValidationError
 
 from .models import BankTransaction, Statement, StatementImport, StatementLine
-from .transactions import resolve_account, transaction_values
+from .transactions import resolve_account
 
-CHUNK = 5000
+CHUNK = 20000
 REVERSAL_SUFFIX = "#R"
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
@@ -132,6 +133,37 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
         raise ValidationError(f"the statement could not be read, nothing was imported: {exc}") from None
 
 
+def _read_ahead(events: Iterator[Any], batch: int = 2000, depth: int = 8) -> Iterator[Any]:
+    """The file is read in a thread of its own while the database files the previous chunk:
+    parsing is Python work, filing mostly waits on the database, so the two overlap."""
+    pipe: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def reader() -> None:
+        try:
+            chunk = []
+            for event in events:
+                chunk.append(event)
+                if len(chunk) >= batch:
+                    pipe.put(chunk)
+                    chunk = []
+            pipe.put(chunk)
+            pipe.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            pipe.put(exc)
+
+    thread = threading.Thread(target=reader, name="statement-reader", daemon=True)
+    thread.start()
+    while True:
+        item = pipe.get()
+        if item is done:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        yield from item
+    thread.join()
+
+
 def _position(stream: IO[bytes], size: int) -> int:
     try:
         return min(stream.tell(), size)
@@ -166,7 +198,7 @@ def _run(session: Session, record: StatementImport, stream: IO[bytes], fmt: str,
     seen = 0
     states: dict[int, _SectionState] = {}
     existing = {s.section_index: s for s in session.scalars(select(Statement).where(Statement.import_id == record.id))}
-    for event in read_statement(stream, fmt=fmt):
+    for event in _read_ahead(read_statement(stream, fmt=fmt)):
         if isinstance(event, SectionStart):
             statement = existing.get(event.index)
             key = resolve_account(session, event.account, event.bank_bin)
@@ -259,82 +291,156 @@ def _key_ref(entry: StatementEntry) -> str:
     return ref + REVERSAL_SUFFIX if entry.transfer.reversal else ref
 
 
+_STAGE_COLUMNS = ("line_no", "bank_ref", "first_of_ref", "amount", "direction", "booked_at", "booked_on",
+                  "value_date", "content", "counter_account", "counter_name", "counter_bank", "virtual_account",
+                  "reversal", "pending", "synthetic_ref")
+
+
+def _ensure_stage(session: Session) -> str:
+    """A temporary table per connection that holds one chunk's lines while set-based SQL
+    files them (one round trip per step instead of one per line)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text(
+            "CREATE TEMP TABLE IF NOT EXISTS statement_stage (line_no integer, bank_ref varchar(120), "
+            "first_of_ref boolean, amount bigint, direction varchar(3), booked_at timestamptz, booked_on date, "
+            "value_date date, content text, counter_account varchar(40), counter_name varchar(200), "
+            "counter_bank varchar(60), virtual_account varchar(40), reversal boolean, pending boolean, "
+            "synthetic_ref boolean) ON COMMIT DELETE ROWS"))
+    else:
+        session.execute(text(
+            "CREATE TEMP TABLE IF NOT EXISTS statement_stage (line_no INTEGER, bank_ref VARCHAR(120), "
+            "first_of_ref BOOLEAN, amount BIGINT, direction VARCHAR(3), booked_at DATETIME, booked_on DATE, "
+            "value_date DATE, content TEXT, counter_account VARCHAR(40), counter_name VARCHAR(200), "
+            "counter_bank VARCHAR(60), virtual_account VARCHAR(40), reversal BOOLEAN, pending BOOLEAN, "
+            "synthetic_ref BOOLEAN)"))
+        # Without it SQLite's planner may walk the stage once per transaction row.
+        session.execute(text("CREATE INDEX IF NOT EXISTS temp.ix_statement_stage_ref ON statement_stage (bank_ref)"))
+        session.execute(text("DELETE FROM statement_stage"))
+    return dialect
+
+
+def _copy_rows(session: Session, dialect: str, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Bulk-load rows: COPY on PostgreSQL, executemany on SQLite (both inside the session's transaction)."""
+    raw = session.connection().connection.driver_connection
+    if dialect == "postgresql":
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        cursor = raw.cursor()
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                           rows)
+        cursor.close()
+
+
+def _stage_row(entry: StatementEntry, ref: str, first: bool, dialect: str) -> tuple:
+    t = entry.transfer
+
+    def cut(value: str | None, limit: int) -> str | None:
+        return value[:limit] if value else None
+
+    booked_at = t.booked_at if dialect == "postgresql" else t.booked_at.astimezone(timezone.utc).replace(tzinfo=None)
+    return (entry.line_no, ref, first, t.amount, t.direction, booked_at, entry.booking_date, t.value_date,
+            t.content or "", cut(t.counter_account, 40), cut(t.counter_name, 200), cut(t.counter_bank, 60),
+            cut(t.virtual_account, 40), t.reversal, t.pending, entry.synthetic_ref)
+
+
 def _flush(session: Session, record: StatementImport, state: _SectionState) -> None:
+    """File one chunk of lines: new transactions created, known ones confirmed, lines written.
+    Set-based through a staging table; the rare cases (lines without a bank reference that
+    confirm a callback, reversals) are handled line by line."""
     entries, state.buffer = state.buffer, []
     if not entries:
         return
     statement = state.statement
-    account = statement.account_number
     table = BankTransaction.__table__
-    refs = list({_key_ref(e) for e in entries})
-    known: dict[str, tuple[int, int, str, bool]] = {}
-    for start in range(0, len(refs), 900):  # under SQLite's bound-parameter limit
-        rows = session.execute(select(table.c.id, table.c.bank_ref, table.c.amount, table.c.direction, table.c.on_statement)
-                               .where(table.c.bank_bin == state.bank_bin, table.c.account_number == account,
-                                      table.c.bank_ref.in_(refs[start:start + 900]))).all()
-        for row in rows:
-            known[row.bank_ref] = (row.id, row.amount, row.direction, row.on_statement)
-    # Lines without a bank reference may confirm a callback of the same transfer.
-    unmatched_synthetic = [e for e in entries if e.synthetic_ref and _key_ref(e) not in known]
-    if unmatched_synthetic:
-        _pair_synthetic(session, state, unmatched_synthetic, known)
-    new_rows: list[dict[str, Any]] = []
-    new_refs: set[str] = set()
+    paired: dict[str, tuple[int, int, str, bool]] = {}
+    synthetic = [e for e in entries if e.synthetic_ref]
+    if synthetic:
+        _pair_synthetic(session, state, synthetic, paired)
+    dialect = _ensure_stage(session)
+    rows, seen = [], set()
     for entry in entries:
         ref = _key_ref(entry)
-        if ref in known or ref in new_refs:
+        if ref in paired:
             continue
-        values = transaction_values(entry.transfer, _Key(state.bank_bin, state.account_id), "statement")
-        values.update(bank_ref=ref, booked_on=entry.booking_date, on_statement=True, synthetic_ref=entry.synthetic_ref)
-        new_rows.append(values)
-        new_refs.add(ref)
-    if new_rows:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement_insert = insert(table).on_conflict_do_nothing(
-            index_elements=["bank_bin", "account_number", "bank_ref"]).returning(table.c.id, table.c.bank_ref)
-        created = {}
-        for start in range(0, len(new_rows), 1000):
-            for row in session.execute(statement_insert, new_rows[start:start + 1000]).all():
-                created[row.bank_ref] = row.id
-        raced = [r["bank_ref"] for r in new_rows if r["bank_ref"] not in created]
-        for ref in raced:  # a callback stored it between our select and our insert
-            row = session.execute(select(table.c.id, table.c.amount, table.c.direction, table.c.on_statement).where(
-                table.c.bank_bin == state.bank_bin, table.c.account_number == account, table.c.bank_ref == ref)).one()
-            known[ref] = (row.id, row.amount, row.direction, row.on_statement)
-    else:
-        created = {}
-    confirm: list[dict[str, Any]] = []
-    lines: list[dict[str, Any]] = []
-    confirmed_now: set[int] = set()
+        rows.append(_stage_row(entry, ref, ref not in seen, dialect))
+        seen.add(ref)
+    keys = {"bank_bin": state.bank_bin, "account": statement.account_number}
+    now = _db_time(utcnow(), dialect)
+    created: dict[str, int] = {}
+    if rows:
+        _copy_rows(session, dialect, "statement_stage", _STAGE_COLUMNS, rows)
+        created = dict((ref, id_) for id_, ref in session.execute(text(
+            "INSERT INTO bank_transactions (bank_bin, account_number, bank_ref, account_id, direction, amount, "
+            "booked_at, booked_on, value_date, content, counter_account, counter_name, counter_bank, "
+            "virtual_account, channels, first_channel, reversal, pending, on_statement, synthetic_ref, status, "
+            "allocated, created_at) "
+            "SELECT :bank_bin, :account, s.bank_ref, :account_id, s.direction, s.amount, s.booked_at, s.booked_on, "
+            "s.value_date, s.content, s.counter_account, s.counter_name, s.counter_bank, s.virtual_account, "
+            "'statement', 'statement', s.reversal, s.pending, :yes, s.synthetic_ref, "
+            "CASE WHEN s.direction = 'in' THEN 'unmatched' ELSE 'ignored' END, 0, :now "
+            "FROM statement_stage s WHERE s.first_of_ref = :yes "
+            "ON CONFLICT (bank_bin, account_number, bank_ref) DO NOTHING RETURNING id, bank_ref"),
+            {**keys, "account_id": state.account_id, "yes": True, "now": now}).all())
+        # Callbacks of the same transfers, not yet on a statement, are confirmed by it.
+        session.execute(text(
+            "UPDATE bank_transactions SET on_statement = :yes, booked_on = s.booked_on, pending = s.pending, "
+            "channels = CASE WHEN bank_transactions.channels = '' THEN 'statement' "
+            "ELSE bank_transactions.channels || ',statement' END "
+            "FROM statement_stage s WHERE s.first_of_ref = :yes AND bank_transactions.bank_bin = :bank_bin "
+            "AND bank_transactions.account_number = :account AND bank_transactions.bank_ref = s.bank_ref "
+            "AND bank_transactions.on_statement = :no"), {**keys, "yes": True, "no": False})
+    # The lines: set-based for the staged ones (the new ones are those created above, at
+    # this chunk's own ``created_at``), one by one for the few paired lines.
+    if rows:
+        counts = session.execute(text(
+            "INSERT INTO statement_lines (statement_id, line_no, transaction_id, booking_date, amount, direction, "
+            "pending, is_new, differs) "
+            "SELECT :statement_id, s.line_no, t.id, s.booked_on, s.amount, s.direction, s.pending, "
+            "(s.first_of_ref = :yes AND t.created_at = :now AND t.first_channel = 'statement'), "
+            "(NOT (s.first_of_ref = :yes AND t.created_at = :now AND t.first_channel = 'statement') "
+            " AND (t.amount <> s.amount OR t.direction <> s.direction)) "
+            "FROM statement_stage s JOIN bank_transactions t ON t.bank_bin = :bank_bin "
+            "AND t.account_number = :account AND t.bank_ref = s.bank_ref "
+            "RETURNING is_new"), {**keys, "statement_id": statement.id, "yes": True, "now": now}).scalars().all()
+        new = sum(1 for value in counts if value)
+        state.new += new
+        state.known += len(counts) - new
+    lines = []
     for entry in entries:
         ref = _key_ref(entry)
+        if ref not in paired:
+            continue
+        transaction_id, amount, direction, on_statement = paired[ref]
+        if not on_statement:
+            _confirm(session, transaction_id, entry)
+            paired[ref] = (transaction_id, amount, direction, True)
         transfer = entry.transfer
-        if ref in created and ref in new_refs:
-            transaction_id, is_new, differs = created[ref], True, False
-            new_refs.discard(ref)  # a second line with the same key confirms the first
-            state.new += 1
-        else:
-            transaction_id, amount, direction, on_statement = known[ref] if ref in known else (created[ref], 0, "", True)
-            is_new = False
-            differs = (amount, direction) != (transfer.amount, transfer.direction) if ref in known else False
-            state.known += 1
-            if ref in known and not on_statement and transaction_id not in confirmed_now:
-                confirmed_now.add(transaction_id)
-                confirm.append({"tid": transaction_id, "day": entry.booking_date, "pending": transfer.pending})
-        lines.append({"statement_id": statement.id, "line_no": entry.line_no, "transaction_id": transaction_id,
-                      "booking_date": entry.booking_date, "amount": transfer.amount, "direction": transfer.direction,
-                      "pending": transfer.pending, "is_new": is_new, "differs": differs})
-    if confirm:
-        session.execute(
-            update(table).where(table.c.id == bindparam("tid")).values(
-                on_statement=True, booked_on=bindparam("day"), pending=bindparam("pending"),
-                channels=case((table.c.channels == "", "statement"), else_=table.c.channels + ",statement")),
-            confirm, execution_options={"synchronize_session": False})
-    session.execute(StatementLine.__table__.insert(), lines)
+        state.known += 1
+        lines.append((statement.id, entry.line_no, transaction_id, entry.booking_date, transfer.amount,
+                      transfer.direction, transfer.pending, False,
+                      (amount, direction) != (transfer.amount, transfer.direction)))
+    if lines:
+        _copy_rows(session, dialect, "statement_lines", ("statement_id", "line_no", "transaction_id",
+                                                          "booking_date", "amount", "direction", "pending", "is_new",
+                                                          "differs"), lines)
     _link_reversals(session, state, entries, created)
     record.lines_done += len(entries)
     session.commit()
+
+
+def _db_time(moment, dialect: str):
+    return moment if dialect == "postgresql" else moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _confirm(session: Session, transaction_id: int, entry: StatementEntry) -> None:
+    table = BankTransaction.__table__
+    session.execute(update(table).where(table.c.id == transaction_id).values(
+        on_statement=True, booked_on=entry.booking_date, pending=entry.transfer.pending,
+        channels=case((table.c.channels == "", "statement"), else_=table.c.channels + ",statement")))
 
 
 @dataclass(frozen=True)

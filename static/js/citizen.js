@@ -1,7 +1,8 @@
 /* The citizen's payment page: copy buttons (Clipboard API, with a fallback for pages served
    without HTTPS and older browsers), and the state followed live: status.json every 3 s while
-   the request may still be paid; when the state changes, the page's content is fetched again
-   and swapped in place (no reload, no lost scroll position). */
+   the request may still be paid; when the state changes, or a receipt of the dossier is issued
+   or cancelled (whichever payment paid it), the page's content is fetched again and swapped in
+   place (no reload, no lost scroll position), showing the receipts with their downloads. */
 (function () {
   "use strict";
   var timer = null;
@@ -70,7 +71,13 @@
     fetch(root.getAttribute("data-status-url"), { headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
       .then(function (data) {
-        if (data.status !== root.getAttribute("data-status")) { refresh(root); } else { schedule(root); }
+        var receiptsChanged = data.receipts_signature !== undefined &&
+          data.receipts_signature !== (root.getAttribute("data-receipts") || "");
+        if (data.status !== root.getAttribute("data-status") || receiptsChanged) {
+          refresh(root);
+        } else {
+          schedule(root);
+        }
       })
       .catch(function () { schedule(root); });
   };

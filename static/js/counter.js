@@ -1,6 +1,9 @@
 /* Counter pages: the registration form asks only what the chosen procedure needs, a preview
    goes stale when the inputs change, and the dossier page follows its payment requests live
-   (polling a JSON endpoint every 2.5 s while a request may still be paid). No libraries. */
+   (polling a JSON endpoint every 2.5 s while a request may still be paid, every 15 s
+   otherwise). When a payment or a receipt changes (the "ledger" of status.json), the page's
+   payments and receipts are fetched again and swapped in place; the cash form is left alone,
+   so nothing the clerk is typing is lost. No libraries. */
 (function () {
   "use strict";
 
@@ -59,13 +62,36 @@
     });
   };
 
+  var refreshSections = function (ledger) {
+    fetch(root.getAttribute("data-page-url"), { headers: { Accept: "text/html" }, credentials: "same-origin",
+                                                 cache: "no-store" })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        root.querySelectorAll("[data-refresh]").forEach(function (el) {
+          var name = el.getAttribute("data-refresh");
+          var replacement = fresh.querySelector('[data-refresh="' + name + '"]');
+          if (replacement) { el.replaceWith(document.importNode(replacement, true)); }
+        });
+        root.setAttribute("data-ledger", ledger);
+      })
+      .catch(function () { /* try again at the next tick: the ledger still differs */ });
+  };
+
   var apply = function (data) {
     ["amount_due", "amount_paid", "remaining"].forEach(function (key) {
       var el = root.querySelector('[data-total="' + key + '"]');
       if (el) { el.textContent = data.text[key]; }
     });
+    var hint = root.querySelector("[data-remaining-hint]");
+    if (hint) { hint.textContent = data.text.remaining; }
+    var cashAmount = root.querySelector("#cash-amount");
+    if (cashAmount && data.text.remaining_plain) { cashAmount.placeholder = data.text.remaining_plain; }
+    if (data.ledger !== undefined && data.ledger !== root.getAttribute("data-ledger")) {
+      refreshSections(data.ledger);
+    }
     var show = { available: data.available > 0, covered: data.available <= 0 && data.remaining > 0,
-                 "nothing-due": data.remaining <= 0 };
+                 "nothing-due": data.remaining <= 0, due: data.remaining > 0 };
     root.querySelectorAll("[data-when]").forEach(function (el) {
       el.hidden = !show[el.getAttribute("data-when")];
     });
@@ -108,5 +134,5 @@
       .then(schedule);
   };
 
-  if (root.querySelector("[data-request]")) { schedule(); }
+  schedule();
 })();

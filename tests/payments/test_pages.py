@@ -483,7 +483,9 @@ def test_cards(site):
 def test_status_json(site):
     token = make_request(site)
     body = site.test_client().get(f"/pay/{token}/status.json").get_json()
-    assert set(body) == {"status", "amount", "amount_paid", "expires_at", "paid"}
+    assert set(body) == {"status", "amount", "amount_paid", "expires_at", "paid", "dossier_paid", "receipts",
+                         "receipts_signature"}
+    assert body["receipts"] == [] and body["dossier_paid"] is False
     assert body["status"] == "open" and body["amount"] == 3_028_000 and body["amount_paid"] == 0
     assert body["paid"] is False and datetime.fromisoformat(body["expires_at"]).utcoffset() == timedelta(hours=7)
 

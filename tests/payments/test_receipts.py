@@ -1,0 +1,494 @@
+"""E-receipts: the A5 document (PDF and PNG) of each kind says everything a receipt carries and
+never cuts or overlaps its text; numbering per form, series and year has no gaps across kinds
+and years; a cancelled receipt stays, marked, and its replacement says what it replaces; and
+the citizen downloads a receipt only under a token of its own dossier.
+
+Payments go through the real paths: the banks' callback endpoints (``tests.reconciliation``
+helpers) and the counter's cash (``reconciliation.cash.record_cash``)."""
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import re
+from datetime import datetime, timezone
+
+import flask_babel
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from payments import receipt_pdf, receipts
+from payments.dossiers import parse_dossier_input, register_dossier
+from payments.models import Dossier, Receipt, ReceiptCounter
+from payments.receipt_pdf import (CHANNEL_WORDS, SIGNATURE_LINE, ReceiptDocument, ReceiptLine, channel_words,
+                                  layout_receipt, receipt_document, receipt_filename, render_receipt)
+from payments.requests import create_payment_request
+from reconciliation.allocation import active_allocations, reverse
+from reconciliation.cash import record_cash
+from tests.reconciliation.conftest import make_request, ok, post, signed, transfer_for
+
+A5_PT = (419.53, 595.28)
+LONG_AGENCY = ("Ủy ban nhân dân phường Hoàn Kiếm, thành phố Hà Nội – Bộ phận tiếp nhận và trả kết quả giải quyết "
+               "thủ tục hành chính theo cơ chế một cửa, một cửa liên thông")
+LONG_PAYER = "Công ty trách nhiệm hữu hạn một thành viên Đầu tư Xây dựng và Thương mại Nguyễn Phước Hưng Thịnh Vượng"
+LONG_PROCEDURE = ("Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất trong các trường hợp "
+                  "chuyển đổi, chuyển nhượng, cho thuê, cho thuê lại, thừa kế, tặng cho, góp vốn bằng quyền sử dụng "
+                  "đất, quyền sở hữu tài sản gắn liền với đất")
+LONG_FEE = ("Lệ phí cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất "
+            "(cấp đổi, cấp lại, xác nhận bổ sung vào Giấy chứng nhận)")
+
+DOCUMENT = ReceiptDocument(
+    kind="le_phi", form="01BLP0-001", series="C1-26E", number=42,
+    agency_name="Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Hoàn Kiếm – Ba Đình",
+    agency_tax_code="0110000003-001", payer_name="Nguyễn Thị Phương Thảo",
+    dossier_code="000.12.02.H26-261125-0001",
+    procedure_name="Đăng ký biến động đất đai, tài sản gắn liền với đất",
+    lines=(ReceiptLine("Lệ phí chứng nhận đăng ký biến động", 28_000),
+           ReceiptLine("Lệ phí trước bạ nhà, đất", 3_000_000)),
+    issued_at=datetime(2026, 11, 25, 7, 5, tzinfo=timezone.utc),  # 14:05 in Hanoi
+    payment_channels=("counter_transfer",),
+)
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text as a reader extracts it, on one line with single spaces."""
+    document = pdfium.PdfDocument(data)
+    assert len(document) == 1
+    text = document[0].get_textpage().get_text_range()
+    return " ".join(text.split())
+
+
+def pdf_size(data: bytes) -> tuple[float, float]:
+    return pdfium.PdfDocument(data)[0].get_size()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def inside(box, outer) -> bool:
+    return outer[0] <= box[0] < box[2] <= outer[2] and outer[1] <= box[1] < box[3] <= outer[3]
+
+
+def assert_sound(document: ReceiptDocument):
+    """Every block inside the margins; no two blocks, and no block and table rule, overlapping;
+    every ink pixel of the rendered page inside a recorded box (nothing overflows unseen)."""
+    layout = layout_receipt(document)
+    for block in layout.blocks:
+        assert inside(block.box, layout.content_box), f"{block.kind} {block.box} leaves {layout.content_box}"
+        assert block.lines and all(line.strip() for line in block.lines)
+    for a, b in itertools.combinations(layout.blocks, 2):
+        assert not overlaps(a.box, b.box), f"{a.kind} {a.box} overlaps {b.kind} {b.box}"
+    for block in layout.blocks:
+        for rule in layout.rules:
+            assert not overlaps(block.box, rule), f"{block.kind} {block.box} crosses a table rule {rule}"
+        assert inside(block.box, layout.content_box)
+    page = Image.open(io.BytesIO(render_receipt(document, "png"))).convert("RGB")
+    ink = page.convert("L").point(lambda v: 255 if v < 40 else 0)  # the black text, not the red stamp
+    mask = Image.new("L", page.size, 0)
+    for box in [b.box for b in layout.blocks] + list(layout.rules):
+        mask.paste(255, box)
+    outside = Image.composite(Image.new("L", page.size, 0), ink, mask)
+    assert outside.getbbox() is None, f"ink outside every recorded box at {outside.getbbox()}"
+    return layout
+
+
+# ---------------------------------------------------------------------------------------------
+# The document
+
+
+@pytest.mark.parametrize("kind, title", [("le_phi", "BIÊN LAI THU LỆ PHÍ"), ("phi", "BIÊN LAI THU PHÍ"),
+                                         (None, "BIÊN LAI THU PHÍ, LỆ PHÍ")])
+def test_each_kind_says_everything_a_receipt_carries(kind, title):
+    document = dataclasses.replace(DOCUMENT, kind=kind)
+    pdf = render_receipt(document, "pdf")
+    assert pdf.startswith(b"%PDF-1.7") and pdf.rstrip().endswith(b"%%EOF")
+    assert pdf_size(pdf) == pytest.approx(A5_PT, abs=0.05)
+    text = pdf_text(pdf)
+    assert title in text and layout_receipt(document).block("title").text == title
+    for expected in ("Mẫu số: 01BLP0-001", "Ký hiệu: C1-26E", "Số: 00000042",
+                     "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Hoàn Kiếm – Ba Đình",
+                     "Mã số thuế: 0110000003-001", "Họ tên người nộp: Nguyễn Thị Phương Thảo",
+                     "Mã hồ sơ: 000.12.02.H26-261125-0001",
+                     "Thủ tục: Đăng ký biến động đất đai, tài sản gắn liền với đất",
+                     "Lệ phí chứng nhận đăng ký biến động 28.000", "Lệ phí trước bạ nhà, đất 3.000.000",
+                     "Tổng cộng 3.028.000",
+                     "Số tiền bằng chữ: Ba triệu không trăm hai mươi tám nghìn đồng",
+                     "Ngày 25 tháng 11 năm 2026, lúc 14:05 (giờ Việt Nam, UTC+7)",
+                     "Hình thức thanh toán: " + CHANNEL_WORDS["counter_transfer"],
+                     "ĐẠI DIỆN ĐƠN VỊ THU", SIGNATURE_LINE, "(Bản thể hiện của biên lai điện tử)"):
+        assert expected in text, expected
+    assert "ĐÃ HỦY" not in text and "hủy" not in text
+    png = render_receipt(document, "png")
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (1748, 2480) and round(image.info["dpi"][0]) == 300
+    # Every line drawn is in the PDF's text layer.
+    for block in layout_receipt(document).blocks:
+        for line in block.lines:
+            assert flat(line) in text, (block.kind, line)
+    assert_sound(document)
+
+
+def test_the_text_layer_lies_over_the_drawn_text():
+    """Selecting text in a viewer selects what is drawn there: the number's characters sit
+    inside the drawn block's box."""
+    layout = layout_receipt(DOCUMENT)
+    block = layout.block("number")
+    page = pdfium.PdfDocument(render_receipt(DOCUMENT))[0]
+    textpage = page.get_textpage()
+    full = textpage.get_text_range()
+    start = full.index("00000042")
+    k = 300 / 72
+    height = page.get_size()[1]
+    for index in range(start, start + 8):
+        left, bottom, right, top = textpage.get_charbox(index)
+        box = (left * k, (height - top) * k, right * k, (height - bottom) * k)
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        assert block.box[0] <= centre[0] <= block.box[2] and block.box[1] <= centre[1] <= block.box[3]
+
+
+def test_the_date_is_the_indochina_day():
+    late = dataclasses.replace(DOCUMENT, issued_at=datetime(2026, 12, 31, 17, 30, tzinfo=timezone.utc))
+    text = pdf_text(render_receipt(late))
+    assert "Ngày 01 tháng 01 năm 2027, lúc 00:30 (giờ Việt Nam, UTC+7)" in text
+
+
+def test_a_cancelled_receipt_is_stamped_across_and_says_when():
+    cancelled = dataclasses.replace(DOCUMENT, cancelled_at=datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc))
+    text = pdf_text(render_receipt(cancelled))
+    assert "ĐÃ HỦY" in text and "Biên lai đã bị hủy lúc 10:00 ngày 26/11/2026." in text
+    layout = layout_receipt(cancelled)
+    stamp = layout.stamp_box
+    content = layout.content_box
+    assert stamp is not None and inside(stamp, (0, 0, *layout.size))
+    # Across the text: wider than half the page, and over the table.
+    assert stamp[2] - stamp[0] > (content[2] - content[0]) / 2
+    assert any(overlaps(stamp, rule) for rule in layout.rules)
+    image = Image.open(io.BytesIO(render_receipt(cancelled, "png"))).convert("RGB")
+    colours = dict((colour, count) for count, colour in image.crop(stamp).getcolors(1 << 24))
+    assert colours.get(receipt_pdf.STAMP_RGB, 0) > 20_000 and colours.get((0, 0, 0), 0) > 10_000
+    # Only a cancelled receipt has any red.
+    plain = Image.open(io.BytesIO(render_receipt(DOCUMENT, "png"))).convert("RGB")
+    assert {colour for _, colour in plain.getcolors(1 << 24)} == {(0, 0, 0), (255, 255, 255)}
+    assert_sound(cancelled)
+
+
+def test_a_replacement_says_which_receipt_it_replaces():
+    replacement = dataclasses.replace(DOCUMENT, number=43, replaces="ký hiệu C1-26E, số 00000042")
+    assert "Biên lai này thay thế biên lai ký hiệu C1-26E, số 00000042 đã hủy." in pdf_text(render_receipt(replacement))
+
+
+def test_long_vietnamese_names_wrap_and_nothing_is_cut():
+    document = dataclasses.replace(DOCUMENT, agency_name=LONG_AGENCY, payer_name=LONG_PAYER,
+                                   procedure_name=LONG_PROCEDURE,
+                                   lines=(ReceiptLine(LONG_FEE, 1_500_000), ReceiptLine(LONG_FEE + " lần hai", 0)),
+                                   payment_channels=("counter_transfer", "cash"))
+    layout = assert_sound(document)
+    for kind in ("agency", "payer", "procedure", "channel"):
+        block = layout.block(kind)
+        assert len(block.lines) >= 2, kind
+        assert flat(" ".join(block.lines)) == flat(block.text)  # wrapped at spaces, nothing lost
+    assert all(len(block.lines) >= 2 for block in layout.blocks_of("line_name"))
+    text = pdf_text(render_receipt(document))
+    for name in (LONG_AGENCY, LONG_PAYER, LONG_PROCEDURE, LONG_FEE):
+        assert all(word in text for word in name.split()), name
+    assert "Tiền mặt" in text and "Chuyển khoản ngân hàng" in text
+
+
+def test_a_word_wider_than_its_column_is_broken_not_cut():
+    word = "NGUYỄNTHỊPHƯƠNGTHẢOCÔNGTYTNHHMỘTTHÀNHVIÊNĐẦUTƯXÂYDỰNGVÀTHƯƠNGMẠI"
+    document = dataclasses.replace(DOCUMENT, payer_name=word)
+    layout = assert_sound(document)
+    block = layout.block("payer")
+    assert len(block.lines) >= 2 and "".join(block.lines) == word
+
+
+def test_the_largest_amounts_stay_on_one_line():
+    biggest = 9_999_999_999_999
+    document = dataclasses.replace(DOCUMENT, lines=(ReceiptLine("Lệ phí trước bạ", biggest - 1), ReceiptLine("Phí", 1)))
+    layout = assert_sound(document)
+    assert layout.block("total").lines == ("9.999.999.999.999",)
+    assert "Chín nghìn chín trăm chín mươi chín tỷ" in pdf_text(render_receipt(document))
+
+
+def test_many_lines_make_the_text_smaller_then_are_refused():
+    many = tuple(ReceiptLine(f"Phí sao chụp trích lục bản số {i}", 8_000) for i in range(1, 26))
+    layout = assert_sound(dataclasses.replace(DOCUMENT, lines=many))
+    assert layout.text_scale < 1
+    assert "25 Phí sao chụp trích lục bản số 25 8.000" in pdf_text(render_receipt(dataclasses.replace(DOCUMENT,
+                                                                                                      lines=many)))
+    too_many = tuple(ReceiptLine(LONG_FEE, 8_000) for _ in range(40))
+    with pytest.raises(ValueError, match="does not fit an A5 page"):
+        render_receipt(dataclasses.replace(DOCUMENT, lines=too_many))
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(kind="tax"), "unknown receipt kind"),
+    (dict(number=0), "receipt number"),
+    (dict(number=100_000_000), "receipt number"),
+    (dict(issued_at=datetime(2026, 11, 25, 14, 5)), "naive"),
+    (dict(lines=(ReceiptLine("Lệ phí", -1),)), "non-negative"),
+    (dict(lines=()), "at least one fee line"),
+])
+def test_bad_documents_are_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        render_receipt(dataclasses.replace(DOCUMENT, **changes))
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="unknown receipt format"):
+        render_receipt(DOCUMENT, "gif")
+
+
+def test_the_pdf_cross_reference_table_is_exact():
+    """Strict readers use the xref table as written: every offset starts its object."""
+    pdf = render_receipt(dataclasses.replace(DOCUMENT, cancelled_at=datetime(2026, 11, 26, tzinfo=timezone.utc)))
+    start = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf[start:start + 4] == b"xref"
+    lines = pdf[start:].split(b"\n")
+    count = int(lines[1].split()[1])
+    entries = lines[3:2 + count]
+    assert len(entries) == count - 1 and all(len(e) == 19 for e in entries)  # 20 bytes with the newline
+    for number, entry in enumerate(entries, 1):
+        offset = int(entry.split()[0])
+        assert pdf[offset:].startswith(b"%d 0 obj\n" % number)
+
+
+def test_rendering_is_deterministic_and_carries_no_fake_signature():
+    first, second = render_receipt(DOCUMENT), render_receipt(DOCUMENT)
+    assert first == second
+    # No signature field, no signature dictionary: the service has no signing certificate.
+    assert b"/Sig" not in first and b"/ByteRange" not in first and b"/AcroForm" not in first
+    assert render_receipt(DOCUMENT, "png") == render_receipt(DOCUMENT, "png")
+
+
+def test_channel_words_and_file_names():
+    assert channel_words([]) == "Chưa xác định"
+    assert channel_words(["cash", "cash", "portal"]) == f"{CHANNEL_WORDS['cash']}; {CHANNEL_WORDS['portal']}"
+    assert receipt_filename(DOCUMENT) == "bien-lai-C1-26E-00000042.pdf"
+    assert receipt_filename(dataclasses.replace(DOCUMENT, series="PV/26 Ê"), "png") == "bien-lai-PV-26-00000042.png"
+
+
+# ---------------------------------------------------------------------------------------------
+# Receipts in the database: numbering, cancelling, replacing
+
+BOTH_KINDS = {"procedure_code": "1.013831", "agency_code": "HN-VPDKDD-CN02", "applicant_name": "Trần Thị Bích Ngọc",
+              "channel": "counter", "submitted_at": "2026-11-25T09:00:00+07:00",
+              "charges": [{"name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "amount": 500_000, "kind": "phi"},
+                          {"name": "Lệ phí chứng nhận đăng ký biến động", "amount": 28_000, "kind": "le_phi"}]}
+_codes = itertools.count(1)
+
+
+def both_kinds_dossier(session) -> Dossier:
+    dossier = register_dossier(session, parse_dossier_input(
+        {**BOTH_KINDS, "code": f"000.12.02.H26-261125-{next(_codes):04d}"}), actor="test")
+    session.flush()
+    return dossier
+
+
+def pay_cash(session, dossier, number="PT-0001") -> None:
+    record_cash(session, dossier, amount=dossier.amount_due - dossier.amount_paid, receipt_number=number,
+                clerk_username="motcua", clerk_name="Nguyễn Thị Lan")
+    session.commit()
+
+
+def numbers(session):
+    query = select(Receipt.series, Receipt.year, Receipt.number, Receipt.kind).order_by(Receipt.id)
+    return [tuple(row) for row in session.execute(query)]
+
+
+def test_numbering_has_no_gaps_across_kinds_and_years(seeded, monkeypatch):
+    monkeypatch.setattr(receipts, "utcnow", lambda: datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))
+    first, second = both_kinds_dossier(seeded), both_kinds_dossier(seeded)
+    pay_cash(seeded, first)
+    pay_cash(seeded, second, "PT-0002")
+    assert numbers(seeded) == [("C2-26E", 2026, 1, "le_phi"), ("C2-26E", 2026, 2, "phi"),
+                               ("C2-26E", 2026, 3, "le_phi"), ("C2-26E", 2026, 4, "phi")]
+    # A number taken in a transaction that rolls back is given back.
+    third = both_kinds_dossier(seeded)
+    seeded.commit()
+    receipts.issue_receipts(seeded, third, actor="test")
+    seeded.rollback()
+    assert seeded.scalar(select(func.count()).select_from(Receipt)) == 4
+    # A new Indochina year starts again at 1 (17:00 UTC on 31 December is already 1 January in Hanoi).
+    new_year = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(receipts, "utcnow", lambda: new_year)
+    third = seeded.get(Dossier, third.id)
+    pay_cash(seeded, third, "PT-0003")
+    fourth = both_kinds_dossier(seeded)
+    pay_cash(seeded, fourth, "PT-0004")
+    rows = numbers(seeded)
+    assert rows[4:] == [("C2-26E", 2027, 1, "le_phi"), ("C2-26E", 2027, 2, "phi"),
+                        ("C2-26E", 2027, 3, "le_phi"), ("C2-26E", 2027, 4, "phi")]
+    for (series, year), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        assert [r[2] for r in group] == list(range(1, 5)), (series, year)
+    counters = {(c.year, c.last_number) for c in seeded.scalars(select(ReceiptCounter))}
+    assert counters == {(2026, 4), (2027, 4)}
+    # The 2027 receipt is dated in Hanoi's 2027.
+    receipt = seeded.scalars(select(Receipt).where(Receipt.year == 2027)).first()
+    assert "Ngày 01 tháng 01 năm 2027, lúc 00:00" in pdf_text(render_receipt(receipt_document(seeded, receipt)))
+
+
+def test_a_cancelled_receipt_stays_and_its_replacement_says_so(seeded):
+    series = seeded.get(Dossier, both_kinds_dossier(seeded).id).agency.receipt_series
+    seeded.rollback()
+    dossier = both_kinds_dossier(seeded)
+    pay_cash(seeded, dossier)
+    allocation = active_allocations(seeded, dossier_id=dossier.id)[0]
+    reverse(seeded, allocation, "user:ketoan", "nhập nhầm hồ sơ")
+    seeded.commit()
+    rows = seeded.scalars(select(Receipt).order_by(Receipt.id)).all()
+    assert [(r.number, r.status, r.cancelled_by) for r in rows] == [(1, "cancelled", "system"),
+                                                                    (2, "cancelled", "system")]
+    assert all(r.cancelled_at is not None and r.cancel_reason for r in rows)
+    old = rows[0]
+    text = pdf_text(render_receipt(receipt_document(seeded, old)))
+    assert "ĐÃ HỦY" in text and "Biên lai đã bị hủy lúc" in text and "Số: 00000001" in text
+    # Paid again: new receipts with new numbers replace the cancelled ones, which stay.
+    pay_cash(seeded, seeded.get(Dossier, dossier.id), "PT-0009")
+    rows = seeded.scalars(select(Receipt).order_by(Receipt.id)).all()
+    assert [(r.number, r.kind, r.status) for r in rows] == [(1, "le_phi", "cancelled"), (2, "phi", "cancelled"),
+                                                           (3, "le_phi", "issued"), (4, "phi", "issued")]
+    assert rows[2].replaces_id == rows[0].id and rows[3].replaces_id == rows[1].id
+    document = receipt_document(seeded, rows[2])
+    assert document.replaces == f"ký hiệu {series}, số 00000001" and document.payment_channels == ("cash",)
+    text = pdf_text(render_receipt(document))
+    assert f"Biên lai này thay thế biên lai ký hiệu {series}, số 00000001 đã hủy." in text
+    assert "Hình thức thanh toán: Tiền mặt" in text and "ĐÃ HỦY" not in text
+
+
+def test_receipt_document_from_the_database(seeded):
+    dossier = both_kinds_dossier(seeded)
+    pay_cash(seeded, dossier)
+    phi = seeded.scalars(select(Receipt).where(Receipt.kind == "phi")).one()
+    document = receipt_document(seeded, phi)
+    assert (document.title, document.agency_tax_code, document.payer_name, document.total) == \
+        ("BIÊN LAI THU PHÍ", "0110000003-002", "Trần Thị Bích Ngọc", 500_000)
+    assert document.procedure_name == dossier.procedure.name and document.dossier_code == dossier.code
+    text = pdf_text(render_receipt(document))
+    assert "Phí thẩm định hồ sơ cấp Giấy chứng nhận 500.000" in text and "Lệ phí chứng nhận" not in text
+    assert "Năm trăm nghìn đồng" in text and "Ký hiệu: C2-26E" in text and "Mã số thuế: 0110000003-002" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# The citizen's page and download
+
+
+def pay_by_callback(client, request, via="sepay"):
+    posted = post(client, via, *signed(via, transfer_for(request)))
+    assert ok(via, posted), posted.body
+
+
+def test_citizen_sees_and_downloads_the_receipt_of_a_paid_dossier(app, client, seeded):
+    request = make_request(seeded, amount=8000)
+    token = request.token
+    before = client.get(f"/pay/{token}/status.json").get_json()
+    assert before["receipts"] == [] and before["receipts_signature"] == ""
+    assert 'data-testid="receipts"' not in client.get(f"/pay/{token}").get_data(as_text=True)
+    pay_by_callback(client, request)
+    seeded.rollback()
+    receipt = seeded.scalars(select(Receipt)).one()
+    page = client.get(f"/pay/{token}").get_data(as_text=True)
+    assert "Đã thanh toán. Xin cảm ơn!" in page and 'data-testid="receipts"' in page
+    assert "Biên lai thu lệ phí" in page and "00000001" in page and "8.000 ₫" in page
+    url = f"/pay/{token}/receipts/{receipt.lookup_token}.pdf"
+    assert url in page and "Nguyễn Văn A" not in page  # the page still masks the applicant
+    status = client.get(f"/pay/{token}/status.json").get_json()
+    assert status["dossier_paid"] is True and status["receipts_signature"] == f"{receipt.series}-00000001:issued"
+    assert status["receipts"] == [{"number": "00000001", "form": receipt.form, "series": receipt.series,
+                                   "kind": "le_phi", "amount": 8000, "status": "issued",
+                                   "issued_at": status["receipts"][0]["issued_at"], "pdf_url": url}]
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == \
+        f'attachment; filename="bien-lai-{receipt.series}-00000001.pdf"'
+    assert response.headers["Cache-Control"] == "no-store"
+    text = pdf_text(response.data)
+    assert "BIÊN LAI THU LỆ PHÍ" in text and "Số: 00000001" in text and "Nguyễn Văn A" in text
+    assert "Hình thức thanh toán: " + CHANNEL_WORDS["counter_transfer"] in text
+    # In English, the page's words change; the receipt (a legal document) stays Vietnamese.
+    client.get("/lang/en")
+    flask_babel.refresh()  # the test's app context (the session fixture's) caches the locale between requests
+    english = client.get(f"/pay/{token}").get_data(as_text=True)
+    assert "E-receipts" in english and "Charge receipt" in english and "Download the receipt (PDF)" in english
+    assert "Biên lai điện tử" not in english
+    assert "BIÊN LAI THU LỆ PHÍ" in pdf_text(client.get(url).data)
+
+
+def test_a_receipt_downloads_only_under_a_token_of_its_own_dossier(app, client, seeded):
+    mine, other = make_request(seeded, amount=8000), make_request(seeded, amount=9000)
+    pay_by_callback(client, mine)
+    seeded.rollback()
+    receipt = seeded.scalars(select(Receipt)).one()
+    assert client.get(f"/pay/{mine.token}/receipts/{receipt.lookup_token}.pdf").status_code == 200
+    refused = client.get(f"/pay/{other.token}/receipts/{receipt.lookup_token}.pdf")
+    assert refused.status_code == 404 and "Không tìm thấy biên lai" in refused.get_data(as_text=True)
+    for url in (f"/pay/{mine.token}/receipts/no-such-receipt.pdf", f"/pay/{mine.token}/receipts/%00.pdf",
+                f"/pay/no-such-token/receipts/{receipt.lookup_token}.pdf",
+                f"/pay/{mine.token}/receipts/{receipt.lookup_token}.png",
+                f"/pay/{mine.token}/receipts/{'x' * 200}.pdf"):
+        assert client.get(url).status_code == 404, url
+    # Another request of the same dossier reaches it too.
+    dossier = seeded.get(Dossier, mine.dossier_id)
+    dossier.amount_due += 1000  # owes more: a second request for the rest
+    seeded.flush()
+    second = create_payment_request(seeded, dossier, "test")
+    seeded.commit()
+    assert client.get(f"/pay/{second.token}/receipts/{receipt.lookup_token}.pdf").status_code == 200
+
+
+def test_cancelled_receipts_are_marked_on_the_citizen_page(app, client, seeded):
+    request = make_request(seeded, amount=8000)
+    pay_by_callback(client, request)
+    seeded.rollback()
+    allocation = active_allocations(seeded, dossier_id=request.dossier_id)[0]
+    reverse(seeded, allocation, "user:ketoan", "chuyển nhầm")
+    seeded.commit()
+    page = client.get(f"/pay/{request.token}").get_data(as_text=True)
+    assert 'data-receipt-status="cancelled"' in page and 'data-testid="receipt-cancelled"' in page
+    assert "Biên lai này đã bị hủy và không còn giá trị." in page
+    receipt = seeded.scalars(select(Receipt)).one()
+    pdf = client.get(f"/pay/{request.token}/receipts/{receipt.lookup_token}.pdf")
+    assert "ĐÃ HỦY" in pdf_text(pdf.data)
+
+
+def test_a_dossier_paid_another_way_shows_its_receipt_on_a_partly_paid_request(app, client, seeded):
+    """Half by transfer, the rest in cash at the counter: the request stays partly paid, and
+    its page (still polling) finds the receipt in status.json and shows it."""
+    request = make_request(seeded, amount=10_000)
+    posted = post(client, "sepay", *signed("sepay", transfer_for(request, amount=4000)))
+    assert ok("sepay", posted)
+    seeded.rollback()
+    live = client.get(f"/pay/{request.token}").get_data(as_text=True)
+    assert 'data-live="1"' in live and 'data-receipts=""' in live
+    dossier = seeded.get(Dossier, request.dossier_id)
+    balance = create_payment_request(seeded, dossier, "test")  # the counter asks for the rest...
+    seeded.commit()
+    assert balance.amount == 6000
+    # ...and the citizen pays it in cash instead (two requests await 6000 đ: the cash pays the dossier).
+    record_cash(seeded, seeded.get(Dossier, request.dossier_id), amount=6000, receipt_number="PT-77",
+                clerk_username="motcua", clerk_name="Lan")
+    seeded.commit()
+    status = client.get(f"/pay/{request.token}/status.json").get_json()
+    assert status["status"] == "partially_paid" and status["dossier_paid"] is True
+    assert [r["number"] for r in status["receipts"]] == ["00000001"]
+    page = client.get(f"/pay/{request.token}").get_data(as_text=True)
+    assert "Hồ sơ đã nộp đủ phí, lệ phí" in page and 'data-testid="receipts"' in page
+    assert 'data-live="0"' in page and re.search(r'data-receipts="[^"]+-00000001:issued"', page)
+    receipt = seeded.scalars(select(Receipt)).one()
+    text = pdf_text(client.get(f"/pay/{request.token}/receipts/{receipt.lookup_token}.pdf").data)
+    assert "Hình thức thanh toán: " + CHANNEL_WORDS["counter_transfer"] + "; " + CHANNEL_WORDS["cash"] in text
+
+
+def test_a_paid_request_of_a_dossier_not_yet_paid_says_the_receipt_comes_later(app, client, seeded):
+    request = make_request(seeded, amount=10_000, request_amount=4000)
+    pay_by_callback(client, request)
+    page = client.get(f"/pay/{request.token}").get_data(as_text=True)
+    assert "Đã thanh toán. Xin cảm ơn!" in page and 'data-testid="receipt-pending"' in page
+    assert 'data-testid="receipts"' not in page
