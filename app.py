@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from payments.api import bp as api
     from payments.citizen import bp as citizen
     from payments.counter import bp as counter
+    from reconciliation.admin_events import bp as admin_events
     from reconciliation.api import bp as recon_api
     from reconciliation.cash_views import bp as cash
     from reconciliation.finance import bp as finance
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(callbacks)
     app.register_blueprint(finance)
     app.register_blueprint(cash)
+    app.register_blueprint(admin_events)
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
     csrf.exempt(recon_api)
     csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)

@@ -1,0 +1,192 @@
+"""What the codes of reconciliation mean to a finance officer, in Vietnamese first (English
+through the catalogue), and the refusals of the rules turned into sentences for people.
+
+Templates reach these as ``fin.<name>(...)`` (one global, so that no other page's helper is
+shadowed). The rules refuse in English (``ServiceError.detail``); the pages never show that
+text: each refusal is told again here from what the page knows (the form, the records).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import gettext as _
+
+from core.money import format_vnd
+
+
+class Labels:
+    """The ``fin`` template global."""
+
+    @staticmethod
+    def reason(code: str | None) -> str:
+        return {
+            "unknown_reference": _("Không nhận ra mã thanh toán"),
+            "amount_mismatch": _("Sai số tiền"),
+            "overpaid": _("Nộp thừa"),
+            "request_closed": _("Yêu cầu đã hết hạn hoặc đã hủy"),
+            "duplicate_payment": _("Nộp trùng"),
+            "unknown_account": _("Tài khoản nhận không phải của đơn vị"),
+            "missing_from_statement": _("Không có trên sao kê"),
+            "missing_callback": _("Chỉ có trên sao kê (không có báo có)"),
+            "wrong_account": _("Nộp vào tài khoản của đơn vị khác"),
+            "below_auto_threshold": _("Chưa đủ tin cậy để tự ghép"),
+            "conflicting_report": _("Các kênh báo khác nhau"),
+            "reversal": _("Giao dịch bị ngân hàng đảo"),
+            "unlinked_reversal": _("Bút toán đảo không rõ giao dịch gốc"),
+            "portal_unknown_dossier": _("Cổng DVC báo hồ sơ không có ở đây"),
+            "balance_mismatch": _("Lệch số dư sao kê"),
+        }.get(code or "", code or "")
+
+    @staticmethod
+    def exception_status(code: str) -> str:
+        return {"open": _("Đang mở"), "resolved": _("Đã xử lý"), "dismissed": _("Đã bỏ qua")}.get(code, code)
+
+    @staticmethod
+    def transaction_status(code: str, disposition: str | None = None) -> str:
+        if disposition == "not_ours":
+            return _("Không thuộc đơn vị, chờ trả lại")
+        return {"matched": _("Đã khớp"), "partially_matched": _("Khớp một phần"), "unmatched": _("Chưa khớp"),
+                "ignored": _("Không tính")}.get(code, code)
+
+    @staticmethod
+    def refund_status(code: str) -> str:
+        return {"requested": _("Chờ duyệt"), "approved": _("Đã duyệt, chờ chuyển trả"), "rejected": _("Bị từ chối"),
+                "paid": _("Đã chuyển trả"), "failed": _("Chuyển trả không thành công"),
+                "cancelled": _("Đã hủy")}.get(code, code)
+
+    @staticmethod
+    def close_status(code: str | None) -> str:
+        return {"open": _("Chưa khóa sổ"), "closed": _("Đã khóa sổ")}.get(code or "open", code or "")
+
+    @staticmethod
+    def event_status(code: str) -> str:
+        return {"pending": _("Chờ gửi"), "delivered": _("Đã gửi"), "dead": _("Ngừng gửi lại")}.get(code, code)
+
+    @staticmethod
+    def direction(code: str) -> str:
+        return {"in": _("Tiền vào"), "out": _("Tiền ra")}.get(code, code)
+
+    @staticmethod
+    def channel(code: str) -> str:
+        """What reported a transaction."""
+        return {"payos": "payOS", "sepay": "SePay", "bankdirect": _("Ngân hàng (kết nối trực tiếp)"),
+                "statement": _("Sao kê"), "portal": _("Cổng DVC quốc gia")}.get(code, code)
+
+    @staticmethod
+    def payment_channel(code: str) -> str:
+        return {"portal": _("Nền tảng thanh toán của Cổng DVC"), "gateway": _("Cổng thanh toán của thành phố"),
+                "counter_transfer": _("Chuyển khoản VietQR tại quầy"), "card": _("Thẻ"),
+                "cash": _("Tiền mặt")}.get(code, code)
+
+    @staticmethod
+    def rule(code: str) -> str:
+        return {
+            "reference_exact": _("Mã thanh toán đúng, đủ số tiền"),
+            "reference_partial": _("Mã thanh toán đúng, nộp thiếu"),
+            "reference_overpaid": _("Mã thanh toán đúng, nộp thừa"),
+            "reference_duplicate": _("Mã của yêu cầu đã được thanh toán"),
+            "reference_closed": _("Mã của yêu cầu đã hết hạn hoặc đã hủy"),
+            "reference_other_agency": _("Mã của hồ sơ thuộc đơn vị khác"),
+            "references_sum": _("Nhiều mã, tổng số tiền khớp"),
+            "references_mismatch": _("Nhiều mã, tổng số tiền không khớp"),
+            "dossier_code_exact": _("Mã hồ sơ trong nội dung, đúng số còn phải nộp"),
+            "dossier_code_mismatch": _("Mã hồ sơ trong nội dung, khác số tiền"),
+            "dossier_code_paid": _("Mã hồ sơ đã nộp đủ"),
+            "damaged_reference": _("Mã gần giống (sai hoặc đảo một ký tự)"),
+            "truncated_reference": _("Phần đầu của mã (ngân hàng cắt bớt)"),
+            "amount_only": _("Chỉ trùng số tiền với một yêu cầu đang mở"),
+            "no_reference": _("Không có mã trong nội dung"),
+            "unknown_reference": _("Không có mã hợp lệ do hệ thống cấp"),
+            "unknown_account": _("Tài khoản nhận không phải của đơn vị"),
+            "manual_match": _("Ghép thủ công"),
+            "manual_split": _("Chia thủ công"),
+            "manual_unmatch": _("Gỡ ghép thủ công"),
+            "not_ours": _("Không thuộc đơn vị"),
+            "reversal": _("Ngân hàng đảo giao dịch"),
+            "money_out": _("Tiền ra"),
+            "cash_at_counter": _("Tiền mặt tại quầy"),
+        }.get(code, code)
+
+    @staticmethod
+    def evidence_key(key: str) -> str:
+        return {
+            "amount": _("Số tiền xét"),
+            "references": _("Mã thanh toán đọc được"),
+            "damaged_references": _("Mã hỏng (sai ký tự kiểm tra)"),
+            "dossier_codes": _("Mã hồ sơ đọc được"),
+            "issued_references": _("Mã do hệ thống cấp"),
+            "reference": _("Mã thanh toán"),
+            "dossier_code": _("Mã hồ sơ"),
+            "request_status": _("Trạng thái yêu cầu"),
+            "request_amount": _("Yêu cầu thanh toán"),
+            "request_remaining": _("Yêu cầu còn thiếu"),
+            "dossier_remaining": _("Hồ sơ còn phải nộp"),
+            "paid_to_agency": _("Nộp vào tài khoản của đơn vị khác"),
+            "valid_until": _("Hiệu lực đến"),
+            "requests": _("Các yêu cầu"),
+            "dossiers": _("Các hồ sơ"),
+            "note": _("Ghi chú"),
+            "reason": _("Lý do"),
+            "parts": _("Các phần"),
+            "reverses": _("Đảo giao dịch"),
+            "direction": _("Chiều"),
+        }.get(key, key)
+
+    @staticmethod
+    def evidence_value(key: str, value: Any) -> str:
+        if value is None or value == [] or value == "":
+            return "—"
+        if key in ("amount", "request_amount", "request_remaining", "dossier_remaining") and isinstance(value, int):
+            return format_vnd(value)
+        if key == "request_status" and isinstance(value, str):
+            from payments.counter import request_status_label
+
+            return request_status_label(value)
+        if key == "requests" and isinstance(value, list):
+            return "; ".join(f"{r.get('reference')} ({Labels.evidence_value('amount', r.get('remaining'))})"
+                             for r in value if isinstance(r, dict))
+        if key == "parts" and isinstance(value, list):
+            return "; ".join(f"{p.get('reference') or p.get('dossier_code')}: "
+                             f"{format_vnd(p['amount']) if isinstance(p.get('amount'), int) else '?'}"
+                             for p in value if isinstance(p, dict))
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    @staticmethod
+    def confidence(value: float | None) -> str:
+        return f"{round((value or 0) * 100)} %"
+
+    @staticmethod
+    def blocking(text: str) -> str:
+        return blocking_label(text)
+
+
+# close.blocking_items() says what keeps a day open in English sentences of four shapes.
+_BLOCKING = (
+    (re.compile(r"^no statement of this account covers this day$"), "no_statement"),
+    (re.compile(r"^statement (\d+): balance proof failed \((.*)\)$", re.S), "balance"),
+    (re.compile(r"^statement (\d+): does not follow the previous statement$"), "continuity"),
+    (re.compile(r"^(\d+) open exception\(s\): (\w+)$"), "exceptions"),
+    (re.compile(r"^(\d+) credit\(s\) not yet through the matcher$"), "undecided"),
+)
+
+
+def blocking_label(text: str) -> str:
+    for pattern, kind in _BLOCKING:
+        match = pattern.match(text)
+        if match is None:
+            continue
+        if kind == "no_statement":
+            return _("Chưa có sao kê nào của tài khoản phủ ngày này: tải sao kê lên trước.")
+        if kind == "balance":
+            return _("Sao kê số %(id)s không qua được phép thử số dư (đầu kỳ + ghi có − ghi nợ ≠ cuối kỳ).",
+                     id=match.group(1))
+        if kind == "continuity":
+            return _("Sao kê số %(id)s có số dư đầu kỳ khác số dư cuối kỳ của sao kê trước.", id=match.group(1))
+        if kind == "exceptions":
+            return _("%(n)s mục cần xử lý đang mở: %(reason)s.", n=match.group(1),
+                     reason=Labels.reason(match.group(2)))
+        return _("%(n)s khoản tiền vào chưa qua bước ghép tự động: bấm “Chạy đối soát”.", n=match.group(1))
+    return text
