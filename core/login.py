@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -120,6 +120,10 @@ def safe_next(target: str | None) -> str | None:
 def _home_for(user: StaffUser) -> str:
     if user.may(Role.COUNTER.value):
         return url_for("counter.index")
+    if user.role == Role.FINANCE.value:
+        return url_for("finance.queue")
+    if user.role == Role.SUPERVISOR.value and "reports.dashboard" in current_app.view_functions:
+        return url_for("reports.dashboard")
     return url_for("site.index")
 
 

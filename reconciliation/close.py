@@ -231,8 +231,13 @@ def day_figures(session: Session, account: CollectionAccount, day: date, stateme
         last = statements[-1]
         figures["opening_balance"] = statements[0].opening_balance
         figures["closing_balance"] = last.closing_balance
-    cash_count, cash_sum = cash_totals(session, account.agency_id, day)
-    figures["cash_count"], figures["cash_sum"] = cash_count, cash_sum
+    # Cash is the agency's, not an account's: it is shown once, on the agency's default account.
+    from payments.agencies import default_account
+
+    if default_account(account.agency).id == account.id:
+        figures["cash_count"], figures["cash_sum"] = cash_totals(session, account.agency_id, day)
+    else:
+        figures["cash_count"], figures["cash_sum"] = 0, 0
     figures["open_exceptions"] = session.scalar(select(func.count()).select_from(ReconException).join(
         t, ReconException.transaction_id == t.id).where(
         t.account_number == account.number, t.booked_on == day, ReconException.status == "open")) or 0

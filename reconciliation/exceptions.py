@@ -16,7 +16,7 @@ from core import audit
 from core.clock import ict_day, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
 
-from .models import EXCEPTION_REASONS, ExceptionNote, ReconException
+from .models import EXCEPTION_REASONS, ExceptionNote, ReconException, Statement
 
 # Working days a finance officer has to settle each reason, by default.
 DEADLINE_DAYS = {"missing_from_statement": 1, "unknown_account": 1, "conflicting_report": 1}
@@ -88,6 +88,10 @@ def resolve(session: Session, item: ReconException, actor: str, resolution: str,
     item.resolved_at = utcnow()
     item.resolved_by = actor
     item.resolution = resolution.strip()[:2000]
+    if item.reason == "balance_mismatch" and item.statement_id is not None:
+        # Settling it is accepting the statement's difference: its days may close.
+        statement = session.get(Statement, item.statement_id)
+        statement.resolved_by, statement.resolved_note = actor, item.resolution
     session.flush()
     audit.record(session, actor, f"exception.{status}", "exception", item.id,
                  {"reason": item.reason, "resolution": item.resolution})
@@ -119,6 +123,8 @@ def resolve_open_for_request(session: Session, request_id: int, reasons: tuple[s
 def assign(session: Session, item: ReconException, owner: str | None, deadline: date | None, actor: str) -> None:
     if item.status != "open":
         raise Conflict(f"exception {item.id} is already {item.status}")
+    if deadline is not None and deadline < ict_day(utcnow()):
+        raise ValidationError("the deadline is in the past", errors=[FieldError("deadline", "today or later")])
     item.owner = (owner or "").strip()[:64] or None
     if deadline is not None:
         item.deadline = deadline

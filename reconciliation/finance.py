@@ -705,8 +705,11 @@ def upload_statement():
     too_large = _("Tệp quá lớn: tối đa %(mb)s MB.", mb=f"{limit / (1024 * 1024):g}")
     if (request.content_length or 0) > limit + 64 * 1024:  # the form's other fields fit in 64 KB
         return _render_statements(413, too_large)
-    request.max_content_length = limit + 64 * 1024  # the CSRF check may have read the form already
+    # The app-wide CSRF check is skipped for this view (app.py) so that the size limit can be
+    # raised for a statement before the form is read; the check is made here instead.
+    request.max_content_length = limit + 64 * 1024
     try:
+        current_app.extensions["csrf"].protect()
         upload = request.files.get("file")
     except RequestEntityTooLarge:
         return _render_statements(413, too_large)

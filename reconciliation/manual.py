@@ -114,9 +114,13 @@ def mark_not_ours(session: Session, transaction_id: int, actor: str, reason: str
         raise Conflict("money out is not marked")
     if transaction.allocated:
         raise Conflict("undo its allocations first: part of it pays a dossier")
+    if transaction.disposition == "not_ours":
+        raise Conflict("the transaction is already marked as not ours")
     record_decision(session, transaction, Decision("not_ours", 1.0, "not_ours", {"reason": reason.strip()}), actor)
+    # Only what marking explains is settled: a transfer the statement does not show, or one
+    # reported differently, still needs its own explanation.
     resolve_open_for_transaction(session, transaction.id, actor, f"not ours ({actor}): {reason.strip()}; to be "
-                                 "returned by a refund")
+                                 "returned by a refund", reasons=SETTLED_BY_MATCH + ("duplicate_payment", "overpaid"))
     transaction.status = "unmatched"
     transaction.disposition = "not_ours"
     session.flush()

@@ -182,7 +182,9 @@ def replay(session: Session, event: OutboxEvent, url: str | None, secret: str | 
            sender: Sender | None = None) -> OutboxDelivery:
     """An administrator sends an event again (delivered or dead alike): logged with their name."""
     if not url or not secret:
-        raise ValueError("DOSSIER_EVENTS_URL and DOSSIER_EVENTS_SECRET are not configured")
+        from core.errors import Conflict
+
+        raise Conflict("DOSSIER_EVENTS_URL and DOSSIER_EVENTS_SECRET are not configured")
     if event.status == "dead":
         event.status = "pending"
         event.attempts = 0

@@ -85,6 +85,15 @@ def request_refund(session: Session, *, amount: int, reason: str, beneficiary_ba
         transaction = lock_transaction(session, transaction_id)
         if transaction.direction != "in":
             raise Conflict("money out cannot be refunded")
+        if not transaction.on_statement:
+            raise Conflict("the bank's statement does not show this transfer yet: money is returned only once the "
+                           "statement proves it arrived")
+        unexplained = session.scalar(select(ReconException.id).where(
+            ReconException.transaction_id == transaction.id, ReconException.status == "open",
+            ReconException.reason.in_(("missing_from_statement", "conflicting_report"))).limit(1))
+        if unexplained is not None:
+            raise Conflict("the transfer has an open question (missing from the statement, or reported differently): "
+                           "settle it first")
         available = refundable_from_transaction(session, transaction)
         source = f"transaction {transaction.bank_ref}"
     if amount > available:
@@ -174,4 +183,32 @@ def mark_paid(session: Session, refund: Refund, actor: str, payout_ref: str) -> 
     session.flush()
     audit.record(session, actor, "refund.paid", "refund", refund.id,
                  {"amount": refund.amount, "payout_ref": refund.payout_ref})
+    return refund
+
+
+def cancel(session: Session, refund: Refund, actor: str, note: str) -> Refund:
+    """Withdraw a refund before it is paid (the payer's account changed, a mistake)."""
+    if refund.status not in HELD:
+        raise Conflict(f"refund {refund.id} is {refund.status}: only a requested or approved refund is withdrawn")
+    if not (note or "").strip():
+        raise ValidationError("say why the refund is withdrawn", errors=[FieldError("note", "required")])
+    refund.status = "cancelled"
+    refund.decision_note = note.strip()[:2000]
+    refund.decided_by = refund.decided_by or actor
+    refund.decided_at = refund.decided_at or utcnow()
+    session.flush()
+    audit.record(session, actor, "refund.cancelled", "refund", refund.id, {"note": refund.decision_note})
+    return refund
+
+
+def mark_failed(session: Session, refund: Refund, actor: str, note: str) -> Refund:
+    """The bank could not send the money back (a closed account): the money is held again."""
+    if refund.status != "approved":
+        raise Conflict(f"refund {refund.id} is {refund.status}: only an approved refund can fail")
+    if not (note or "").strip():
+        raise ValidationError("say what the bank answered", errors=[FieldError("note", "required")])
+    refund.status = "failed"
+    refund.decision_note = note.strip()[:2000]
+    session.flush()
+    audit.record(session, actor, "refund.failed", "refund", refund.id, {"note": refund.decision_note})
     return refund

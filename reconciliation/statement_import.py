@@ -272,6 +272,12 @@ def _close_section(session: Session, state: _SectionState, end: SectionEnd) -> N
             statement.balance_message = (statement.balance_message + " " if statement.balance_message else "") + (
                 f"Opening balance {statement.opening_balance} differs from the closing balance "
                 f"{previous.closing_balance} of the previous statement ({previous.period_end}).")
+    if not statement.balance_ok or statement.continuity_ok is False:
+        from .exceptions import open_exception
+
+        # In the queue, for a finance officer: settling it accepts the difference (exceptions.resolve).
+        open_exception(session, "balance_mismatch", statement_id=statement.id, account_id=statement.account_id,
+                       detail=statement.balance_message, actor="rule:statement_import")
     session.commit()
 
 

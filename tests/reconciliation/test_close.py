@@ -140,6 +140,12 @@ def test_a_failed_balance_proof_blocks_the_close(client, seeded):
     assert result.status == "open" and any("balance proof failed" in b for b in result.blocking)
     with pytest.raises(Conflict, match="balance proof failed"):
         close_day(seeded, account, DAY, "user:ketoan")
+    seeded.rollback()
+    # The failed proof waits in the queue; settling it accepts the difference, and the day closes.
+    item = seeded.scalars(select(ReconException).where(ReconException.reason == "balance_mismatch")).one()
+    resolve(seeded, item, "user:ketoan", "the bank confirms its closing balance was misprinted by 1 đ")
+    seeded.commit()
+    assert close_day(seeded, account, DAY, "user:ketoan").status == "closed"
 
 
 def test_a_reversal_on_the_statement_undoes_the_payment_and_reopens_the_request(client, seeded):

@@ -140,10 +140,25 @@ def snapshot(app) -> dict:
     return in_db(app, take)
 
 
-def unknown_transfer(app, *, amount: int = 8000, content: str = "CHUYEN TIEN NOP PHI", **kwargs):
-    """A credit on P-HOANKIEM's account that names no request: unknown_reference."""
+def unknown_transfer(app, *, amount: int = 8000, content: str = "CHUYEN TIEN NOP PHI", on_statement: bool = True,
+                     **kwargs):
+    """A credit on P-HOANKIEM's account that names no request: unknown_reference. The bank's
+    statement shows it too (money is refunded only once a statement proves it arrived)."""
     request = new_request(app, amount=amount)
     transfer = pay(app, request, content=content, **kwargs)
+    if on_statement:
+        import io
+
+        from bank_adapters.simulator.statement_files import write_statement
+        from core.clock import ict_day
+        from reconciliation.statement_import import import_statement
+
+        day = ict_day(transfer.booked_at)
+        buffer = io.BytesIO()
+        write_statement("mt940", buffer, account=transfer.account, bank_bin=transfer.bank_bin, day_from=day,
+                        day_to=day, opening_balance=1_000_000, transfers=[transfer])
+        buffer.seek(0)
+        in_db(app, lambda s: import_statement(s, buffer, filename=f"{transfer.bank_ref}.sta", actor="test"))
     return request, transfer
 
 
@@ -682,7 +697,7 @@ def test_the_day_is_run_dry_then_for_real_closed_and_reopened(site, ketoan):
     today = ict_day(utcnow())
     matched_request = new_request(site, amount=8000)
     matched = pay(site, matched_request)
-    unknown_request, unknown = unknown_transfer(site, amount=28000)
+    unknown_request, unknown = unknown_transfer(site, amount=28000, on_statement=False)
     cash_dossier = in_db(site, lambda s: make_request(s, amount=5000).dossier_id)
 
     def cash(s):

@@ -19,6 +19,22 @@ from .conftest import make_request, ok, post, signed, transfer_for
 PAYEE = {"beneficiary_bank": "970436", "beneficiary_account": "0011001234567", "beneficiary_name": "Nguyễn Văn A"}
 
 
+def on_statement(session, transfer):
+    """The bank's statement shows the transfer (money is returned only once it does)."""
+    import io
+
+    from bank_adapters.simulator.statement_files import write_statement
+    from core.clock import ict_day
+    from reconciliation.statement_import import import_statement
+
+    day = ict_day(transfer.booked_at)
+    buffer = io.BytesIO()
+    write_statement("mt940", buffer, account=transfer.account, bank_bin=transfer.bank_bin, day_from=day, day_to=day,
+                    opening_balance=1_000_000, transfers=[transfer])
+    buffer.seek(0)
+    import_statement(session, buffer, filename="s.sta", actor="test")
+
+
 def overpay(client, session, due=8000, paid=10000):
     request = make_request(session, amount=due)
     assert ok("sepay", post(client, "sepay", *signed("sepay", transfer_for(request, amount=paid))))
@@ -76,9 +92,18 @@ def test_a_rejection_needs_a_reason_and_frees_the_money(client, seeded):
 
 def test_unowned_money_is_returned(client, seeded):
     request = make_request(seeded, amount=8000)
-    assert ok("payos", post(client, "payos", *signed("payos", transfer_for(request, content="CHUYEN NHAM TIEN"))))
+    transfer = transfer_for(request, content="CHUYEN NHAM TIEN")
+    assert ok("payos", post(client, "payos", *signed("payos", transfer)))
     seeded.rollback()
     transaction = seeded.scalars(select(BankTransaction)).one()
+    with pytest.raises(Conflict, match="statement does not show"):
+        request_refund(seeded, transaction_id=transaction.id, amount=8000, reason="x", actor="user:ketoan", **PAYEE)
+    seeded.rollback()
+    on_statement(seeded, transfer)
+    mark_not_ours(seeded, transaction.id, "user:ketoan", "người dân chuyển nhầm")
+    with pytest.raises(Conflict, match="already marked"):
+        mark_not_ours(seeded, transaction.id, "user:ketoan", "again")
+    seeded.rollback()
     mark_not_ours(seeded, transaction.id, "user:ketoan", "người dân chuyển nhầm")
     refund = request_refund(seeded, transaction_id=transaction.id, amount=8000, reason="chuyển nhầm",
                             actor="user:ketoan", **PAYEE)
@@ -92,8 +117,10 @@ def test_unowned_money_is_returned(client, seeded):
 
 def test_concurrent_requests_cannot_refund_the_same_money_twice(app, client, seeded):
     request = make_request(seeded, amount=8000)
-    assert ok("payos", post(client, "payos", *signed("payos", transfer_for(request, content="KHONG RO"))))
+    transfer = transfer_for(request, content="KHONG RO")
+    assert ok("payos", post(client, "payos", *signed("payos", transfer)))
     seeded.rollback()
+    on_statement(seeded, transfer)
     transaction_id = seeded.scalars(select(BankTransaction.id)).one()
     seeded.rollback()
     barrier = threading.Barrier(4)
@@ -122,3 +149,23 @@ def test_concurrent_requests_cannot_refund_the_same_money_twice(app, client, see
     assert sorted(outcomes) == ["Conflict", "Conflict", "Conflict", "ok"]
     seeded.rollback()
     assert seeded.scalar(select(func.sum(Refund.amount))) == 5000
+
+
+def test_a_refund_is_withdrawn_or_fails_and_the_money_is_held_again(client, seeded):
+    from reconciliation.refunds import cancel, mark_failed
+
+    dossier, _ = overpay(client, seeded)
+    first = request_refund(seeded, dossier_id=dossier.id, amount=2000, reason="x", actor="user:a", **PAYEE)
+    with pytest.raises(ValidationError):
+        cancel(seeded, first, "user:a", "")
+    cancel(seeded, first, "user:a", "khách đổi tài khoản")
+    seeded.commit()
+    assert refundable_from_dossier(seeded, seeded.get(Dossier, dossier.id)) == 2000
+    second = request_refund(seeded, dossier_id=dossier.id, amount=2000, reason="x", actor="user:a", **PAYEE)
+    decide(seeded, second, "user:b", approve=True)
+    mark_failed(seeded, second, "user:a", "tài khoản đã đóng")
+    seeded.commit()
+    assert second.status == "failed"
+    assert refundable_from_dossier(seeded, seeded.get(Dossier, dossier.id)) == 2000
+    with pytest.raises(Conflict):
+        mark_paid(seeded, second, "user:a", "FT1")
