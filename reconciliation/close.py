@@ -37,7 +37,8 @@ from .cash import cash_totals
 from .exceptions import open_exception
 from .models import (BankTransaction, DailyClose, MatchDecision, ReconException, Statement, StatementImport,
                      StatementLine)
-from .reconcile import match_transaction, record_decision
+from .bulk import match_many
+from .reconcile import record_decision
 from .matcher import Decision
 
 CUTOFF = time(22, 40)  # interbank credits sent after this are posted the next day (DOMAIN.md)
@@ -93,21 +94,17 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
     record.run_started_at = record.run_started_at if record.run_step else utcnow()
     statements = statements_for(session, account, day)
     _step(session, record, "statement", dry_run)
-    # 2. transfers only the statement announced
-    pending = session.scalars(select(BankTransaction).where(
+    # 2. transfers only the statement announced: matched in bulk (reconciliation.bulk)
+    pending = session.scalars(select(BankTransaction.id).where(
         BankTransaction.account_number == account.number, BankTransaction.booked_on == day,
         BankTransaction.first_channel == "statement", BankTransaction.direction == "in",
         BankTransaction.reversal.is_(False), BankTransaction.pending.is_(False),
         ~exists().where(MatchDecision.transaction_id == BankTransaction.id)).order_by(BankTransaction.id)).all()
-    for transaction in pending:
-        decision = match_transaction(session, transaction, actor="rule:statement_run")
-        settled = bool(decision.allocations) and not decision.exception
-        open_exception(session, "missing_callback", transaction_id=transaction.id, account_id=account.id,
-                       amount=transaction.amount, status="resolved" if settled else "open",
-                       detail=("no callback announced it; matched from the statement"
-                               if settled else "no callback announced it; not matched"),
-                       actor="rule:statement_run")
-        actions.append(f"missing_callback {transaction.bank_ref}: {decision.outcome}")
+    if pending:
+        counts = match_many(session, list(pending), actor="rule:statement_run", missing_callback=True,
+                            commit=not dry_run)
+        actions.append(f"missing_callback: {len(pending)} transfer(s) only the statement shows: "
+                       + ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())))
     _step(session, record, "missing_callback", dry_run)
     # 3. reversals
     reversals = session.scalars(select(BankTransaction).where(

@@ -236,12 +236,20 @@ def truncated_reference(content: str) -> str | None:
 # --- deciding ------------------------------------------------------------------------------
 
 
-def decide(transfer: TransferFacts, lookup: Lookup, rules: MatchRules | None = None) -> Decision:
+def read_content(content: str) -> tuple[list[str], list[str], list[str]]:
+    """What a content names: (valid references, damaged look-alikes, dossier code keys)."""
+    valid, damaged = find_references(content)
+    return valid, damaged, find_dossier_codes(content)
+
+
+def decide(transfer: TransferFacts, lookup: Lookup, rules: MatchRules | None = None,
+           read: tuple[list[str], list[str], list[str]] | None = None) -> Decision:
+    """``read``: the content already read with :func:`read_content` (the bulk path reads a
+    chunk's contents once, to look up what they name together)."""
     rules = rules or MatchRules()
     if transfer.direction != "in":
         return Decision("money_out", 1.0, "ignored", {"direction": transfer.direction})
-    valid, damaged = find_references(transfer.content)
-    codes = find_dossier_codes(transfer.content)
+    valid, damaged, codes = read or read_content(transfer.content)
     evidence: dict[str, Any] = {"amount": transfer.amount, "references": valid, "damaged_references": damaged,
                                 "dossier_codes": codes}
     if transfer.account_id is None:
@@ -374,23 +382,24 @@ def _with_clues(decision: Decision, transfer: TransferFacts, lookup: Lookup, rul
     seen = {(s.dossier_id, s.request_id) for s in decision.suggestions}
     suggestions = list(decision.suggestions)
 
+    def wanted(rule: str) -> bool:  # a rule below the suggest threshold is not even asked
+        return rules.of(rule) >= rules.suggest_threshold
+
     def add(rule: str, requests: Iterable[RequestFacts]) -> None:
         confidence = rules.of(rule)
-        if confidence < rules.suggest_threshold:
-            return
         for r in requests:
             if (r.dossier_id, r.request_id) not in seen:
                 seen.add((r.dossier_id, r.request_id))
                 suggestions.append(Suggestion(rule, confidence, r.dossier_id, r.dossier_code, r.request_id,
                                               r.reference, min(r.remaining or r.amount, transfer.amount)))
 
-    near = [n for d in [*damaged, *unknown_valid] for n in near_references(d)]
+    near = [n for d in [*damaged, *unknown_valid] for n in near_references(d)] if wanted("damaged_reference") else []
     if near:
         add("damaged_reference", lookup.requests(near).values())
-    cut = truncated_reference(transfer.content)
+    cut = truncated_reference(transfer.content) if wanted("truncated_reference") else None
     if cut:
         add("truncated_reference", lookup.references_starting(cut, limit=5))
-    if transfer.account_id is not None and len(suggestions) < 3:
+    if transfer.account_id is not None and len(suggestions) < 3 and wanted("amount_only"):
         add("amount_only", lookup.open_requests_asking(transfer.account_id, transfer.amount, limit=5))
     suggestions.sort(key=lambda s: -s.confidence)
     return replace(decision, suggestions=suggestions[:10])

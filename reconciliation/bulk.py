@@ -1,0 +1,649 @@
+"""Matching many transactions at once: the statement run's path for a day's transfers that
+no callback announced (a month of a busy account, after an outage).
+
+The decisions are the matcher's (``matcher.decide``, the same rules and thresholds as on
+the fast path); what differs is how their consequences are written. For each chunk:
+
+1. the transactions, the payment requests their contents name and the dossiers behind
+   them are read in a few set-based queries and locked (PostgreSQL; in the order the
+   single path locks: transactions, dossiers, requests, receipt counters, the audit head);
+2. every transaction is decided against that state in memory, each decision seeing the
+   allocations planned before it (two transfers paying one request are judged in order);
+3. everything the single path writes is written in bulk: decisions, allocations, the
+   transactions', requests' and dossiers' sums and states with the requests' history,
+   exceptions, receipts numbered without gaps, outbound events, cancelled stale requests,
+   and the audit trail, one record per kind of change per chunk (listing every row) rather
+   than one per row;
+4. the chunk commits.
+
+``tests/reconciliation/test_bulk.py`` checks that this path and the one-at-a-time path
+(``reconcile.match_transaction``) leave the same state for the same transfers.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.clock import isoformat_ict, to_ict, utcnow
+from payments.models import (Agency, CollectionAccount, Dossier, DossierCharge, PaymentRequest, PaymentRequestEvent,
+                             Procedure, Receipt, ReceiptCounter)
+from payments.receipts import KINDS, NUMBER_DIGITS, _series_of
+
+from .matcher import Decision, DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, read_content
+from .models import Allocation, BankTransaction, MatchDecision, OutboxEvent, ReconException
+
+CHUNK = 5000
+_IN = 900  # bound parameters per IN list (SQLite's limit is 999 in older builds)
+
+
+@dataclass
+class _Request:
+    id: int
+    reference: str
+    dossier_id: int
+    account_id: int
+    amount: int
+    amount_paid: int
+    status: str
+    expires_at: datetime
+    version: int
+    cancel_reason: str | None = None
+    changed: bool = False
+
+
+@dataclass
+class _Dossier:
+    id: int
+    code: str
+    portal_code: str | None
+    code_key: str
+    portal_code_key: str | None
+    agency_id: int
+    procedure_id: int
+    channel: str
+    applicant_name: str
+    amount_due: int
+    amount_paid: int
+    requests: list[_Request] = field(default_factory=list)
+    status_before: str = ""
+    changed: bool = False
+
+    def status(self) -> str:
+        if self.amount_paid <= 0:
+            return "paid" if self.amount_due == 0 else "unpaid"
+        if self.amount_paid < self.amount_due:
+            return "partially_paid"
+        return "paid" if self.amount_paid == self.amount_due else "overpaid"
+
+
+def _chunks(items: list, size: int = _IN) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class _State:
+    """The chunk's records in memory, and the ``matcher.Lookup`` over them."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.requests: dict[str, _Request] = {}
+        self.requests_by_id: dict[int, _Request] = {}
+        self.dossiers: dict[int, _Dossier] = {}
+        self.by_key: dict[str, _Dossier] = {}
+        self.pg = session.get_bind().dialect.name == "postgresql"
+
+    # -- loading -----------------------------------------------------------------------------
+    def load(self, references: set[str], code_keys: set[str]) -> None:
+        r, d = PaymentRequest.__table__.c, Dossier.__table__.c
+        dossier_ids: set[int] = set()
+        for part in _chunks(sorted(references)):
+            for row in self.session.execute(select(r.dossier_id).where(r.reference.in_(part))):
+                dossier_ids.add(row.dossier_id)
+        for part in _chunks(sorted(code_keys)):
+            for row in self.session.execute(select(d.id).where(d.code_key.in_(part) | d.portal_code_key.in_(part))):
+                dossier_ids.add(row.id)
+        ordered = sorted(dossier_ids - set(self.dossiers))
+        for part in _chunks(ordered):
+            query = select(d.id, d.code, d.portal_code, d.code_key, d.portal_code_key, d.agency_id, d.procedure_id,
+                           d.channel, d.applicant_name, d.amount_due, d.amount_paid).where(d.id.in_(part)) \
+                .order_by(d.id)
+            if self.pg:
+                query = query.with_for_update()
+            for row in self.session.execute(query):
+                dossier = _Dossier(*row)
+                dossier.status_before = dossier.status()
+                self.dossiers[dossier.id] = dossier
+                self.by_key[dossier.code_key] = dossier
+                if dossier.portal_code_key:
+                    self.by_key[dossier.portal_code_key] = dossier
+        for part in _chunks(ordered):
+            query = select(r.id, r.reference, r.dossier_id, r.account_id, r.amount, r.amount_paid, r.status,
+                           r.expires_at, r.version).where(r.dossier_id.in_(part)).order_by(r.id)
+            if self.pg:
+                query = query.with_for_update()
+            for row in self.session.execute(query):
+                values = row._asdict()
+                values["expires_at"] = _aware(values["expires_at"])
+                request = _Request(**values)
+                self.requests[request.reference] = request
+                self.requests_by_id[request.id] = request
+                self.dossiers[request.dossier_id].requests.append(request)
+
+    # -- matcher.Lookup ----------------------------------------------------------------------
+    def facts(self, request: _Request) -> RequestFacts:
+        dossier = self.dossiers[request.dossier_id]
+        return RequestFacts(request_id=request.id, reference=request.reference, dossier_id=dossier.id,
+                            dossier_code=dossier.code, agency_id=dossier.agency_id, amount=request.amount,
+                            amount_paid=request.amount_paid, status=request.status, expires_at=request.expires_at,
+                            dossier_remaining=dossier.amount_due - dossier.amount_paid)
+
+    def requests_facts(self, references: list[str]) -> dict[str, RequestFacts]:
+        return {ref: self.facts(self.requests[ref]) for ref in references if ref in self.requests}
+
+    def dossiers_facts(self, code_keys: list[str]) -> dict[str, DossierFacts]:
+        found = {}
+        for key in code_keys:
+            dossier = self.by_key.get(key)
+            if dossier is not None:
+                found[key] = DossierFacts(dossier_id=dossier.id, code=dossier.code, agency_id=dossier.agency_id,
+                                          remaining=dossier.amount_due - dossier.amount_paid,
+                                          open_requests=tuple(self.facts(r) for r in dossier.requests
+                                                              if r.status in ("open", "partially_paid")))
+        return found
+
+
+class _Lookup:
+    """What the matcher asks; what is not in the chunk's state (look-alikes) is read on demand."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+    def requests(self, references: list[str]) -> dict[str, RequestFacts]:
+        missing = {ref for ref in references if ref not in self.state.requests}
+        if missing:
+            self.state.load(missing, set())
+        return self.state.requests_facts(references)
+
+    def dossiers(self, code_keys: list[str]) -> dict[str, DossierFacts]:
+        return self.state.dossiers_facts(code_keys)
+
+    def open_requests_asking(self, account_id: int, amount: int, limit: int) -> list[RequestFacts]:
+        r = PaymentRequest.__table__.c
+        refs = self.state.session.scalars(select(r.reference).where(
+            r.account_id == account_id, r.amount == amount, r.status.in_(("open", "expired")))
+            .order_by(r.id.desc()).limit(limit)).all()
+        return list(self.requests(list(refs)).values())
+
+    def references_starting(self, prefix: str, limit: int) -> list[RequestFacts]:
+        r = PaymentRequest.__table__.c
+        refs = self.state.session.scalars(select(r.reference).where(r.reference.startswith(prefix))
+                                          .order_by(r.id.desc()).limit(limit)).all()
+        return list(self.requests(list(refs)).values())
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _request_status(request: _Request, now: datetime) -> str:
+    """As ``allocation.request_status``."""
+    if request.status == "cancelled":
+        return "cancelled"
+    if request.amount_paid <= 0:
+        return "expired" if request.expires_at <= now else "open"
+    if request.amount_paid < request.amount:
+        return "partially_paid"
+    return "paid" if request.amount_paid == request.amount else "overpaid"
+
+
+class _Writer:
+    """Rows planned for one chunk, and their bulk writing."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.dialect = session.get_bind().dialect.name
+        self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.ids: dict[str, list[int]] = {}
+
+    def take_ids(self, table: str, count: int) -> list[int]:
+        """Ids for rows inserted with their id (so that others can refer to them before insert)."""
+        if count == 0:
+            return []
+        if self.dialect == "postgresql":
+            return list(self.session.scalars(text(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}))
+        # SQLite: the write lock is held from the transaction's first statement (BEGIN IMMEDIATE).
+        used = self.ids.get(table)
+        start = used[-1] if used else (self.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0)
+        block = list(range(start + 1, start + 1 + count))
+        self.ids[table] = block
+        return block
+
+    def value(self, column, value: Any) -> Any:
+        if value is None:
+            return None
+        kind = type(column.type).__name__
+        if kind == "JSON":
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        if isinstance(value, datetime) and self.dialect != "postgresql":
+            return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+        return value
+
+    def insert(self, table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        cols = [table.c[name] for name in columns]
+        data = [tuple(self.value(c, row[c.name]) for c in cols) for row in rows]
+        raw = self.session.connection().connection.driver_connection
+        if self.dialect == "postgresql":
+            with raw.cursor() as cursor:
+                with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+        else:
+            cursor = raw.cursor()
+            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join('?' * len(columns))})", data)
+            cursor.close()
+
+    def update(self, table, rows: list[dict[str, Any]], *, version: bool = False) -> None:
+        """``UPDATE table SET <columns> WHERE id = :id`` for every row (``version``: also add 1 to it)."""
+        if not rows:
+            return
+        columns = [name for name in rows[0] if name != "id"]
+        sets = ", ".join(f"{name} = :{name}" for name in columns) + (", version = version + 1" if version else "")
+        statement = text(f"UPDATE {table.name} SET {sets} WHERE id = :id")
+        cols = {name: table.c[name] for name in rows[0]}
+        self.session.execute(statement, [{k: self.value(cols[k], v) if k != "id" else v for k, v in row.items()}
+                                         for row in rows])
+
+
+def _transfer_facts(row, agencies: dict[int, int]) -> TransferFacts:
+    return TransferFacts(amount=row.amount - row.allocated, direction=row.direction, account_id=row.account_id,
+                         agency_id=agencies.get(row.account_id), content=row.content or "",
+                         booked_at=_aware(row.booked_at))
+
+
+@dataclass
+class _Paid:
+    """One planned allocation, with the states it left (for the history and the events)."""
+
+    allocation_id: int | None
+    transaction: Any
+    decision: Decision
+    dossier: _Dossier
+    request: _Request | None
+    amount: int
+    channel: str
+    dossier_paid: int
+    dossier_status: str
+    dossier_status_before: str
+    request_paid: int | None = None
+    request_status: str | None = None
+    request_status_before: str | None = None
+
+
+def match_many(session: Session, transaction_ids: list[int], *, actor: str = "rule:statement_run",
+               rules: MatchRules | None = None, missing_callback: bool = False, chunk: int = CHUNK,
+               commit: bool = True) -> dict[str, int]:
+    """Decide and act for many transactions (statement credits never decided before). Commits
+    after every chunk (``commit=False``: only flushes, for a dry run). ``missing_callback``:
+    also record each one as a transfer no callback announced (settled when matched). Returns
+    counts by outcome."""
+    from .reconcile import load_rules
+
+    rules = rules or load_rules(session)
+    outcomes: dict[str, int] = defaultdict(int)
+    agencies = dict(session.execute(select(CollectionAccount.id, CollectionAccount.agency_id)).all())
+    for part in _chunks(sorted(transaction_ids), chunk):
+        for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback).items():
+            outcomes[outcome] += count
+        if commit:
+            session.commit()
+        else:
+            session.flush()
+        session.expire_all()  # the rows were written with SQL: what the session holds is stale
+    return dict(outcomes)
+
+
+def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],
+           missing_callback: bool) -> dict[str, int]:
+    now = utcnow()
+    t = BankTransaction.__table__.c
+    state = _State(session, now)
+    transactions = []
+    for part in _chunks(ids):
+        query = select(t.id, t.amount, t.allocated, t.direction, t.account_id, t.content, t.booked_at, t.bank_ref,
+                       t.channels, t.first_channel, t.status).where(t.id.in_(part)).order_by(t.id)
+        if state.pg:
+            query = query.with_for_update()
+        transactions += session.execute(query).all()
+    references, keys = set(), set()
+    read = {}
+    for row in transactions:
+        read[row.id] = read_content(row.content or "")
+        references.update(read[row.id][0])
+        keys.update(read[row.id][2])
+    state.load(references, keys)
+    lookup = _Lookup(state)
+    decisions: list[tuple[Any, Decision]] = []
+    paid: list[_Paid] = []
+    for row in transactions:
+        decision = decide(_transfer_facts(row, agencies), lookup, rules, read[row.id])
+        decisions.append((row, decision))
+        for allocation in decision.allocations:  # carried out in memory, in order: the next decision sees it
+            dossier = state.dossiers[allocation.dossier_id]
+            before = dossier.status()
+            dossier.amount_paid += allocation.amount
+            dossier.changed = True
+            channel = "portal" if "portal" in (row.channels or "").split(",") else \
+                ("gateway" if dossier.channel == "online" else "counter_transfer")
+            entry = _Paid(None, row, decision, dossier, None, allocation.amount, channel, dossier.amount_paid,
+                          dossier.status(), before)
+            if allocation.request_id is not None:
+                request = state.requests_by_id[allocation.request_id]
+                entry.request, entry.request_status_before = request, request.status
+                request.amount_paid += allocation.amount
+                request.status = _request_status(request, now)
+                request.changed = True
+                entry.request_paid, entry.request_status = request.amount_paid, request.status
+            paid.append(entry)
+    return _write(session, state, decisions, paid, actor, missing_callback)
+
+
+def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], actor: str,
+           missing_callback: bool) -> dict[str, int]:
+    now = state.now
+    writer = _Writer(session, now)
+    outcomes: dict[str, int] = defaultdict(int)
+    decision_ids = writer.take_ids("match_decisions", len(decisions))
+    decision_id_of = {row.id: decision_id for (row, _), decision_id in zip(decisions, decision_ids)}
+    for entry, allocation_id in zip(paid, writer.take_ids("allocations", len(paid))):
+        entry.allocation_id = allocation_id
+    allocated: dict[int, int] = defaultdict(int)
+    for entry in paid:
+        allocated[entry.transaction.id] += entry.amount
+        writer.rows["allocations"].append({
+            "id": entry.allocation_id, "transaction_id": entry.transaction.id, "cash_payment_id": None,
+            "dossier_id": entry.dossier.id, "payment_request_id": entry.request.id if entry.request else None,
+            "amount": entry.amount, "payment_channel": entry.channel,
+            "decision_id": decision_id_of[entry.transaction.id], "rule": entry.decision.rule,
+            "confidence": entry.decision.confidence, "created_at": now, "created_by": f"rule:{entry.decision.rule}",
+            "reversed_at": None, "reversed_by": None, "reverse_reason": None})
+        if entry.request is not None:
+            writer.rows["payment_request_events"].append({
+                "request_id": entry.request.id, "at": now, "actor": f"rule:{entry.decision.rule}",
+                "action": "payment", "from_status": entry.request_status_before, "to_status": entry.request_status,
+                "note": None, "data": {"amount": entry.amount, "allocation_rule": entry.decision.rule,
+                                       "channel": entry.channel, "transaction_ref": entry.transaction.bank_ref,
+                                       "cash_receipt": None}})
+    exceptions_rows = []
+    for (row, decision), decision_id in zip(decisions, decision_ids):
+        outcomes[decision.outcome] += 1
+        writer.rows["match_decisions"].append({
+            "id": decision_id, "transaction_id": row.id, "at": now, "actor": actor, "rule": decision.rule,
+            "outcome": decision.outcome, "confidence": decision.confidence, "evidence": decision.evidence,
+            "suggestions": [asdict(s) for s in decision.suggestions]})
+        status = row.status
+        if row.direction == "in":
+            total = row.allocated + allocated[row.id]
+            status = "matched" if total >= row.amount else ("partially_matched" if total > 0 else "unmatched")
+        writer.rows["bank_transactions"].append({"id": row.id, "allocated": row.allocated + allocated[row.id],
+                                                 "status": status})
+        if decision.exception:
+            first = decision.allocations[0] if decision.allocations else None
+            suggestion = decision.suggestions[0] if decision.suggestions else None
+            exceptions_rows.append(_exception(
+                decision.exception, row, decision_id, now, actor,
+                dossier_id=first.dossier_id if first else (suggestion.dossier_id if suggestion else None),
+                request_id=first.request_id if first else (suggestion.request_id if suggestion else None),
+                amount=decision.excess or (row.amount - row.allocated if not decision.allocations else 0),
+                detail=_explain(decision), suggestions=[asdict(s) for s in decision.suggestions]))
+        if missing_callback:
+            settled = bool(decision.allocations) and not decision.exception
+            exceptions_rows.append(_exception(
+                "missing_callback", row, None, now, "rule:statement_run", amount=row.amount,
+                status="resolved" if settled else "open",
+                detail=("no callback announced it; matched from the statement" if settled
+                        else "no callback announced it; not matched")))
+    newly_paid = [d for d in state.dossiers.values()
+                  if d.changed and d.status() in ("paid", "overpaid") and d.status_before not in ("paid", "overpaid")]
+    resolved = _settle_part_payments(session, state, actor)
+    receipts = _receipts(session, writer, newly_paid, paid, now)
+    cancelled = _stale_requests(state, writer, newly_paid, paid, now)
+    _events(session, state, writer, paid, cancelled, now)
+    for exception, exception_id in zip(exceptions_rows, writer.take_ids("exceptions", len(exceptions_rows))):
+        exception["id"] = exception_id
+    # Written parents first.
+    writer.insert(MatchDecision.__table__, writer.rows["match_decisions"])
+    writer.insert(Allocation.__table__, writer.rows["allocations"])
+    writer.update(BankTransaction.__table__, writer.rows["bank_transactions"])
+    writer.update(PaymentRequest.__table__, [
+        {"id": r.id, "amount_paid": r.amount_paid, "status": r.status, "cancel_reason": r.cancel_reason}
+        for r in state.requests_by_id.values() if r.changed], version=True)
+    writer.insert(PaymentRequestEvent.__table__, writer.rows["payment_request_events"])
+    writer.update(Dossier.__table__, [{"id": d.id, "amount_paid": d.amount_paid}
+                                      for d in state.dossiers.values() if d.changed])
+    writer.insert(ReconException.__table__, exceptions_rows)
+    writer.insert(Receipt.__table__, receipts)
+    writer.insert(OutboxEvent.__table__, writer.rows["outbox_events"])
+    # The audit trail: one record per kind of change in this chunk, naming every row.
+    if paid:
+        audit.record(session, actor, "allocation.batch", "allocation", f"{paid[0].allocation_id}..",
+                     {"allocations": [[e.allocation_id, e.dossier.code, e.request.reference if e.request else None,
+                                       e.amount, e.decision.rule, e.transaction.id] for e in paid]})
+    if exceptions_rows:
+        audit.record(session, actor, "exception.batch", "exception", f"{exceptions_rows[0]['id']}..",
+                     {"exceptions": [[e["id"], e["reason"], e["transaction_id"], e["amount"], e["status"]]
+                                     for e in exceptions_rows]})
+    if receipts:
+        audit.record(session, "system", "receipt.batch", "receipt", f"{receipts[0]['id']}..",
+                     {"receipts": [[r["id"], r["dossier_id"], r["series"], r["year"], r["number"], r["kind"],
+                                    r["amount"]] for r in receipts]})
+    if resolved:
+        audit.record(session, actor, "exception.batch_resolved", "exception", f"{resolved[0]}..",
+                     {"resolved": resolved, "resolution": "the request was paid in full by a later payment"})
+    return outcomes
+
+
+def _exception(reason: str, row, decision_id: int | None, now: datetime, actor: str, *, amount: int,
+               detail: str, dossier_id: int | None = None, request_id: int | None = None,
+               suggestions: list | None = None, status: str = "open") -> dict[str, Any]:
+    from core.clock import ict_day
+
+    from .exceptions import _deadline
+
+    return {"id": None, "reason": reason, "status": status, "transaction_id": row.id, "dossier_id": dossier_id,
+            "payment_request_id": request_id, "statement_id": None, "account_id": row.account_id, "amount": amount,
+            "detail": detail, "decision_id": decision_id, "suggestions": suggestions or [], "owner": None,
+            "deadline": _deadline(reason, ict_day(now)), "created_at": now,
+            "resolved_at": now if status != "open" else None, "resolved_by": actor if status != "open" else None,
+            "resolution": detail if status != "open" else None}
+
+
+def _explain(decision: Decision) -> str:
+    from .reconcile import _explain as explain
+
+    return explain(decision)
+
+
+def _settle_part_payments(session: Session, state: _State, actor: str) -> list[int]:
+    """Open ``amount_mismatch`` items of requests now paid in full are settled (as on the single path)."""
+    paid = [r.id for r in state.requests_by_id.values() if r.changed and r.status in ("paid", "overpaid")]
+    resolved = []
+    for part in _chunks(paid):
+        for item in session.scalars(select(ReconException).where(
+                ReconException.payment_request_id.in_(part), ReconException.status == "open",
+                ReconException.reason == "amount_mismatch")):
+            item.status, item.resolved_at, item.resolved_by = "resolved", state.now, actor
+            item.resolution = "the request was paid in full by a later payment"
+            resolved.append(item.id)
+    session.flush()
+    return resolved
+
+
+def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid: list[_Paid],
+              now: datetime) -> list[dict[str, Any]]:
+    """The receipts of the dossiers this chunk paid in full, numbered without gaps."""
+    if not dossiers:
+        return []
+    ids = [d.id for d in dossiers]
+    charges: dict[int, list] = defaultdict(list)
+    for part in _chunks(ids):
+        for charge in session.execute(select(DossierCharge.dossier_id, DossierCharge.name, DossierCharge.amount,
+                                             DossierCharge.legal_basis, DossierCharge.fee_code, DossierCharge.kind)
+                                      .where(DossierCharge.dossier_id.in_(part)).order_by(DossierCharge.id)):
+            charges[charge.dossier_id].append(charge)
+    issued: set[tuple[int, str]] = set()
+    channels: dict[int, set[str]] = defaultdict(set)
+    for part in _chunks(ids):
+        issued.update(tuple(r) for r in session.execute(select(Receipt.dossier_id, Receipt.kind).where(
+            Receipt.dossier_id.in_(part), Receipt.status == "issued")).all())
+        for dossier_id, channel in session.execute(select(Allocation.dossier_id, Allocation.payment_channel).where(
+                Allocation.dossier_id.in_(part), Allocation.reversed_at.is_(None))):
+            channels[dossier_id].add(channel)
+    for entry in paid:
+        channels[entry.dossier.id].add(entry.channel)
+    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_({d.agency_id for d in dossiers})))}
+    year = to_ict(now).year
+    wanted: list[tuple[_Dossier, str, list[dict]]] = []
+    for dossier in dossiers:
+        for kind in KINDS:
+            lines = [{"name": c.name, "amount": c.amount, "legal_basis": c.legal_basis, "fee_code": c.fee_code}
+                     for c in charges[dossier.id] if (c.kind or "le_phi") == kind and c.amount > 0]
+            if lines and (dossier.id, kind) not in issued:
+                wanted.append((dossier, kind, lines))
+    if not wanted:
+        return []
+    last: dict[tuple[str, str], int] = {}
+    for form, serie in sorted({_series_of(agencies[d.agency_id]) for d, _, _ in wanted}):
+        # Each counter locked (PostgreSQL) in a fixed order, as the single path locks it.
+        if writer.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+
+            session.execute(insert(ReceiptCounter).values(form=form, series=serie, year=year, last_number=0)
+                            .on_conflict_do_nothing())
+        query = select(ReceiptCounter.last_number).where(ReceiptCounter.form == form, ReceiptCounter.series == serie,
+                                                         ReceiptCounter.year == year)
+        number = session.scalar(query.with_for_update() if writer.dialect == "postgresql" else query)
+        if number is None:
+            session.add(ReceiptCounter(form=form, series=serie, year=year, last_number=0))
+            session.flush()
+            number = 0
+        last[(form, serie)] = number
+    rows = []
+    for (dossier, kind, lines), receipt_id in zip(wanted, writer.take_ids("receipts", len(wanted))):
+        form, serie = _series_of(agencies[dossier.agency_id])
+        last[(form, serie)] += 1
+        used = set(channels[dossier.id])
+        rows.append({"id": receipt_id, "agency_id": dossier.agency_id, "dossier_id": dossier.id, "form": form,
+                     "series": serie, "year": year, "number": last[(form, serie)], "kind": kind,
+                     "payer_name": dossier.applicant_name, "lines": lines,
+                     "amount": sum(line["amount"] for line in lines),
+                     "payment_channel": used.pop() if len(used) == 1 else "mixed",
+                     "lookup_token": secrets.token_urlsafe(18), "issued_at": now, "issued_by": "system",
+                     "status": "issued", "cancelled_at": None, "cancelled_by": None, "cancel_reason": None,
+                     "replaces_id": None})
+    for (form, serie), number in last.items():
+        if number >= 10 ** NUMBER_DIGITS:
+            from core.errors import Conflict
+
+            raise Conflict(f"receipt series {form}/{serie} has used every number of {year}")
+        session.execute(text("UPDATE receipt_counters SET last_number = :n WHERE form = :f AND series = :s "
+                             "AND year = :y"), {"n": number, "f": form, "s": serie, "y": year})
+    return rows
+
+
+def _stale_requests(state: _State, writer: _Writer, dossiers: list[_Dossier], paid: list[_Paid],
+                    now: datetime) -> list[_Request]:
+    """Once a dossier is paid, its other open requests are cancelled (as on the single path)."""
+    reason = "hồ sơ đã được thanh toán đủ (dossier paid in full)"
+    paying = {e.request.id for e in paid if e.request is not None}
+    cancelled = []
+    for dossier in dossiers:
+        for request in dossier.requests:
+            if request.status == "open" and request.id not in paying:
+                request.status, request.cancel_reason, request.changed = "cancelled", reason, True
+                writer.rows["payment_request_events"].append({
+                    "request_id": request.id, "at": now, "actor": "system", "action": "cancelled",
+                    "from_status": "open", "to_status": "cancelled", "note": reason, "data": None})
+                cancelled.append(request)
+    return cancelled
+
+
+def _events(session: Session, state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_Request],
+            now: datetime) -> None:
+    """The outbound events the single path would write: one per payment, one per cancellation."""
+    from .outbox import online_flag
+
+    affected = sorted({e.dossier.id for e in paid} | {r.dossier_id for r in cancelled})
+    if not affected:
+        return
+    fees: dict[int, list[dict]] = defaultdict(list)
+    channels: dict[int, list[str]] = defaultdict(list)
+    names: dict[int, tuple[str, str]] = {}
+    for part in _chunks(affected):
+        for c in session.execute(select(DossierCharge.dossier_id, DossierCharge.fee_code, DossierCharge.name,
+                                        DossierCharge.kind, DossierCharge.amount, DossierCharge.legal_basis)
+                                 .where(DossierCharge.dossier_id.in_(part)).order_by(DossierCharge.id)):
+            fees[c.dossier_id].append({"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
+                                       "legal_basis": c.legal_basis})
+        for dossier_id, channel in session.execute(select(Allocation.dossier_id, Allocation.payment_channel).where(
+                Allocation.dossier_id.in_(part), Allocation.reversed_at.is_(None))):
+            channels[dossier_id].append(channel)
+        for dossier_id, procedure, agency in session.execute(
+                select(Dossier.id, Procedure.code, Agency.code).join(Procedure, Dossier.procedure_id == Procedure.id)
+                .join(Agency, Dossier.agency_id == Agency.id).where(Dossier.id.in_(part))):
+            names[dossier_id] = (procedure, agency)
+
+    def payload(dossier: _Dossier, amount_paid: int, status: str) -> dict[str, Any]:
+        used = channels[dossier.id]
+        return {"code": dossier.code, "portal_code": dossier.portal_code, "procedure_code": names[dossier.id][0],
+                "agency_code": names[dossier.id][1], "channel": dossier.channel, "amount_due": dossier.amount_due,
+                "amount_paid": amount_paid, "payment_status": status, "fees": fees[dossier.id],
+                "payment_channels": sorted(set(used)), "online_payment": online_flag(used)}
+
+    def add(event_type: str, dossier: _Dossier, body: dict[str, Any]) -> None:
+        event_id = "evt_" + secrets.token_hex(12)
+        writer.rows["outbox_events"].append({
+            "event_id": event_id, "event_type": event_type, "dossier_code": dossier.code,
+            "payload": {"id": event_id, "type": event_type, "created_at": isoformat_ict(now), **body},
+            "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now, "delivered_at": None,
+            "last_error": None})
+
+    for entry in paid:
+        channels[entry.dossier.id].append(entry.channel)
+        row = entry.transaction
+        body: dict[str, Any] = {
+            "dossier": payload(entry.dossier, entry.dossier_paid, entry.dossier_status),
+            "payment": {"amount": entry.amount, "payment_channel": entry.channel, "channel": row.first_channel,
+                        "transaction_ref": row.bank_ref, "cash_receipt": None,
+                        "received_at": isoformat_ict(_aware(row.booked_at))}}
+        if entry.request is not None:
+            body["payment_request"] = {"reference": entry.request.reference, "amount": entry.request.amount,
+                                       "amount_paid": entry.request_paid, "status": entry.request_status}
+            if entry.request_status in ("paid", "partially_paid", "overpaid"):
+                add(f"payment_request.{entry.request_status}", entry.dossier, body)
+                continue
+        if entry.dossier_status in ("paid", "partially_paid", "overpaid"):
+            add(f"dossier.{entry.dossier_status}", entry.dossier, body)
+    for request in cancelled:
+        dossier = state.dossiers[request.dossier_id]
+        add("payment_request.cancelled", dossier, {
+            "dossier": payload(dossier, dossier.amount_paid, dossier.status()),
+            "payment_request": {"reference": request.reference, "amount": request.amount,
+                                "amount_paid": request.amount_paid, "status": "cancelled"},
+            "reason": request.cancel_reason})

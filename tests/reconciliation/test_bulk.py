@@ -1,0 +1,143 @@
+"""The statement run's bulk matching leaves exactly the state that matching one transfer at a
+time leaves (SQLite and PostgreSQL): same allocations, sums, states, histories, exceptions,
+receipts and events, on a day with every kind of transfer."""
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import timedelta
+
+from sqlalchemy import create_engine, select, text
+
+from app import create_app
+from bank_adapters.transfers import IN, BankTransfer
+from core.audit import verify
+from core.clock import utcnow
+from core.db import db
+from payments.agencies import seed_agencies
+from payments.catalogue import seed_catalogue
+from payments.requests import cancel_request
+from qr.vietqr import decode
+from reconciliation.bulk import match_many
+from reconciliation.models import BankTransaction
+from reconciliation.reconcile import match_transaction
+from reconciliation.transactions import record_transfer
+
+from .conftest import make_dossier
+
+
+def build_day(session, rng: random.Random) -> None:
+    from payments.requests import create_payment_request
+
+    requests = []
+    for i in range(40):
+        dossier = make_dossier(session, amount=rng.choice([8000, 28000, 100000]),
+                               channel=rng.choice(["online", "counter"]),
+                               code=f"000.00.12.H26-261125-{i:04d}")
+        requests.append(create_payment_request(session, dossier, "test"))
+        if i % 7 == 0:  # a second, smaller request on some dossiers
+            session.flush()
+    session.flush()
+    cancel_request(session, requests[3], "sai", "test")
+    now = utcnow() - timedelta(hours=2)
+
+    def transfer(n: int, request, amount: int, content: str) -> BankTransfer:
+        qr = decode(request.qr_payload)
+        return BankTransfer(account=qr.account, bank_ref=f"FTBULK{n:06d}", amount=amount, direction=IN,
+                            booked_at=now + timedelta(seconds=n), content=content, bank_bin=qr.bin)
+
+    n = 0
+    for i, request in enumerate(requests):
+        n += 1
+        kind = i % 9
+        if kind == 0:
+            t = transfer(n, request, request.amount, f"MBVCB.123.{request.reference}.CT tu 0011 NGUYEN VAN A")
+        elif kind == 1:
+            t = transfer(n, request, request.amount // 2, f"IBFT {request.reference}")
+        elif kind == 2:
+            t = transfer(n, request, request.amount + 5000, f"QR - {request.reference}")
+        elif kind == 3:
+            other = requests[(i + 1) % len(requests)]
+            t = transfer(n, request, request.amount + other.amount, f"{request.reference} {other.reference}")
+        elif kind == 4:
+            damaged = request.reference[:-1] + ("2" if request.reference[-1] != "2" else "3")
+            t = transfer(n, request, request.amount, f"IBFT {damaged}")
+        elif kind == 5:
+            t = transfer(n, request, 12345, "CHUYEN TIEN")
+        elif kind == 6:
+            t = transfer(n, request, request.amount, f"THANH TOAN HO SO {request.dossier.code}")
+        elif kind == 7:  # paid twice
+            record_transfer(session, transfer(n, request, request.amount, request.reference), "statement")
+            n += 1
+            t = transfer(n, request, request.amount, f"{request.reference} LAN 2")
+        else:
+            t = transfer(n, request, request.amount, f"{request.reference.lower()} le phi")
+        record_transfer(session, t, "statement")
+    session.commit()
+
+
+def state(url: str, instance) -> dict:
+    engine = create_engine(url)
+    queries = {
+        "allocations": "SELECT transaction_id, dossier_id, payment_request_id, amount, payment_channel, rule, "
+                       "confidence FROM allocations ORDER BY transaction_id, dossier_id, amount",
+        "transactions": "SELECT id, allocated, status FROM bank_transactions ORDER BY id",
+        "requests": "SELECT id, amount_paid, status, cancel_reason FROM payment_requests ORDER BY id",
+        "dossiers": "SELECT id, amount_paid FROM dossiers ORDER BY id",
+        "decisions": "SELECT transaction_id, rule, outcome, confidence FROM match_decisions ORDER BY transaction_id",
+        "exceptions": "SELECT transaction_id, reason, status, amount, dossier_id, payment_request_id "
+                      "FROM exceptions ORDER BY transaction_id, reason",
+        "receipts": "SELECT dossier_id, kind, number, amount, status FROM receipts ORDER BY dossier_id, kind",
+        "events": "SELECT request_id, action, from_status, to_status FROM payment_request_events "
+                  "ORDER BY request_id, id",
+        "outbox": "SELECT dossier_code, event_type FROM outbox_events ORDER BY id",
+    }
+    with engine.connect() as conn:
+        found = {name: [tuple(row) for row in conn.execute(text(sql))] for name, sql in queries.items()}
+    engine.dispose()
+    return found
+
+
+def copy_database(url: str, request, tmp_path) -> str:
+    if url.startswith("sqlite"):
+        copy = tmp_path / "bulk-copy.db"
+        shutil.copyfile(url[len("sqlite:///"):], copy)
+        return f"sqlite:///{copy}"
+    server = request.getfixturevalue("postgres")
+    name = url.split("@/", 1)[1].split("?")[0]
+    admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \'{name}\' '
+                          'AND pid <> pg_backend_pid()'))
+        conn.execute(text(f'CREATE DATABASE "{name}_copy" TEMPLATE "{name}"'))
+    admin.dispose()
+    return server.url(f"{name}_copy")
+
+
+def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path):
+    setup = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "a")})
+    with setup.app_context():
+        seed_agencies(db.session, lambda _: None)
+        seed_catalogue(db.session, lambda _: None)
+        db.session.commit()
+        build_day(db.session, random.Random(766))
+        ids = list(db.session.scalars(select(BankTransaction.id).order_by(BankTransaction.id)))
+    setup.extensions["database"].engine.dispose()
+    other_url = copy_database(database_url, request, tmp_path)
+
+    one = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "b")})
+    with one.app_context():
+        for transaction_id in ids:
+            match_transaction(db.session, db.session.get(BankTransaction, transaction_id), actor="rule:statement_run")
+            db.session.commit()
+    one.extensions["database"].engine.dispose()
+    many = create_app({"TESTING": True, "DATABASE_URL": other_url, "INSTANCE_PATH": str(tmp_path / "c")})
+    with many.app_context():
+        counts = match_many(db.session, ids, chunk=17)  # chunks that split pairs of transfers of one request
+        assert verify(db.session).ok
+    many.extensions["database"].engine.dispose()
+    assert sum(counts.values()) == len(ids)
+    single, bulk = state(database_url, one), state(other_url, many)
+    for name in single:
+        assert bulk[name] == single[name], name
+    assert len(single["allocations"]) > 20 and len(single["exceptions"]) > 10 and single["receipts"]
