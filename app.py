@@ -15,11 +15,11 @@ csrf = CSRFProtect()
 
 # Every module that defines models; Alembic's autogenerate and the tests import them all.
 MODEL_MODULES = ("core.users", "core.tokens", "core.settings", "core.audit", "payments.models",
-                 "reconciliation.models")
+                 "reconciliation.models", "reports.models")
 
 
 # Every package that adds operations to the OpenAPI document (payments.openapi holds it).
-API_DOC_MODULES = ("reconciliation.openapi",)
+API_DOC_MODULES = ("reconciliation.openapi", "reports.openapi")
 
 
 def import_api_docs() -> None:
@@ -73,6 +73,8 @@ def register_blueprints(app: Flask) -> None:
     from reconciliation.cash_views import bp as cash
     from reconciliation.finance import bp as finance
     from reconciliation.webhooks import bp as callbacks
+    from reports.api import bp as reports_api
+    from reports.views import bp as reports
 
     app.register_blueprint(site)
     app.register_blueprint(auth)
@@ -85,8 +87,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(finance)
     app.register_blueprint(cash)
     app.register_blueprint(admin_events)
+    app.register_blueprint(reports)
+    app.register_blueprint(reports_api)
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
     csrf.exempt(recon_api)
+    csrf.exempt(reports_api)
     csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)
     csrf.exempt("reconciliation.finance.upload_statement")  # checks CSRF itself, after raising the size limit
     if app.config["APP_ENV"] in DEV_ENVS:  # the simulated portal platform plays its part in demos and tests
@@ -108,6 +113,7 @@ def register_cli(app: Flask) -> None:
     from reconciliation.cli import (audit_cli, day_cli, events_cli, journal_cli, match_cli, scheduler_cli,
                                     statement_cli)
     from reconciliation.simulator_cli import bank_cli
+    from reports.cli import report_cli
 
     register_seeder(10, "demo staff users", seed_demo_users)
     register_seeder(20, "agencies and collection accounts", seed_agencies)
@@ -118,7 +124,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(qr_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(catalogue_cli)
-    for command in (journal_cli, statement_cli, bank_cli, scheduler_cli, audit_cli, day_cli, match_cli, events_cli):
+    for command in (journal_cli, statement_cli, bank_cli, scheduler_cli, audit_cli, day_cli, match_cli, events_cli,
+                    report_cli):
         app.cli.add_command(command)
 
 

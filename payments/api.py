@@ -179,6 +179,56 @@ def show_dossier(code: str):
     return jsonify(dossier_json(dossier))
 
 
+# --- dossier status (set by the one-stop dossier system) ---------------------------------
+
+# The national portal's dossier statuses and their numbers (DOMAIN.md); the service stores the
+# name. Which of them the reports count as cancelled or not started: reports.definitions.
+DOSSIER_STATUSES = {"submitted": 1, "accepted": 2, "rejected": 3, "in_progress": 4, "documents_requested": 5,
+                    "awaiting_payment": 6, "withdrawn": 7, "stopped": 8, "done": 9, "result_delivered": 10}
+STATUS_BY_NUMBER = {number: name for name, number in DOSSIER_STATUSES.items()}
+
+
+def _status_name(value: Any) -> str | None:
+    if _whole(value):
+        return STATUS_BY_NUMBER.get(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return STATUS_BY_NUMBER.get(int(text))
+        return text if text in DOSSIER_STATUSES else None
+    return None
+
+
+@bp.post("/dossiers/<path:code>/status")
+@api_roles("system")
+def set_dossier_status(code: str):
+    from core import audit
+    from core.clock import isoformat_ict, utcnow
+
+    body = json_object(required=True)
+    dossier = get_dossier(db.session, code)
+    status = _status_name(body.get("status"))
+    errors = []
+    if status is None:
+        errors.append(FieldError("status", "one of " + ", ".join(f"{n} ({name})" for name, n in
+                                                                 DOSSIER_STATUSES.items())))
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 1000):
+        errors.append(FieldError("note", "a string of at most 1000 characters"))
+    if errors:
+        raise ValidationError("the status is not valid", errors=errors)
+    previous = dossier.status
+    now = utcnow()
+    if status != previous:
+        dossier.status = status
+        db.session.flush()
+        audit.record(db.session, g.principal.actor, "dossier.status_changed", "dossier", dossier.id,
+                     {"code": dossier.code, "from": previous, "to": status, "note": (note or "").strip() or None})
+    db.session.commit()
+    return jsonify(code=dossier.code, status=status, status_number=DOSSIER_STATUSES[status],
+                   previous_status=previous, changed=status != previous, at=isoformat_ict(now))
+
+
 # --- payment requests -------------------------------------------------------------------
 
 @bp.post("/dossiers/<path:code>/payment-requests")

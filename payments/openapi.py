@@ -395,6 +395,32 @@ SCHEMAS: dict[str, Any] = {
             "cancel_reason": _nullable("string"),
         },
     },
+    "DossierStatusInput": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": ["string", "integer"],
+                       "description": "The national portal's status, by name or number: submitted (1), accepted (2), "
+                                      "rejected (3), in_progress (4), documents_requested (5), awaiting_payment (6), "
+                                      "withdrawn (7), stopped (8), done (9), result_delivered (10).",
+                       "examples": ["withdrawn", 7]},
+            "note": {"type": "string", "maxLength": 1000, "description": "Why, for the audit trail."},
+        },
+    },
+    "DossierStatus": {
+        "type": "object",
+        "required": ["code", "status", "status_number", "previous_status", "changed", "at"],
+        "properties": {
+            "code": {"type": "string"},
+            "status": {"type": "string", "enum": ["submitted", "accepted", "rejected", "in_progress",
+                                                  "documents_requested", "awaiting_payment", "withdrawn", "stopped",
+                                                  "done", "result_delivered"]},
+            "status_number": {"type": "integer", "minimum": 1, "maximum": 10},
+            "previous_status": {"type": "string"},
+            "changed": {"type": "boolean", "description": "False when the dossier already had this status."},
+            "at": TIME,
+        },
+    },
     "CancelInput": {
         "type": "object",
         "required": ["reason"],
@@ -435,6 +461,11 @@ RESPONSES = {
     "InvalidRequest": _error("Invalid amount or validity; `errors` names each field at fault.", _problem(
         422, "Unprocessable Entity", "the payment request is not valid",
         [{"field": "amount", "message": "a positive whole number of đồng"}])),
+    "InvalidStatus": _error("Not a status of the national portal; `errors` names the field.", _problem(
+        422, "Unprocessable Entity", "the status is not valid",
+        [{"field": "status", "message": "one of 1 (submitted), 2 (accepted), 3 (rejected), 4 (in_progress), "
+                                        "5 (documents_requested), 6 (awaiting_payment), 7 (withdrawn), 8 (stopped), "
+                                        "9 (done), 10 (result_delivered)"}])),
     "InvalidCancel": _error("No reason given.", _problem(
         422, "Unprocessable Entity", "say why the request is cancelled", [{"field": "reason", "message": "required"}])),
 }
@@ -452,7 +483,8 @@ def _json(schema: str, example: Any = None, examples: dict[str, Any] | None = No
 def _errors(*names: str) -> dict[str, Any]:
     codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
              "PayloadTooLarge": "413", "DossierConflict": "409", "NothingDue": "409", "AlreadyClosed": "409",
-             "InvalidDossier": "422", "InvalidRequest": "422", "InvalidCancel": "422"}
+             "InvalidDossier": "422", "InvalidRequest": "422", "InvalidCancel": "422",
+             "InvalidStatus": "422"}
     return {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
 
 
@@ -535,6 +567,24 @@ PATHS: dict[str, Any] = {
             "default": {"summary": "What remains due, valid to the end of the next working day", "value": {}},
             "partial": {"summary": "A part, valid for 30 minutes",
                         "value": {"amount": 28_000, "expires_in_minutes": 30}},
+        })})},
+    "/api/v1/dossiers/{code}/status": {"post": _op(
+        "setDossierStatus", "Dossiers", "Set a dossier's status",
+        "The one-stop dossier system tells the service the dossier's status on the national portal, by name "
+        "or number. The reports count a dossier by it: `rejected`, `withdrawn` and `stopped` dossiers are "
+        "cancelled and leave the online payment rate; a `submitted` one has not started processing yet (see the "
+        "reports' documentation). The same status again changes nothing (`changed` is false). Every change is "
+        "an audit record.",
+        ["system", "admin"],
+        {"200": {"description": "The status now.",
+                 "content": _json("DossierStatus", {"code": "000.12.03.H26-261125-0001", "status": "withdrawn",
+                                                    "status_number": 7, "previous_status": "accepted",
+                                                    "changed": True, "at": "2026-11-26T10:15:00+07:00"})},
+         **_errors("BadRequest", "Unauthorized", "Forbidden", "NotFound", "PayloadTooLarge", "InvalidStatus")},
+        parameters=[_CODE_PARAM],
+        requestBody={"required": True, "content": _json("DossierStatusInput", examples={
+            "name": {"summary": "By name", "value": {"status": "withdrawn", "note": "công dân rút hồ sơ"}},
+            "number": {"summary": "By the national number", "value": {"status": 7}},
         })})},
     "/api/v1/payment-requests/{reference}": {"get": _op(
         "getPaymentRequest", "Payment requests", "A payment request and its status",

@@ -114,10 +114,10 @@ def scheduler_run(only: tuple[str, ...], stop_after: float | None, scale: float,
     """Run the scheduler; several instances may run, one leads (the others stand by)."""
     import logging
 
-    from .scheduler import JOBS, serve
+    from .scheduler import all_jobs, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    unknown = set(only) - {job.name for job in JOBS}
+    unknown = set(only) - {job.name for job in all_jobs()}
     if unknown:
         raise click.BadParameter(f"unknown job(s) {', '.join(sorted(unknown))}", param_hint="--only")
     serve(current_app._get_current_object(), poll=poll, stop_after=stop_after, only=list(only) or None, scale=scale)
@@ -126,9 +126,9 @@ def scheduler_run(only: tuple[str, ...], stop_after: float | None, scale: float,
 @scheduler_cli.command("jobs")
 def scheduler_jobs() -> None:
     """List the jobs and their schedules."""
-    from .scheduler import JOBS
+    from .scheduler import all_jobs
 
-    for job in JOBS:
+    for job in all_jobs():
         when = f"every {job.seconds} s" if job.seconds else "at " + ":".join(f"{job.cron[k]:02d}" for k in
                                                                           ("hour", "minute")) + " ICT"
         click.echo(f"{job.name:18} {when:16} {job.description}")

@@ -158,8 +158,21 @@ JOBS: tuple[Job, ...] = (
 )
 
 
+_extra_jobs: list[Job] = []
+
+
+def register_job(job: Job) -> None:
+    """Jobs of packages above this one (the reports' queue), declared where their work is."""
+    if all(existing.name != job.name for existing in _extra_jobs):
+        _extra_jobs.append(job)
+
+
+def all_jobs() -> tuple[Job, ...]:
+    return JOBS + tuple(_extra_jobs)
+
+
 def job_by_name(name: str) -> Job:
-    for job in JOBS:
+    for job in all_jobs():
         if job.name == name:
             return job
     raise KeyError(f"no job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
@@ -267,7 +280,7 @@ def serve(app: Flask, *, poll: float = 5.0, stop_after: float | None = None, onl
                 if lock.acquire():
                     log.warning("scheduler %s leads: running jobs", instance)
                     scheduler = BackgroundScheduler(timezone="Asia/Ho_Chi_Minh")
-                    for job in JOBS:
+                    for job in all_jobs():
                         if only and job.name not in only:
                             continue
                         trigger = (IntervalTrigger(seconds=max(job.seconds * scale, 0.2))

@@ -1,0 +1,209 @@
+"""The reports' part of the REST API (``/api/v1/reports/...``): the online payment rate of
+CONTRACT.md, the cashless rate, the 766 summary with its points, the dossiers behind any
+figure, money collected, payment times and the reconciliation backlog per unit.
+
+Thin handlers over ``reports.indicators`` and ``reports.operations``; every answer says the
+period it covers. Roles: supervisor, finance, system (and admin). Described in
+``reports.openapi``; errors are problem JSON.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+
+from core.auth import api_roles
+from core.clock import isoformat_ict, utcnow
+from core.db import db
+from core.errors import FieldError, NotFound, ValidationError
+from payments.api import no_nul_in_paths, roll_back_refusals
+
+from .definitions import GROUPS, Period, parse_period
+from .indicators import (DRILL_MEASURES, RateReport, RateRow, UnknownGroup, cashless_rate, dossiers_behind,
+                         online_payment_rate, summary)
+from .operations import COLLECTION_GROUPS, COLLECTION_PER, as_json_days, backlog, collections, payment_times
+
+bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
+bp.url_value_preprocessor(no_nul_in_paths)
+bp.after_request(roll_back_refusals)
+
+READERS = ("supervisor", "finance", "system")  # and admin, which api_roles always lets through
+PAGE = 200
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise ValidationError(f"{name} must be one of {', '.join(allowed)}",
+                              errors=[FieldError(name, "one of " + ", ".join(allowed))])
+    return value
+
+
+def _period() -> Period:
+    return parse_period(request.args.get("from"), request.args.get("to"))
+
+
+def _row_json(row: RateRow) -> dict[str, Any]:
+    # CONTRACT.md: ``rate`` is a number between 0 and 1. A group with no dossier with fees has
+    # nothing to pay, online or not: its rate is 0 and its ``dossiers_with_fees`` says why.
+    return {"key": row.key, "name": row.name, "dossiers": row.dossiers, "dossiers_with_fees": row.dossiers_with_fees,
+            "paid_online": row.numerator, "rate": row.rate if row.rate is not None else 0.0}
+
+
+def _contract_json(report: RateReport, numerator: str = "paid_online") -> dict[str, Any]:
+    def row(r: RateRow) -> dict[str, Any]:
+        body = _row_json(r)
+        if numerator != "paid_online":
+            body[numerator] = body.pop("paid_online")
+        return body
+
+    return {"from": report.period.start.isoformat(), "to": report.period.end.isoformat(), "group_by": report.group_by,
+            "rows": [row(r) for r in report.rows], "total": row(report.total),
+            "online_channels": list(report.settings.online_channels), "generated_at": isoformat_ict(utcnow())}
+
+
+@bp.get("/reports/online-payment-rate")
+@api_roles(*READERS)
+def online_rate():
+    """Item 3.6 of Quyết định 766/QĐ-TTg, as CONTRACT.md fixes it."""
+    period = _period()
+    group_by = _choice("group_by", GROUPS, "agency")
+    return jsonify(_contract_json(online_payment_rate(db.session, period, group_by)))
+
+
+@bp.get("/reports/cashless-rate")
+@api_roles(*READERS)
+def cashless():
+    period = _period()
+    group_by = _choice("group_by", GROUPS, "agency")
+    return jsonify(_contract_json(cashless_rate(db.session, period, group_by), numerator="cashless"))
+
+
+def _counts_json(c) -> dict[str, Any]:
+    return {"dossiers": c.dossiers, "fee_procedure_dossiers": c.fee_procedure_dossiers, "zero_fee": c.zero_fee,
+            "dossiers_with_fees": c.with_fees, "no_fee_procedure": c.no_fee_procedure, "paid": c.paid,
+            "paid_online": c.paid_online, "cashless": c.cashless, "cancelled": c.cancelled,
+            "not_started": c.not_started, "amount_due": c.amount_due, "amount_paid": c.paid_amount,
+            "online_rate": c.rate, "cashless_rate": c.cashless_rate}
+
+
+@bp.get("/reports/indicators")
+@api_roles(*READERS)
+def indicators():
+    period = _period()
+    s = summary(db.session, period)
+    scoring = s.settings.scoring
+
+    def item(name: str, numerator: int, denominator: int, rate: float | None) -> dict[str, Any]:
+        return {"item": name, "numerator": numerator, "denominator": denominator, "rate": rate,
+                "points": s.scores[name], "max_points": scoring[name]["points"],
+                "full_marks_at": scoring[name]["full_marks_at"], "threshold_verified": scoring[name]["verified"]}
+
+    return jsonify({
+        "from": period.start.isoformat(), "to": period.end.isoformat(),
+        "items": [item("3.5", s.item_3_5.numerator, s.item_3_5.denominator, s.item_3_5.rate),
+                  item("3.5b", s.item_3_5b.numerator, s.item_3_5b.denominator, s.item_3_5b.rate),
+                  item("3.6", s.total.paid_online, s.total.with_fees, s.total.rate)],
+        "points": s.points, "max_points": s.max_points,
+        "cashless": {"numerator": s.total.cashless, "denominator": s.total.with_fees, "rate": s.total.cashless_rate},
+        "counts": _counts_json(s.total),
+        "procedures": [{"code": p.code, "name": p.name, "field": p.field, "dossiers": p.dossiers,
+                        "carries_fee_data": p.carries_fee_data, "paid_online": p.paid_online}
+                       for p in s.item_3_5.procedures],
+        "online_channels": list(s.settings.online_channels), "generated_at": isoformat_ict(utcnow()),
+    })
+
+
+def _after() -> int:
+    raw = request.args.get("after", "0")
+    if not raw.isdigit():
+        raise ValidationError("after must be a cursor from 'next'", errors=[FieldError("after", "digits")])
+    return int(raw)
+
+
+@bp.get("/reports/dossiers")
+@api_roles(*READERS)
+def drill_down():
+    period = _period()
+    measure = _choice("measure", DRILL_MEASURES, "dossiers")
+    group_by = _choice("group_by", GROUPS, None)
+    key = request.args.get("key")
+    if group_by is not None and not key:
+        raise ValidationError("key is required with group_by", errors=[FieldError("key", "required with group_by")])
+    after = _after()
+    try:
+        lines, count = dossiers_behind(db.session, period, measure, group_by, key, after=after, limit=PAGE + 1)
+    except UnknownGroup as exc:
+        raise NotFound(str(exc)) from None
+    more = len(lines) > PAGE
+    lines = lines[:PAGE]
+    next_url = None
+    if more:
+        args = {k: v for k, v in request.args.items() if k != "after"}
+        next_url = url_for(".drill_down", after=lines[-1].id, _external=True, **args)
+    return jsonify({
+        "from": period.start.isoformat(), "to": period.end.isoformat(), "measure": measure, "group_by": group_by,
+        "key": key, "count": count,
+        "items": [{"code": x.code, "agency_code": x.agency_code, "procedure_code": x.procedure_code,
+                   "field": x.field, "channel": x.channel, "submitted_at": isoformat_ict(x.submitted_at),
+                   "status": x.status, "amount_due": x.amount_due, "amount_paid": x.paid_net,
+                   "payment_channels": x.payment_channels, "paid_online": x.paid_online, "cashless": x.cashless}
+                  for x in lines],
+        "next": next_url,
+    })
+
+
+@bp.get("/reports/collections")
+@api_roles(*READERS)
+def money():
+    period = _period()
+    by = _choice("by", COLLECTION_GROUPS, "agency")
+    per = _choice("per", COLLECTION_PER, "day")
+    c = collections(db.session, period, by, per)
+    return jsonify({
+        "from": period.start.isoformat(), "to": period.end.isoformat(), "by": by, "per": per,
+        "rows": [{"period": r.period or None, "key": r.key, "name": r.name, "kind": r.kind, "lines": r.lines,
+                  "amount": r.amount, "verified": r.verified} for r in c.rows],
+        "total": {"lines": c.total_lines, "amount": c.total_amount},
+    })
+
+
+@bp.get("/reports/payment-times")
+@api_roles(*READERS)
+def times():
+    period = _period()
+    rows, total = payment_times(db.session, period)
+
+    def row(r) -> dict[str, Any]:
+        return {"key": r.key, "name": r.name, "count": r.count, "median_seconds": r.median_s,
+                "p90_seconds": r.p90_s, "mean_seconds": r.mean_s, "within_1_hour": r.within_hour,
+                "within_1_day": r.within_day}
+
+    return jsonify({"from": period.start.isoformat(), "to": period.end.isoformat(),
+                    "rows": [row(r) for r in rows], "total": row(total)})
+
+
+@bp.get("/reports/backlog")
+@api_roles(*READERS)
+def delays():
+    period = _period()
+    today = _today()
+    units = backlog(db.session, period, today)
+    return jsonify({
+        "from": period.start.isoformat(), "to": period.end.isoformat(), "as_of": today.isoformat(),
+        "units": [{"key": u.key or None, "name": u.name, "open_exceptions": u.open_exceptions,
+                   "overdue_exceptions": u.overdue_exceptions, "late_exceptions": u.late_exceptions,
+                   "oldest_open_days": u.oldest_open_days, "open_by_age": u.age_buckets,
+                   "amount_open": u.amount_open, "unclosed_days": as_json_days(u.unclosed_days),
+                   "late_closed_days": as_json_days(u.late_closed_days)} for u in units],
+    })
+
+
+def _today() -> date:
+    from core.clock import ict_day
+
+    return ict_day(utcnow())
+

@@ -1,0 +1,306 @@
+"""Report pages: the supervisor dashboard (``/reports/``), the dossiers behind a figure, money
+collected, and the public monthly disclosure (``/reports/public/...``, no login) with its CSV,
+XLSX and PNG.
+
+Supervisors and admins use the dashboard; finance officers may read it too. Views are thin:
+the figures come from ``indicators``, ``operations`` and ``disclosure``.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from babel.numbers import format_decimal
+from flask import Blueprint, abort, make_response, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from core.clock import ict_day, utcnow
+from core.db import db
+from core.errors import ServiceError, ValidationError
+from core.login import roles_required
+from core.users import Role
+
+from .charts import Series, bars_svg, trend_svg
+from .definitions import GROUPS, Period, parse_period, trend_period
+from .indicators import DRILL_MEASURES, UnknownGroup, breakdown, dossiers_behind, ranking, summary, trend
+from .operations import COLLECTION_GROUPS, COLLECTION_PER, backlog, collections, payment_times
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+READ = (Role.SUPERVISOR.value, Role.FINANCE.value)  # and admin, whom roles_required always lets in
+PAGE = 100
+
+
+# --- helpers shared by the templates -----------------------------------------------------------------
+
+
+@bp.app_template_filter("rate_pct")
+def rate_pct(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage in the page's language: 0.4167 → "41,7 %" (vi), "41.7%" (en)."""
+    if value is None:
+        return "—"
+    locale = str(get_locale() or "vi")
+    text = format_decimal(round(value * 100, digits), format="#,##0." + "0" * digits, locale=locale)
+    return f"{text} %" if locale.startswith("vi") else f"{text}%"
+
+
+@bp.app_template_filter("report_number")
+def report_number(value: float | int | None) -> str:
+    """Points and other small numbers in the page's language: 9.5 → "9,5" (vi), "9.5" (en)."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.##", locale=str(get_locale() or "vi"))
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return _("%(n)d phút", n=round(seconds / 60))
+    if seconds < 86400:
+        return _("%(n)s giờ", n=format_decimal(round(seconds / 3600, 1), locale=str(get_locale() or "vi")))
+    return _("%(n)s ngày", n=format_decimal(round(seconds / 86400, 1), locale=str(get_locale() or "vi")))
+
+
+def localized(name: str, name_en: str | None) -> str:
+    return name_en if name_en and str(get_locale() or "vi").startswith("en") else name
+
+
+def tier_label(tier: str) -> str:
+    return {"city": _("Cơ quan, đơn vị cấp thành phố"), "commune": _("UBND phường, xã"),
+            "district": _("UBND quận, huyện, thị xã (trước 1/7/2025)")}.get(tier, tier)
+
+
+def group_label(group_by: str) -> str:
+    return {"agency": _("Đơn vị"), "field": _("Lĩnh vực"), "procedure": _("Thủ tục"),
+            "channel": _("Kênh nộp hồ sơ"), "month": _("Tháng")}.get(group_by, group_by)
+
+
+def group_name(group_by: str, group) -> str:
+    if group_by == "field":
+        return {"land": _("Đất đai"), "civil_status": _("Hộ tịch")}.get(group.key, _("Lĩnh vực khác"))
+    if group_by == "channel":
+        return {"online": _("Trực tuyến"), "counter": _("Trực tiếp"), "post": _("Bưu chính")}.get(group.key, group.key)
+    return localized(group.name, group.name_en)
+
+
+def measure_label(measure: str) -> str:
+    return {
+        "dossiers": _("Hồ sơ được tính"), "with_fees": _("Hồ sơ có phí, lệ phí"),
+        "zero_fee": _("Hồ sơ của thủ tục có phí nhưng phí bằng 0"),
+        "no_fee_procedure": _("Hồ sơ của thủ tục không thu phí"),
+        "paid": _("Đã nộp đủ"), "unpaid": _("Chưa nộp đủ"), "paid_online": _("Thanh toán trực tuyến"),
+        "not_paid_online": _("Chưa thanh toán trực tuyến"), "cashless": _("Không dùng tiền mặt"),
+        "not_cashless": _("Có tiền mặt hoặc chưa nộp đủ"), "any_online": _("Có khoản nộp trực tuyến"),
+        "no_fee_data": _("Không có thông tin phí"), "cancelled": _("Bị từ chối, rút, dừng xử lý"),
+        "not_started": _("Mới nộp, chưa tiếp nhận"),
+    }.get(measure, measure)
+
+
+def status_label(status: str) -> str:
+    return {"submitted": _("Mới nộp"), "accepted": _("Đã tiếp nhận"), "rejected": _("Bị từ chối"),
+            "in_progress": _("Đang xử lý"), "documents_requested": _("Yêu cầu bổ sung"),
+            "awaiting_payment": _("Chờ thực hiện nghĩa vụ tài chính"), "withdrawn": _("Đã rút"),
+            "stopped": _("Dừng xử lý"), "done": _("Đã giải quyết"), "result_delivered": _("Đã trả kết quả")
+            }.get(status, status)
+
+
+@bp.app_context_processor
+def _report_helpers():
+    return {"report_tier_label": tier_label, "report_group_label": group_label, "report_group_name": group_name,
+            "report_measure_label": measure_label, "report_status_label": status_label, "report_localized": localized}
+
+
+def _today() -> date:
+    return ict_day(utcnow())
+
+
+def _period_from_args(default_month: bool = True) -> tuple[Period, list[str]]:
+    """The period the page shows: ``month=YYYY-MM``, or ``from`` and ``to``; by default this month."""
+    errors: list[str] = []
+    month = request.args.get("month")
+    if request.args.get("from") or request.args.get("to"):
+        try:
+            return parse_period(request.args.get("from"), request.args.get("to")), errors
+        except ServiceError as exc:
+            errors.append(exc.detail)
+    elif month:
+        try:
+            return Period.parse_month(month), errors
+        except ServiceError as exc:
+            errors.append(exc.detail)
+    today = _today()
+    return Period.month(today.year, today.month), errors
+
+
+def _period_args(period: Period) -> dict[str, str]:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat()}
+
+
+def _trend_chart(points, settings) -> object:
+    return trend_svg([p.month for p in points],
+                     [Series(_("Tỷ lệ thanh toán trực tuyến (mục 3.6)"), [p.counts.rate for p in points]),
+                      Series(_("Tỷ lệ không dùng tiền mặt"), [p.counts.cashless_rate for p in points])],
+                     threshold=settings.scoring["3.6"]["full_marks_at"], threshold_label=_("Ngưỡng điểm tối đa"),
+                     title=_("Tỷ lệ thanh toán theo tháng"))
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@roles_required(*READ)
+def dashboard():
+    period, errors = _period_from_args()
+    group_by = request.args.get("group", "field")
+    if group_by not in GROUPS:
+        group_by = "field"
+    session = db.session
+    s = summary(session, period)
+    units = breakdown(session, period, "agency", settings=s.settings)
+    table = units if group_by == "agency" else breakdown(session, period, group_by, settings=s.settings, ref=units.ref)
+    points = trend(session, period.end)
+    times, times_total = payment_times(session, period, ref=units.ref)
+    delays = backlog(session, period, _today(), ref=units.ref)
+    return render_template(
+        "reports/dashboard.html", period=period, errors=errors, summary=s, ranking=ranking(units), table=table,
+        group_by=group_by, groups=GROUPS, points=points, chart=_trend_chart(points, s.settings),
+        times=times, times_total=times_total, delays=delays, period_args=_period_args(period),
+        unit_names={a.code: localized(a.name, a.name_en) for a in units.ref.agencies.values()},
+        trend_period=trend_period(period.end), month_value=period.label or "")
+
+
+@bp.get("/dossiers")
+@roles_required(*READ)
+def drill_down():
+    period, errors = _period_from_args()
+    measure = request.args.get("measure", "dossiers")
+    if measure not in DRILL_MEASURES:
+        abort(404)
+    group_by = request.args.get("group_by") or None
+    key = request.args.get("key") or None
+    if group_by is not None and group_by not in GROUPS:
+        abort(404)
+    after = request.args.get("after", "0")
+    after = int(after) if after.isdigit() else 0
+    try:
+        lines, count = dossiers_behind(db.session, period, measure, group_by, key, after=after, limit=PAGE + 1)
+    except UnknownGroup:
+        abort(404)
+    more = len(lines) > PAGE
+    lines = lines[:PAGE]
+    next_url = None
+    if more:
+        args = {k: v for k, v in request.args.items() if k != "after"}
+        next_url = url_for(".drill_down", after=lines[-1].id, **args)
+    return render_template("reports/dossiers.html", period=period, errors=errors, measure=measure,
+                           group_by=group_by, key=key, lines=lines, count=count, next_url=next_url,
+                           period_args=_period_args(period))
+
+
+@bp.get("/collections")
+@roles_required(*READ)
+def money():
+    period, errors = _period_from_args()
+    by = request.args.get("by", "agency")
+    by = by if by in COLLECTION_GROUPS else "agency"
+    per = request.args.get("per", "period")
+    per = per if per in COLLECTION_PER else "period"
+    result = collections(db.session, period, by, per)
+    fmt = request.args.get("format")
+    if fmt in ("csv", "xlsx"):
+        return _collections_file(result, fmt)
+    return render_template("reports/collections.html", period=period, errors=errors, result=result, by=by, per=per,
+                           period_args=_period_args(period), month_value=period.label or "")
+
+
+def _collections_file(result, fmt: str):
+    from .exports import collections_csv, collections_xlsx
+
+    buffer = io.BytesIO()
+    (collections_xlsx if fmt == "xlsx" else collections_csv)(result, buffer)
+    buffer.seek(0)
+    name = f"thu-phi-le-phi_{result.by}_{result.period.start.isoformat()}_{result.period.end.isoformat()}.{fmt}"
+    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+                else "text/csv")
+    return send_file(buffer, mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+# --- the public disclosure ------------------------------------------------------------------------------
+
+
+def _public_month(month: str) -> Period:
+    try:
+        period = Period.parse_month(month)
+    except ValidationError:
+        abort(404)
+    today = _today()
+    if period.start > today:
+        abort(404)  # nothing to disclose yet
+    return period
+
+
+def _cached(response, period: Period):
+    """A finished month changes little: let browsers and proxies keep it for an hour (five
+    minutes for the current month). A page made for a signed-in person (it carries their name
+    and a form token) is kept by no one."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated and response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    response.headers["Cache-Control"] = "public, max-age=300" if period.end >= _today() else "public, max-age=3600"
+    return response
+
+
+@bp.get("/public/")
+def public_index():
+    today = _today()
+    months = []
+    year, month = today.year, today.month
+    for _i in range(24):
+        months.append(Period.month(year, month))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return render_template("reports/public_index.html", months=months, today=today)
+
+
+@bp.get("/public/<month>")
+def public_month(month: str):
+    from .disclosure import build
+
+    period = _public_month(month)
+    d = build(db.session, period, _today())
+    chart = _trend_chart(d.trend, d.summary.settings)
+    bars = [(f"{localized(r.group.name, r.group.name_en)}", r.group.counts.rate)
+            for tier in ("city", "commune", "district") for r in d.ranking.get(tier, [])]
+    previous = period.start - timedelta(days=1)
+    ny, nm = (period.start.year + 1, 1) if period.start.month == 12 else (period.start.year, period.start.month + 1)
+    return _cached(make_response(render_template(
+        "reports/public_month.html", d=d, period=period, chart=chart,
+        unit_names={a.code: localized(a.name, a.name_en) for a in d.units.ref.agencies.values()},
+        bars=bars_svg(bars, title=_("Tỷ lệ thanh toán trực tuyến theo đơn vị"),
+                      threshold=d.summary.settings.scoring["3.6"]["full_marks_at"]),
+        previous_month=f"{previous.year:04d}-{previous.month:02d}",
+        next_month=f"{ny:04d}-{nm:02d}" if date(ny, nm, 1) <= _today() else None)), period)
+
+
+@bp.get("/public/<month>.<fmt>")
+def public_file(month: str, fmt: str):
+    from .disclosure import build, chart_png, file_stem, write_csv, write_xlsx
+
+    if fmt not in ("csv", "xlsx", "png"):
+        abort(404)
+    period = _public_month(month)
+    d = build(db.session, period, _today())
+    if fmt == "png":
+        response = make_response(chart_png(d))
+        response.mimetype = "image/png"
+        return _cached(response, period)
+    buffer = io.BytesIO()
+    (write_xlsx if fmt == "xlsx" else write_csv)(d, buffer)
+    buffer.seek(0)
+    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+                else "text/csv")
+    return _cached(send_file(buffer, mimetype=mimetype, as_attachment=True,
+                             download_name=f"{file_stem(period)}.{fmt}"), period)
