@@ -5,11 +5,14 @@ app, the CLI, the scheduler and the benchmarks.
 """
 from __future__ import annotations
 
+import fcntl
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -29,8 +32,13 @@ class Base(DeclarativeBase):
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        queue = _WriterQueue(url)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", queue.begin)
+        event.listen(engine, "commit", queue.end)
+        event.listen(engine, "rollback", queue.end)
+        event.listen(engine.pool, "reset", queue.reset)
+        event.listen(engine.pool, "checkin", queue.checkin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -46,9 +54,61 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
-    # Take the write lock at BEGIN so two writers queue instead of failing at upgrade time.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class WriterQueueTimeout(OperationalError):
+    pass
+
+
+class _WriterQueue:
+    """SQLite's transactions queue on one lock per database: a lock per process, then an
+    ``flock`` on a file beside the database across processes, then ``BEGIN IMMEDIATE``.
+
+    SQLite's own busy handler makes a waiting writer sleep and poll, so under concurrent
+    callbacks the waits grow to hundreds of milliseconds (PERFORMANCE.md); here a waiter is
+    woken as soon as the lock is free. Every transaction starts with ``BEGIN IMMEDIATE``
+    (taking the write lock at once, so two writers never fail at upgrade time), so every
+    transaction queues; reads are short. A wait longer than the busy timeout fails as SQLite
+    would ("database is locked")."""
+
+    TIMEOUT = 30.0
+
+    def __init__(self, url: str) -> None:
+        self.local = threading.Lock()
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+        self.path = path + ".lock" if path and path != ":memory:" else None
+        self._handle = None
+
+    def _file(self):
+        if self._handle is None and self.path:
+            self._handle = open(self.path, "a+")
+        return self._handle
+
+    def begin(self, connection) -> None:
+        record = connection.connection._connection_record
+        if not record.info.get("queued"):
+            if not self.local.acquire(timeout=self.TIMEOUT):
+                raise WriterQueueTimeout("BEGIN IMMEDIATE", None, RuntimeError("database is locked (writer queue)"))
+            handle = self._file()
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # the kernel queues the processes
+            record.info["queued"] = True
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _release(self, info: dict) -> None:
+        if info.pop("queued", False):
+            handle = self._file()
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            self.local.release()
+
+    def end(self, connection) -> None:
+        self._release(connection.connection._connection_record.info)
+
+    def reset(self, _dbapi_connection, record, _state=None) -> None:
+        self._release(record.info)  # a connection handed back without commit or rollback
+
+    def checkin(self, _dbapi_connection, record) -> None:
+        if record is not None:
+            self._release(record.info)
 
 
 class _State:

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import isoformat_ict, to_ict, utcnow
+from core.changes import note_dossiers, note_receipts
+from core.rawsql import Raw, aware
 from payments.models import (Agency, CollectionAccount, Dossier, DossierCharge, PaymentRequest, PaymentRequestEvent,
                              Procedure, Receipt, ReceiptCounter)
 from payments.receipts import KINDS, NUMBER_DIGITS, _series_of
@@ -99,41 +101,54 @@ class _State:
         self.requests_by_id: dict[int, _Request] = {}
         self.dossiers: dict[int, _Dossier] = {}
         self.by_key: dict[str, _Dossier] = {}
+        self.part_paid_before: set[int] = set()
         self.pg = session.get_bind().dialect.name == "postgresql"
 
     # -- loading -----------------------------------------------------------------------------
     def load(self, references: set[str], code_keys: set[str]) -> None:
-        r, d = PaymentRequest.__table__.c, Dossier.__table__.c
-        dossier_ids: set[int] = set()
-        for part in _chunks(sorted(references)):
-            for row in self.session.execute(select(r.dossier_id).where(r.reference.in_(part))):
-                dossier_ids.add(row.dossier_id)
-        for part in _chunks(sorted(code_keys)):
-            for row in self.session.execute(select(d.id).where(d.code_key.in_(part) | d.portal_code_key.in_(part))):
-                dossier_ids.add(row.id)
-        ordered = sorted(dossier_ids - set(self.dossiers))
-        for part in _chunks(ordered):
-            query = select(d.id, d.code, d.portal_code, d.code_key, d.portal_code_key, d.agency_id, d.procedure_id,
-                           d.channel, d.applicant_name, d.amount_due, d.amount_paid).where(d.id.in_(part)) \
-                .order_by(d.id)
-            if self.pg:
-                query = query.with_for_update()
-            for row in self.session.execute(query):
+        """The dossiers the references and codes name, with all their requests (locked on
+        PostgreSQL, dossiers before requests), in two statements per 900 names."""
+        raw = Raw(self.session)
+        lock = " FOR UPDATE" if self.pg else ""
+        found: set[int] = set()
+        names = sorted(references)
+        keys = sorted(code_keys)
+        for start in range(0, max(len(names), len(keys), 1), _IN):
+            refs, keys_part = names[start:start + _IN], keys[start:start + _IN]
+            if not refs and not keys_part:
+                break
+            clauses, params = [], {}
+            if refs:
+                listed, more = raw.in_list("r", refs)
+                clauses.append(f"id IN (SELECT dossier_id FROM payment_requests WHERE reference IN ({listed}))")
+                params.update(more)
+            if keys_part:
+                listed, more = raw.in_list("k", keys_part)
+                clauses.append(f"code_key IN ({listed}) OR portal_code_key IN ({listed})")
+                params.update(more)
+            rows = raw.execute(
+                "SELECT id, code, portal_code, code_key, portal_code_key, agency_id, procedure_id, channel, "
+                "applicant_name, amount_due, amount_paid FROM dossiers WHERE " + " OR ".join(clauses)
+                + " ORDER BY id" + lock, params)
+            for row in rows:
+                if row[0] in self.dossiers:
+                    continue
                 dossier = _Dossier(*row)
                 dossier.status_before = dossier.status()
                 self.dossiers[dossier.id] = dossier
                 self.by_key[dossier.code_key] = dossier
                 if dossier.portal_code_key:
                     self.by_key[dossier.portal_code_key] = dossier
+                found.add(dossier.id)
+        ordered = sorted(found)
         for part in _chunks(ordered):
-            query = select(r.id, r.reference, r.dossier_id, r.account_id, r.amount, r.amount_paid, r.status,
-                           r.expires_at, r.version).where(r.dossier_id.in_(part)).order_by(r.id)
-            if self.pg:
-                query = query.with_for_update()
-            for row in self.session.execute(query):
-                values = row._asdict()
-                values["expires_at"] = _aware(values["expires_at"])
-                request = _Request(**values)
+            listed, params = raw.in_list("d", part)
+            for row in raw.execute(
+                    "SELECT id, reference, dossier_id, account_id, amount, amount_paid, status, expires_at, version "
+                    f"FROM payment_requests WHERE dossier_id IN ({listed}) ORDER BY id" + lock, params):
+                request = _Request(*row[:7], aware(row[7]), row[8])
+                if request.amount_paid > 0:
+                    self.part_paid_before.add(request.id)
                 self.requests[request.reference] = request
                 self.requests_by_id[request.id] = request
                 self.dossiers[request.dossier_id].requests.append(request)
@@ -178,22 +193,16 @@ class _Lookup:
 
     def open_requests_asking(self, account_id: int, amount: int, limit: int) -> list[RequestFacts]:
         r = PaymentRequest.__table__.c
-        refs = self.state.session.scalars(select(r.reference).where(
+        refs = self.state.session.connection().scalars(select(r.reference).where(
             r.account_id == account_id, r.amount == amount, r.status.in_(("open", "expired")))
             .order_by(r.id.desc()).limit(limit)).all()
         return list(self.requests(list(refs)).values())
 
     def references_starting(self, prefix: str, limit: int) -> list[RequestFacts]:
         r = PaymentRequest.__table__.c
-        refs = self.state.session.scalars(select(r.reference).where(r.reference.startswith(prefix))
+        refs = self.state.session.connection().scalars(select(r.reference).where(r.reference.startswith(prefix))
                                           .order_by(r.id.desc()).limit(limit)).all()
         return list(self.requests(list(refs)).values())
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _request_status(request: _Request, now: datetime) -> str:
@@ -217,47 +226,59 @@ class _Writer:
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.ids: dict[str, list[int]] = {}
 
-    def take_ids(self, table: str, count: int) -> list[int]:
-        """Ids for rows inserted with their id (so that others can refer to them before insert)."""
-        if count == 0:
-            return []
+    def take_many(self, counts: dict[str, int]) -> dict[str, list[int]]:
+        """Ids for rows inserted with their id (so that others can refer to them before the
+        insert), for several tables in one statement. PostgreSQL: from the tables' sequences;
+        SQLite: after the largest id, the write lock being held from the transaction's first
+        statement (BEGIN IMMEDIATE)."""
+        counts = {table: n for table, n in counts.items() if n}
+        if not counts:
+            return {}
+        raw = Raw(self.session)
+        tables = sorted(counts)
+        taken: dict[str, list[int]] = {}
         if self.dialect == "postgresql":
-            return list(self.session.scalars(text(
-                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}))
-        # SQLite: the write lock is held from the transaction's first statement (BEGIN IMMEDIATE).
-        used = self.ids.get(table)
-        start = used[-1] if used else (self.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0)
-        block = list(range(start + 1, start + 1 + count))
-        self.ids[table] = block
-        return block
+            for table in tables:
+                taken[table] = [row[0] for row in raw.execute(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)",
+                    {"n": counts[table]})]
+            return taken
+        starts = raw.one("SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t})" for t in tables))
+        for table, start in zip(tables, starts):
+            used = self.ids.get(table)
+            start = max(start, used[-1] if used else 0)
+            taken[table] = list(range(start + 1, start + 1 + counts[table]))
+            self.ids[table] = taken[table]
+        return taken
 
-    def value(self, column, value: Any) -> Any:
-        if value is None:
-            return None
+    def take_ids(self, table: str, count: int) -> list[int]:
+        return self.take_many({table: count}).get(table, [])
+
+    def converter(self, column):
+        """How a Python value of ``column`` is handed to the driver directly (no ORM types)."""
         kind = type(column.type).__name__
         if kind == "JSON":
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-        if isinstance(value, datetime) and self.dialect != "postgresql":
-            return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
-        return value
+            return lambda v: None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"),
+                                                               default=str)
+        if kind == "UTCDateTime" and self.dialect != "postgresql":
+            return lambda v: None if v is None else v.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+        return None
+
+    def value(self, column, value: Any) -> Any:
+        convert = self.converter(column)
+        return convert(value) if convert else value
 
     def insert(self, table, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         columns = list(rows[0])
-        cols = [table.c[name] for name in columns]
-        data = [tuple(self.value(c, row[c.name]) for c in cols) for row in rows]
-        raw = self.session.connection().connection.driver_connection
-        if self.dialect == "postgresql":
-            with raw.cursor() as cursor:
-                with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in data:
-                        copy.write_row(row)
+        converters = [self.converter(table.c[name]) for name in columns]
+        plain = all(c is None for c in converters)
+        if plain:
+            data = [tuple(row.values()) for row in rows]
         else:
-            cursor = raw.cursor()
-            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                               f"VALUES ({', '.join('?' * len(columns))})", data)
-            cursor.close()
+            data = [tuple(v if c is None else c(v) for c, v in zip(converters, row.values())) for row in rows]
+        Raw(self.session).copy_rows(table.name, columns, data)
 
     def update(self, table, rows: list[dict[str, Any]], *, version: bool = False) -> None:
         """``UPDATE table SET <columns> WHERE id = :id`` for every row (``version``: also add 1 to it)."""
@@ -265,16 +286,17 @@ class _Writer:
             return
         columns = [name for name in rows[0] if name != "id"]
         sets = ", ".join(f"{name} = :{name}" for name in columns) + (", version = version + 1" if version else "")
-        statement = text(f"UPDATE {table.name} SET {sets} WHERE id = :id")
-        cols = {name: table.c[name] for name in rows[0]}
-        self.session.execute(statement, [{k: self.value(cols[k], v) if k != "id" else v for k, v in row.items()}
-                                         for row in rows])
+        Raw(self.session).executemany(f"UPDATE {table.name} SET {sets} WHERE id = :id", rows)
 
 
 def _transfer_facts(row, agencies: dict[int, int]) -> TransferFacts:
     return TransferFacts(amount=row.amount - row.allocated, direction=row.direction, account_id=row.account_id,
                          agency_id=agencies.get(row.account_id), content=row.content or "",
-                         booked_at=_aware(row.booked_at))
+                         booked_at=aware(row.booked_at))
+
+
+_Transaction = namedtuple("_Transaction", "id amount allocated direction account_id content booked_at bank_ref "
+                                         "channels first_channel status")
 
 
 @dataclass
@@ -307,7 +329,9 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 
     rules = rules or load_rules(session)
     outcomes: dict[str, int] = defaultdict(int)
-    agencies = dict(session.execute(select(CollectionAccount.id, CollectionAccount.agency_id)).all())
+    from .transactions import agency_of_accounts
+
+    agencies = agency_of_accounts(session)
     for part in _chunks(sorted(transaction_ids), chunk):
         for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback).items():
             outcomes[outcome] += count
@@ -322,15 +346,15 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],
            missing_callback: bool) -> dict[str, int]:
     now = utcnow()
-    t = BankTransaction.__table__.c
     state = _State(session, now)
+    raw = Raw(session)
     transactions = []
     for part in _chunks(ids):
-        query = select(t.id, t.amount, t.allocated, t.direction, t.account_id, t.content, t.booked_at, t.bank_ref,
-                       t.channels, t.first_channel, t.status).where(t.id.in_(part)).order_by(t.id)
-        if state.pg:
-            query = query.with_for_update()
-        transactions += session.execute(query).all()
+        listed, params = raw.in_list("t", part)
+        transactions += [_Transaction(*row[:6], aware(row[6]), *row[7:]) for row in raw.execute(
+            "SELECT id, amount, allocated, direction, account_id, content, booked_at, bank_ref, channels, "
+            f"first_channel, status FROM bank_transactions WHERE id IN ({listed}) ORDER BY id"
+            + (" FOR UPDATE" if state.pg else ""), params)]
     references, keys = set(), set()
     read = {}
     for row in transactions:
@@ -369,9 +393,10 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
     now = state.now
     writer = _Writer(session, now)
     outcomes: dict[str, int] = defaultdict(int)
-    decision_ids = writer.take_ids("match_decisions", len(decisions))
+    taken = writer.take_many({"match_decisions": len(decisions), "allocations": len(paid)})
+    decision_ids = taken.get("match_decisions", [])
     decision_id_of = {row.id: decision_id for (row, _), decision_id in zip(decisions, decision_ids)}
-    for entry, allocation_id in zip(paid, writer.take_ids("allocations", len(paid))):
+    for entry, allocation_id in zip(paid, taken.get("allocations", [])):
         entry.allocation_id = allocation_id
     allocated: dict[int, int] = defaultdict(int)
     for entry in paid:
@@ -422,9 +447,11 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
     newly_paid = [d for d in state.dossiers.values()
                   if d.changed and d.status() in ("paid", "overpaid") and d.status_before not in ("paid", "overpaid")]
     resolved = _settle_part_payments(session, state, actor)
-    receipts = _receipts(session, writer, newly_paid, paid, now)
+    extras = _extras(session, list({e.dossier.id for e in paid} | {d.id for d in newly_paid}
+                                   | {r.dossier_id for d in newly_paid for r in d.requests}))
+    receipts = _receipts(session, writer, newly_paid, paid, extras, now)
     cancelled = _stale_requests(state, writer, newly_paid, paid, now)
-    _events(session, state, writer, paid, cancelled, now)
+    _events(state, writer, paid, cancelled, extras, now)
     for exception, exception_id in zip(exceptions_rows, writer.take_ids("exceptions", len(exceptions_rows))):
         exception["id"] = exception_id
     # Written parents first.
@@ -440,22 +467,21 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
     writer.insert(ReconException.__table__, exceptions_rows)
     writer.insert(Receipt.__table__, receipts)
     writer.insert(OutboxEvent.__table__, writer.rows["outbox_events"])
-    # The audit trail: one record per kind of change in this chunk, naming every row.
-    if paid:
-        audit.record(session, actor, "allocation.batch", "allocation", f"{paid[0].allocation_id}..",
-                     {"allocations": [[e.allocation_id, e.dossier.code, e.request.reference if e.request else None,
-                                       e.amount, e.decision.rule, e.transaction.id] for e in paid]})
-    if exceptions_rows:
-        audit.record(session, actor, "exception.batch", "exception", f"{exceptions_rows[0]['id']}..",
-                     {"exceptions": [[e["id"], e["reason"], e["transaction_id"], e["amount"], e["status"]]
-                                     for e in exceptions_rows]})
-    if receipts:
-        audit.record(session, "system", "receipt.batch", "receipt", f"{receipts[0]['id']}..",
-                     {"receipts": [[r["id"], r["dossier_id"], r["series"], r["year"], r["number"], r["kind"],
-                                    r["amount"]] for r in receipts]})
-    if resolved:
-        audit.record(session, actor, "exception.batch_resolved", "exception", f"{resolved[0]}..",
-                     {"resolved": resolved, "resolution": "the request was paid in full by a later payment"})
+    # Derived data (the reports' rows) is rewritten for what changed, before the commit.
+    note_dossiers(session, [d.id for d in state.dossiers.values() if d.changed])
+    note_receipts(session, [r["id"] for r in receipts])
+    # The audit trail: one record for the chunk, naming every row it changed.
+    if paid or exceptions_rows or receipts or resolved:
+        audit.record(session, actor, "reconciliation.batch", "bank_transaction",
+                     f"{decisions[0][0].id}..{decisions[-1][0].id}", {
+                         "allocations": [[e.allocation_id, e.dossier.code,
+                                          e.request.reference if e.request else None, e.amount, e.decision.rule,
+                                          e.transaction.id] for e in paid],
+                         "exceptions": [[e["id"], e["reason"], e["transaction_id"], e["amount"], e["status"]]
+                                        for e in exceptions_rows],
+                         "receipts": [[r["id"], r["dossier_id"], r["series"], r["year"], r["number"], r["kind"],
+                                       r["amount"]] for r in receipts],
+                         "exceptions_resolved": resolved})
     return outcomes
 
 
@@ -481,43 +507,71 @@ def _explain(decision: Decision) -> str:
 
 
 def _settle_part_payments(session: Session, state: _State, actor: str) -> list[int]:
-    """Open ``amount_mismatch`` items of requests now paid in full are settled (as on the single path)."""
-    paid = [r.id for r in state.requests_by_id.values() if r.changed and r.status in ("paid", "overpaid")]
-    resolved = []
+    """Open ``amount_mismatch`` items of requests now paid in full are settled (as on the single
+    path). Only a request that had received part of its amount before can have one."""
+    paid = [r.id for r in state.requests_by_id.values()
+            if r.changed and r.status in ("paid", "overpaid") and r.id in state.part_paid_before]
+    resolved: list[int] = []
+    table = ReconException.__table__
     for part in _chunks(paid):
-        for item in session.scalars(select(ReconException).where(
-                ReconException.payment_request_id.in_(part), ReconException.status == "open",
-                ReconException.reason == "amount_mismatch")):
-            item.status, item.resolved_at, item.resolved_by = "resolved", state.now, actor
-            item.resolution = "the request was paid in full by a later payment"
-            resolved.append(item.id)
-    session.flush()
+        ids = list(session.connection().scalars(select(table.c.id).where(
+            table.c.payment_request_id.in_(part), table.c.status == "open", table.c.reason == "amount_mismatch")))
+        if ids:
+            session.connection().execute(table.update().where(table.c.id.in_(ids)).values(
+                status="resolved", resolved_at=state.now, resolved_by=actor,
+                resolution="the request was paid in full by a later payment"))
+            resolved += ids
     return resolved
 
 
-def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid: list[_Paid],
+@dataclass
+class _Extras:
+    """What receipts and events need of the dossiers a chunk touched, read once."""
+
+    charges: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    channels: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # allocations before the chunk
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)  # procedure code, agency code
+
+
+def _extras(session: Session, dossier_ids: list[int]) -> _Extras:
+    extras = _Extras()
+    connection = session.connection()
+    for part in _chunks(sorted(dossier_ids)):
+        for charge in connection.execute(select(DossierCharge.dossier_id, DossierCharge.fee_code, DossierCharge.name,
+                                                DossierCharge.kind, DossierCharge.amount, DossierCharge.legal_basis)
+                                         .where(DossierCharge.dossier_id.in_(part)).order_by(DossierCharge.id)):
+            extras.charges[charge.dossier_id].append(charge)
+        for dossier_id, channel in connection.execute(select(Allocation.dossier_id, Allocation.payment_channel).where(
+                Allocation.dossier_id.in_(part), Allocation.reversed_at.is_(None))):
+            extras.channels[dossier_id].append(channel)
+        for dossier_id, procedure, agency in connection.execute(
+                select(Dossier.id, Procedure.code, Agency.code).join(Procedure, Dossier.procedure_id == Procedure.id)
+                .join(Agency, Dossier.agency_id == Agency.id).where(Dossier.id.in_(part))):
+            extras.names[dossier_id] = (procedure, agency)
+    return extras
+
+
+def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid: list[_Paid], extras: _Extras,
               now: datetime) -> list[dict[str, Any]]:
     """The receipts of the dossiers this chunk paid in full, numbered without gaps."""
     if not dossiers:
         return []
     ids = [d.id for d in dossiers]
-    charges: dict[int, list] = defaultdict(list)
-    for part in _chunks(ids):
-        for charge in session.execute(select(DossierCharge.dossier_id, DossierCharge.name, DossierCharge.amount,
-                                             DossierCharge.legal_basis, DossierCharge.fee_code, DossierCharge.kind)
-                                      .where(DossierCharge.dossier_id.in_(part)).order_by(DossierCharge.id)):
-            charges[charge.dossier_id].append(charge)
+    charges = extras.charges
     issued: set[tuple[int, str]] = set()
     channels: dict[int, set[str]] = defaultdict(set)
     for part in _chunks(ids):
-        issued.update(tuple(r) for r in session.execute(select(Receipt.dossier_id, Receipt.kind).where(
+        issued.update(tuple(r) for r in session.connection().execute(select(Receipt.dossier_id, Receipt.kind).where(
             Receipt.dossier_id.in_(part), Receipt.status == "issued")).all())
-        for dossier_id, channel in session.execute(select(Allocation.dossier_id, Allocation.payment_channel).where(
-                Allocation.dossier_id.in_(part), Allocation.reversed_at.is_(None))):
-            channels[dossier_id].add(channel)
+    for dossier_id in ids:
+        channels[dossier_id].update(extras.channels[dossier_id])
     for entry in paid:
         channels[entry.dossier.id].add(entry.channel)
-    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_({d.agency_id for d in dossiers})))}
+    from types import SimpleNamespace
+
+    agencies = {row.id: SimpleNamespace(**row._asdict()) for row in session.connection().execute(
+        select(Agency.id, Agency.code, Agency.receipt_form, Agency.receipt_series)
+        .where(Agency.id.in_({d.agency_id for d in dossiers})))}
     year = to_ict(now).year
     wanted: list[tuple[_Dossier, str, list[dict]]] = []
     for dossier in dossiers:
@@ -532,16 +586,16 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
     for form, serie in sorted({_series_of(agencies[d.agency_id]) for d, _, _ in wanted}):
         # Each counter locked (PostgreSQL) in a fixed order, as the single path locks it.
         if writer.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            session.execute(insert(ReceiptCounter).values(form=form, series=serie, year=year, last_number=0)
-                            .on_conflict_do_nothing())
+            session.connection().execute(pg_insert(ReceiptCounter).values(form=form, series=serie, year=year,
+                                                                          last_number=0).on_conflict_do_nothing())
         query = select(ReceiptCounter.last_number).where(ReceiptCounter.form == form, ReceiptCounter.series == serie,
                                                          ReceiptCounter.year == year)
-        number = session.scalar(query.with_for_update() if writer.dialect == "postgresql" else query)
+        number = session.connection().scalar(query.with_for_update() if writer.dialect == "postgresql" else query)
         if number is None:
-            session.add(ReceiptCounter(form=form, series=serie, year=year, last_number=0))
-            session.flush()
+            session.connection().execute(insert(ReceiptCounter).values(form=form, series=serie, year=year,
+                                                                       last_number=0))
             number = 0
         last[(form, serie)] = number
     rows = []
@@ -562,7 +616,7 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
             from core.errors import Conflict
 
             raise Conflict(f"receipt series {form}/{serie} has used every number of {year}")
-        session.execute(text("UPDATE receipt_counters SET last_number = :n WHERE form = :f AND series = :s "
+        session.connection().execute(text("UPDATE receipt_counters SET last_number = :n WHERE form = :f AND series = :s "
                              "AND year = :y"), {"n": number, "f": form, "s": serie, "y": year})
     return rows
 
@@ -584,36 +638,22 @@ def _stale_requests(state: _State, writer: _Writer, dossiers: list[_Dossier], pa
     return cancelled
 
 
-def _events(session: Session, state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_Request],
+def _events(state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_Request], extras: _Extras,
             now: datetime) -> None:
     """The outbound events the single path would write: one per payment, one per cancellation."""
     from .outbox import online_flag
 
-    affected = sorted({e.dossier.id for e in paid} | {r.dossier_id for r in cancelled})
-    if not affected:
-        return
-    fees: dict[int, list[dict]] = defaultdict(list)
-    channels: dict[int, list[str]] = defaultdict(list)
-    names: dict[int, tuple[str, str]] = {}
-    for part in _chunks(affected):
-        for c in session.execute(select(DossierCharge.dossier_id, DossierCharge.fee_code, DossierCharge.name,
-                                        DossierCharge.kind, DossierCharge.amount, DossierCharge.legal_basis)
-                                 .where(DossierCharge.dossier_id.in_(part)).order_by(DossierCharge.id)):
-            fees[c.dossier_id].append({"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
-                                       "legal_basis": c.legal_basis})
-        for dossier_id, channel in session.execute(select(Allocation.dossier_id, Allocation.payment_channel).where(
-                Allocation.dossier_id.in_(part), Allocation.reversed_at.is_(None))):
-            channels[dossier_id].append(channel)
-        for dossier_id, procedure, agency in session.execute(
-                select(Dossier.id, Procedure.code, Agency.code).join(Procedure, Dossier.procedure_id == Procedure.id)
-                .join(Agency, Dossier.agency_id == Agency.id).where(Dossier.id.in_(part))):
-            names[dossier_id] = (procedure, agency)
+    fees = {dossier_id: [{"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
+                          "legal_basis": c.legal_basis} for c in charges]
+            for dossier_id, charges in extras.charges.items()}
+    channels: dict[int, list[str]] = defaultdict(list, {k: list(v) for k, v in extras.channels.items()})
+    names = extras.names
 
     def payload(dossier: _Dossier, amount_paid: int, status: str) -> dict[str, Any]:
         used = channels[dossier.id]
         return {"code": dossier.code, "portal_code": dossier.portal_code, "procedure_code": names[dossier.id][0],
                 "agency_code": names[dossier.id][1], "channel": dossier.channel, "amount_due": dossier.amount_due,
-                "amount_paid": amount_paid, "payment_status": status, "fees": fees[dossier.id],
+                "amount_paid": amount_paid, "payment_status": status, "fees": fees.get(dossier.id, []),
                 "payment_channels": sorted(set(used)), "online_payment": online_flag(used)}
 
     def add(event_type: str, dossier: _Dossier, body: dict[str, Any]) -> None:
@@ -631,7 +671,7 @@ def _events(session: Session, state: _State, writer: _Writer, paid: list[_Paid],
             "dossier": payload(entry.dossier, entry.dossier_paid, entry.dossier_status),
             "payment": {"amount": entry.amount, "payment_channel": entry.channel, "channel": row.first_channel,
                         "transaction_ref": row.bank_ref, "cash_receipt": None,
-                        "received_at": isoformat_ict(_aware(row.booked_at))}}
+                        "received_at": isoformat_ict(aware(row.booked_at))}}
         if entry.request is not None:
             body["payment_request"] = {"reference": entry.request.reference, "amount": entry.request.amount,
                                        "amount_paid": entry.request_paid, "status": entry.request_status}

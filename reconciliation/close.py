@@ -268,7 +268,7 @@ def blocking_items(session: Session, account: CollectionAccount, day: date, stat
 def _close(session: Session, record: DailyClose, actor: str, figures: dict) -> None:
     from core.audit import AuditHead
 
-    head = session.get(AuditHead, 1)
+    head = session.execute(select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)).first()
     record.status = "closed"
     record.closed_at = utcnow()
     record.closed_by = actor

@@ -102,7 +102,7 @@ class BankTransaction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     sightings: Mapped[list[TransactionSighting]] = relationship(
-        back_populates="transaction", order_by="TransactionSighting.id", lazy="selectin")
+        back_populates="transaction", order_by="TransactionSighting.id", lazy="select")
 
     @property
     def channel_list(self) -> list[str]:

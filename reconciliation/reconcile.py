@@ -27,8 +27,20 @@ from .models import BankTransaction, MatchDecision
 RULES_KEY = "matching.rules"
 
 
+_rules_cache: dict = {"at": 0.0, "url": None, "rules": None}
+RULES_TTL = 30.0  # seconds: a change of the rules reaches every process within this
+
+
 def load_rules(session: Session) -> MatchRules:
-    return MatchRules.from_data(get_setting(session, RULES_KEY))
+    """The rules in force (read at most every ``RULES_TTL`` seconds per process: every
+    callback asks; ``save_rules`` refreshes this process at once)."""
+    import time
+
+    url = str(session.get_bind().url)
+    now = time.monotonic()
+    if _rules_cache["url"] != url or now - _rules_cache["at"] > RULES_TTL or _rules_cache["rules"] is None:
+        _rules_cache.update(at=now, url=url, rules=MatchRules.from_data(get_setting(session, RULES_KEY)))
+    return _rules_cache["rules"]
 
 
 def save_rules(session: Session, rules: MatchRules, actor: str) -> None:
@@ -36,6 +48,7 @@ def save_rules(session: Session, rules: MatchRules, actor: str) -> None:
 
     set_setting(session, RULES_KEY, rules.as_data(), actor)
     audit.record(session, actor, "settings.matching_rules", "setting", RULES_KEY, rules.as_data())
+    _rules_cache["rules"] = None
 
 
 def _agency_of(session: Session, account_id: int | None) -> int | None:
@@ -125,7 +138,10 @@ def on_new_transfer(session: Session, recorded: Any, event: Any) -> None:
     transaction = recorded.transaction
     if recorded.created or _never_decided(session, transaction):
         # New, or stored by a statement that came first and has not been through a run yet.
-        match_transaction(session, transaction)
+        # The set-based path (the same decisions as match_transaction, fewer statements).
+        from .bulk import match_many
+
+        match_many(session, [transaction.id], actor="rule:matcher", commit=False)
     elif recorded.differences:
         open_exception(session, "conflicting_report", transaction_id=transaction.id,
                        account_id=transaction.account_id, amount=transaction.amount,

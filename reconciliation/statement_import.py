@@ -31,6 +31,7 @@ from bank_adapters.statements import (SectionEnd, SectionStart, StatementEntry, 
 from bank_adapters.transfers import IN
 from core.clock import utcnow
 from core.errors import ValidationError
+from core.rawsql import Raw
 
 from .models import BankTransaction, Statement, StatementImport, StatementLine
 from .transactions import resolve_account
@@ -327,18 +328,7 @@ def _ensure_stage(session: Session) -> str:
 
 
 def _copy_rows(session: Session, dialect: str, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Bulk-load rows: COPY on PostgreSQL, executemany on SQLite (both inside the session's transaction)."""
-    raw = session.connection().connection.driver_connection
-    if dialect == "postgresql":
-        with raw.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-    else:
-        cursor = raw.cursor()
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                           rows)
-        cursor.close()
+    Raw(session).copy_rows(table, columns, rows)
 
 
 def _stage_row(entry: StatementEntry, ref: str, first: bool, dialect: str) -> tuple:

@@ -8,10 +8,11 @@ PostgreSQL, the loser seeing the winner's row.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,11 +29,42 @@ class AccountKey:
     account_id: int | None  # None: not one of our collection accounts
 
 
+_accounts: dict[str, Any] = {"at": 0.0, "url": None, "by_number": {}, "agency_of": {}}
+ACCOUNTS_TTL = 60.0  # seconds; the collection accounts change only by an administrator's import
+
+
+def accounts_by_number(session: Session) -> dict[str, list[tuple[int, str]]]:
+    """Our collection accounts by number ((id, bank BIN) pairs), read at most once a minute
+    per process: every callback asks."""
+    url = str(session.get_bind().url)
+    now = time.monotonic()
+    if _accounts["url"] != url or now - _accounts["at"] > ACCOUNTS_TTL:
+        table = CollectionAccount.__table__
+        found: dict[str, list[tuple[int, str]]] = {}
+        agency_of: dict[int, int] = {}
+        for account_id, number, bank_bin, agency_id in session.connection().execute(
+                select(table.c.id, table.c.number, table.c.bank_bin, table.c.agency_id)):
+            found.setdefault(number, []).append((account_id, bank_bin))
+            agency_of[account_id] = agency_id
+        _accounts.update(at=now, url=url, by_number=found, agency_of=agency_of)
+    return _accounts["by_number"]
+
+
+def agency_of_accounts(session: Session) -> dict[int, int]:
+    """The agency of each of our collection accounts (same cache as ``accounts_by_number``)."""
+    accounts_by_number(session)
+    return _accounts["agency_of"]
+
+
+def forget_accounts() -> None:
+    """After the accounts change (seeding, an import): the next callback reads them again."""
+    _accounts["at"] = 0.0
+
+
 def resolve_account(session: Session, number: str, bank_bin: str | None) -> AccountKey:
     """Which of our collection accounts ``number`` is (at ``bank_bin`` when the channel says
     which bank). An account that is not ours keeps the bank the channel named, or ''."""
-    query = select(CollectionAccount.id, CollectionAccount.bank_bin).where(CollectionAccount.number == number)
-    rows = session.execute(query).all()
+    rows = accounts_by_number(session).get(number, [])
     if bank_bin:
         for account_id, account_bin in rows:
             if account_bin == bank_bin:
@@ -129,7 +161,15 @@ def record_transfer(session: Session, transfer: BankTransfer, channel: str, *, j
         add_channel(transaction, channel)
         if not transaction.content and transfer.content:
             transaction.content = transfer.content  # a statement may have dropped what a callback carried
-    session.add(TransactionSighting(transaction_id=transaction.id, channel=channel, journal_id=journal_id,
-                                    event_id=event_id, seen_at=utcnow(), differences=found))
     session.flush()
+    session.connection().execute(TransactionSighting.__table__.insert().values(
+        transaction_id=transaction.id, channel=channel, journal_id=journal_id, event_id=event_id, seen_at=utcnow(),
+        differences=found))
     return Recorded(transaction, new_id is not None, found)
+
+
+@event.listens_for(CollectionAccount, "after_insert")
+@event.listens_for(CollectionAccount, "after_update")
+@event.listens_for(CollectionAccount, "after_delete")
+def _accounts_changed(*_args) -> None:
+    forget_accounts()  # in this process at once; other processes within ACCOUNTS_TTL

@@ -135,6 +135,9 @@ def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path):
     with many.app_context():
         counts = match_many(db.session, ids, chunk=17)  # chunks that split pairs of transfers of one request
         assert verify(db.session).ok
+        from reports.facts import check
+
+        assert check(db.session).ok  # the reports' rows follow the bulk path's plain SQL
     many.extensions["database"].engine.dispose()
     assert sum(counts.values()) == len(ids)
     single, bulk = state(database_url, one), state(other_url, many)

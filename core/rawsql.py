@@ -1,0 +1,100 @@
+"""Plain SQL on the session's own connection, for the few statements every callback runs.
+
+SQLAlchemy Core costs a few hundred microseconds of Python per statement (building,
+caching, binding, result setup); on the callbacks' fast path that was most of the time a
+callback took. These helpers hand SQL written once with ``:name`` parameters straight to
+the driver of the session's connection (sqlite3 takes ``:name`` as it is; psycopg gets
+``%(name)s``), inside the session's transaction, with the two conversions the ORM types
+would have made: aware datetimes are stored as naive UTC on SQLite (``core.types``), and
+dicts or lists bound to JSON columns are passed through :func:`json_value`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy.orm import Session
+
+_NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=512)
+def _for_psycopg(sql: str) -> str:
+    return _NAME.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def json_value(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class Raw:
+    """The session's connection, spoken to in plain SQL."""
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.driver = connection.connection.driver_connection
+
+    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        if self.postgresql:
+            return dict(params)
+        return {k: (v.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+                    if isinstance(v, datetime) else v) for k, v in params.items()}
+
+    def _sql(self, sql: str) -> str:
+        return _for_psycopg(sql) if self.postgresql else sql
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Run one statement; the rows it returns (``RETURNING``, ``SELECT``), if any."""
+        cursor = self.driver.cursor()
+        try:
+            cursor.execute(self._sql(sql), self._params(params or {}))
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(self._sql(sql), [self._params(row) for row in rows])
+        finally:
+            cursor.close()
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Bulk-load rows (values already as the driver takes them): COPY on PostgreSQL, one
+        ``executemany`` on SQLite; inside the session's transaction either way."""
+        names = ", ".join(columns)
+        if self.postgresql:
+            with self.driver.cursor() as cursor:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            return
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+        finally:
+            cursor.close()
+
+    def one(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple | None:
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
+
+    def in_list(self, name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+        """``:name_0, :name_1, ...`` and their parameters, for an ``IN (...)``."""
+        values = list(values)
+        return ", ".join(f":{name}_{i}" for i in range(len(values))), {f"{name}_{i}": v for i, v in enumerate(values)}
+
+
+def aware(value: Any) -> datetime | None:
+    """A datetime read back with plain SQL, as the ORM type gives it: aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite hands back the text it stored
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
