@@ -46,8 +46,17 @@ test: install
 	$(PY) -m pytest
 
 bench: install
+	@scripts/install-system-packages.sh wrk
 	$(PY) bench/bench_vietqr.py
 	$(PY) bench/bench_card.py
+	$(PY) bench/bench_payment_requests.py
+	$(PY) bench/bench_matcher.py
+	$(PY) bench/bench_statement_parse.py --sizes 10000 100000 1000000
+	$(PY) bench/bench_statement_import.py --sizes 10000 100000 1000000
+	$(PY) bench/bench_statement_run.py --sizes 10000 100000
+	$(PY) bench/bench_callbacks.py
+	$(PY) bench/crash_test.py --transfers 1000 --kills 4
+	$(PY) bench/bench_reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

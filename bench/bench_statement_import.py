@@ -104,15 +104,9 @@ def main() -> None:
                         if backend == "sqlite":
                             url = f"sqlite:///{work}/{fmt}-{size}.db"
                         else:
-                            from sqlalchemy import create_engine, text
+                            from fixtures import fresh_database
 
-                            name = f"b_{fmt}_{size}"
-                            engine = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-                            with engine.connect() as conn:
-                                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                                conn.execute(text(f'CREATE DATABASE "{name}"'))
-                            engine.dispose()
-                            url = server.url(name)
+                            url = fresh_database(server, f"b_{fmt}_{size}")
                         out = subprocess.run([sys.executable, __file__, "--child", str(path), url, workdir],
                                              capture_output=True, text=True, check=True)
                         figures = json.loads(out.stdout.strip().splitlines()[-1])

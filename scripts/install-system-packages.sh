@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing:
-# PostgreSQL (the suite starts its own server) and Chromium (browser tests).
+# PostgreSQL (the suite starts its own server) and Chromium (browser tests); more packages
+# can be named as arguments (the benchmarks add wrk, the HTTP load generator).
 set -euo pipefail
 
-packages=(postgresql chromium)
+packages=(postgresql chromium "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
