@@ -73,25 +73,25 @@ def record(session: Session, actor: str, action: str, entity: str, entity_id: An
            data: dict[str, Any] | None = None) -> int:
     """Append one record to the chain, in the caller's transaction; returns its id. Written
     with plain SQL statements (this runs on every change of money, the callbacks' fast path)."""
+    from .rawsql import Raw
+
     data = json.loads(json.dumps(data or {}, default=str))  # what is hashed is what is stored
-    connection = session.connection()
-    head_table, records = AuditHead.__table__, AuditRecord.__table__
-    query = select(head_table.c.last_id, head_table.c.last_hash).where(head_table.c.id == 1)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    head = connection.execute(query).first()
+    raw = Raw(session)
+    head = raw.one("SELECT last_id, last_hash FROM audit_head WHERE id = 1" + (" FOR UPDATE" if raw.postgresql else ""))
     if head is None:
-        connection.execute(head_table.insert().values(id=1, last_id=0, last_hash=GENESIS))
+        raw.execute("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, :genesis)", {"genesis": GENESIS})
         last_id, last_hash = 0, GENESIS
     else:
         last_id, last_hash = head
     record_id = last_id + 1
     at = utcnow()
     digest = chain_hash(last_hash, record_id, at, actor, action, entity, str(entity_id), data)
-    connection.execute(records.insert().values(id=record_id, at=at, actor=actor[:100], action=action, entity=entity,
-                                               entity_id=str(entity_id)[:60], data=data, prev_hash=last_hash,
-                                               hash=digest))
-    connection.execute(head_table.update().where(head_table.c.id == 1).values(last_id=record_id, last_hash=digest))
+    raw.execute("INSERT INTO audit_records (id, at, actor, action, entity, entity_id, data, prev_hash, hash) "
+                "VALUES (:id, :at, :actor, :action, :entity, :entity_id, :data, :prev, :hash)",
+                {"id": record_id, "at": at, "actor": actor[:100], "action": action, "entity": entity,
+                 "entity_id": str(entity_id)[:60], "data": json.dumps(data, ensure_ascii=False), "prev": last_hash,
+                 "hash": digest})
+    raw.execute("UPDATE audit_head SET last_id = :id, last_hash = :hash WHERE id = 1", {"id": record_id, "hash": digest})
     return record_id
 
 

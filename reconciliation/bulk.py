@@ -28,15 +28,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import isoformat_ict, to_ict, utcnow
 from core.changes import note_dossiers, note_receipts
 from core.rawsql import Raw, aware
-from payments.models import (Agency, CollectionAccount, Dossier, DossierCharge, PaymentRequest, PaymentRequestEvent,
-                             Procedure, Receipt, ReceiptCounter)
+from payments.models import Dossier, PaymentRequest, PaymentRequestEvent, Receipt
 from payments.receipts import KINDS, NUMBER_DIGITS, _series_of
 
 from .matcher import Decision, DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, read_content
@@ -76,6 +75,7 @@ class _Dossier:
     amount_paid: int
     requests: list[_Request] = field(default_factory=list)
     status_before: str = ""
+    paid_before: int = 0
     changed: bool = False
 
     def status(self) -> str:
@@ -135,6 +135,7 @@ class _State:
                     continue
                 dossier = _Dossier(*row)
                 dossier.status_before = dossier.status()
+                dossier.paid_before = dossier.amount_paid
                 self.dossiers[dossier.id] = dossier
                 self.by_key[dossier.code_key] = dossier
                 if dossier.portal_code_key:
@@ -238,10 +239,11 @@ class _Writer:
         tables = sorted(counts)
         taken: dict[str, list[int]] = {}
         if self.dialect == "postgresql":
-            for table in tables:
-                taken[table] = [row[0] for row in raw.execute(
-                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)",
-                    {"n": counts[table]})]
+            rows = raw.execute(" UNION ALL ".join(
+                f"(SELECT {i}, nextval(pg_get_serial_sequence('{t}', 'id')) FROM generate_series(1, :n{i}))"
+                for i, t in enumerate(tables)), {f"n{i}": counts[t] for i, t in enumerate(tables)})
+            for index, table in enumerate(tables):
+                taken[table] = sorted(value for i, value in rows if i == index)
             return taken
         starts = raw.one("SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {t})" for t in tables))
         for table, start in zip(tables, starts):
@@ -299,6 +301,13 @@ _Transaction = namedtuple("_Transaction", "id amount allocated direction account
                                          "channels first_channel status")
 
 
+def transaction_row(transaction) -> _Transaction:
+    """A transaction as the bulk path reads it, from an object that has its columns."""
+    return _Transaction(transaction.id, transaction.amount, transaction.allocated, transaction.direction,
+                        transaction.account_id, transaction.content, aware(transaction.booked_at),
+                        transaction.bank_ref, transaction.channels, transaction.first_channel, transaction.status)
+
+
 @dataclass
 class _Paid:
     """One planned allocation, with the states it left (for the history and the events)."""
@@ -320,11 +329,12 @@ class _Paid:
 
 def match_many(session: Session, transaction_ids: list[int], *, actor: str = "rule:statement_run",
                rules: MatchRules | None = None, missing_callback: bool = False, chunk: int = CHUNK,
-               commit: bool = True) -> dict[str, int]:
+               commit: bool = True, known: dict[int, _Transaction] | None = None) -> dict[str, int]:
     """Decide and act for many transactions (statement credits never decided before). Commits
     after every chunk (``commit=False``: only flushes, for a dry run). ``missing_callback``:
     also record each one as a transfer no callback announced (settled when matched). Returns
-    counts by outcome."""
+    counts by outcome. ``known``: transactions this transaction inserted itself (the fast path),
+    not read again."""
     from .reconcile import load_rules
 
     rules = rules or load_rules(session)
@@ -333,7 +343,7 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 
     agencies = agency_of_accounts(session)
     for part in _chunks(sorted(transaction_ids), chunk):
-        for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback).items():
+        for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback, known or {}).items():
             outcomes[outcome] += count
         if commit:
             session.commit()
@@ -344,12 +354,12 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 
 
 def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],
-           missing_callback: bool) -> dict[str, int]:
+           missing_callback: bool, known: dict[int, _Transaction]) -> dict[str, int]:
     now = utcnow()
     state = _State(session, now)
     raw = Raw(session)
-    transactions = []
-    for part in _chunks(ids):
+    transactions = [known[i] for i in ids if i in known]
+    for part in _chunks([i for i in ids if i not in known]):
         listed, params = raw.in_list("t", part)
         transactions += [_Transaction(*row[:6], aware(row[6]), *row[7:]) for row in raw.execute(
             "SELECT id, amount, allocated, direction, account_id, content, booked_at, bank_ref, channels, "
@@ -393,7 +403,16 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
     now = state.now
     writer = _Writer(session, now)
     outcomes: dict[str, int] = defaultdict(int)
-    taken = writer.take_many({"match_decisions": len(decisions), "allocations": len(paid)})
+    newly_paid = [d for d in state.dossiers.values()
+                  if d.changed and d.status() in ("paid", "overpaid") and d.status_before not in ("paid", "overpaid")]
+    resolved = _settle_part_payments(session, state, actor)
+    extras = _extras(session, state, list({e.dossier.id for e in paid} | {d.id for d in newly_paid}))
+    receipts = _receipts(session, writer, newly_paid, paid, extras, now)
+    exception_count = sum(1 for _, d in decisions if d.exception) + (len(decisions) if missing_callback else 0)
+    taken = writer.take_many({"match_decisions": len(decisions), "allocations": len(paid),
+                              "exceptions": exception_count, "receipts": len(receipts)})
+    for receipt, receipt_id in zip(receipts, taken.get("receipts", [])):
+        receipt["id"] = receipt_id
     decision_ids = taken.get("match_decisions", [])
     decision_id_of = {row.id: decision_id for (row, _), decision_id in zip(decisions, decision_ids)}
     for entry, allocation_id in zip(paid, taken.get("allocations", [])):
@@ -444,15 +463,9 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
                 status="resolved" if settled else "open",
                 detail=("no callback announced it; matched from the statement" if settled
                         else "no callback announced it; not matched")))
-    newly_paid = [d for d in state.dossiers.values()
-                  if d.changed and d.status() in ("paid", "overpaid") and d.status_before not in ("paid", "overpaid")]
-    resolved = _settle_part_payments(session, state, actor)
-    extras = _extras(session, list({e.dossier.id for e in paid} | {d.id for d in newly_paid}
-                                   | {r.dossier_id for d in newly_paid for r in d.requests}))
-    receipts = _receipts(session, writer, newly_paid, paid, extras, now)
     cancelled = _stale_requests(state, writer, newly_paid, paid, now)
     _events(state, writer, paid, cancelled, extras, now)
-    for exception, exception_id in zip(exceptions_rows, writer.take_ids("exceptions", len(exceptions_rows))):
+    for exception, exception_id in zip(exceptions_rows, taken.get("exceptions", [])):
         exception["id"] = exception_id
     # Written parents first.
     writer.insert(MatchDecision.__table__, writer.rows["match_decisions"])
@@ -531,93 +544,103 @@ class _Extras:
     charges: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     channels: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # allocations before the chunk
     names: dict[int, tuple[str, str]] = field(default_factory=dict)  # procedure code, agency code
+    agencies: dict[int, Any] = field(default_factory=dict)  # id → code, receipt form and series
 
 
-def _extras(session: Session, dossier_ids: list[int]) -> _Extras:
+_Charge = namedtuple("_Charge", "fee_code name kind amount legal_basis")
+
+
+def _extras(session: Session, state: _State, dossier_ids: list[int]) -> _Extras:
+    from types import SimpleNamespace
+
     extras = _Extras()
-    connection = session.connection()
+    raw = Raw(session)
     for part in _chunks(sorted(dossier_ids)):
-        for charge in connection.execute(select(DossierCharge.dossier_id, DossierCharge.fee_code, DossierCharge.name,
-                                                DossierCharge.kind, DossierCharge.amount, DossierCharge.legal_basis)
-                                         .where(DossierCharge.dossier_id.in_(part)).order_by(DossierCharge.id)):
-            extras.charges[charge.dossier_id].append(charge)
-        for dossier_id, channel in connection.execute(select(Allocation.dossier_id, Allocation.payment_channel).where(
-                Allocation.dossier_id.in_(part), Allocation.reversed_at.is_(None))):
-            extras.channels[dossier_id].append(channel)
-        for dossier_id, procedure, agency in connection.execute(
-                select(Dossier.id, Procedure.code, Agency.code).join(Procedure, Dossier.procedure_id == Procedure.id)
-                .join(Agency, Dossier.agency_id == Agency.id).where(Dossier.id.in_(part))):
-            extras.names[dossier_id] = (procedure, agency)
+        listed, params = raw.in_list("d", part)
+        for row in raw.execute(
+                "SELECT d.id, p.code, a.id, a.code, a.receipt_form, a.receipt_series, c.fee_code, c.name, c.kind, "
+                "c.amount, c.legal_basis FROM dossiers d JOIN procedures p ON p.id = d.procedure_id "
+                "JOIN agencies a ON a.id = d.agency_id LEFT JOIN dossier_charges c ON c.dossier_id = d.id "
+                f"WHERE d.id IN ({listed}) ORDER BY d.id, c.id", params):
+            dossier_id, procedure, agency_id, agency_code, form, series = row[:6]
+            extras.names[dossier_id] = (procedure, agency_code)
+            extras.agencies[agency_id] = SimpleNamespace(id=agency_id, code=agency_code, receipt_form=form,
+                                                         receipt_series=series)
+            if row[7] is not None:
+                extras.charges[dossier_id].append(_Charge(*row[6:]))
+        # Only a dossier that had received money before has allocations to read.
+        before = [i for i in part if state.dossiers[i].paid_before > 0] if state else part
+        if before:
+            listed, params = raw.in_list("b", before)
+            for dossier_id, channel in raw.execute(
+                    "SELECT dossier_id, payment_channel FROM allocations WHERE reversed_at IS NULL AND dossier_id "
+                    f"IN ({listed})", params):
+                extras.channels[dossier_id].append(channel)
     return extras
 
 
 def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid: list[_Paid], extras: _Extras,
               now: datetime) -> list[dict[str, Any]]:
-    """The receipts of the dossiers this chunk paid in full, numbered without gaps."""
+    """The receipts of the dossiers this chunk paid in full, numbered without gaps (their ids
+    are given by the caller)."""
     if not dossiers:
         return []
+    raw = Raw(session)
     ids = [d.id for d in dossiers]
-    charges = extras.charges
     issued: set[tuple[int, str]] = set()
-    channels: dict[int, set[str]] = defaultdict(set)
+    replaced: dict[tuple[int, str], int] = {}  # the last cancelled receipt of a kind, which a new one replaces
     for part in _chunks(ids):
-        issued.update(tuple(r) for r in session.connection().execute(select(Receipt.dossier_id, Receipt.kind).where(
-            Receipt.dossier_id.in_(part), Receipt.status == "issued")).all())
+        listed, params = raw.in_list("d", part)
+        for receipt_id, dossier_id, kind, status in raw.execute(
+                f"SELECT id, dossier_id, kind, status FROM receipts WHERE dossier_id IN ({listed}) ORDER BY id",
+                params):
+            if status == "issued":
+                issued.add((dossier_id, kind))
+            else:
+                replaced[(dossier_id, kind)] = receipt_id
+    channels: dict[int, set[str]] = defaultdict(set)
     for dossier_id in ids:
         channels[dossier_id].update(extras.channels[dossier_id])
     for entry in paid:
         channels[entry.dossier.id].add(entry.channel)
-    from types import SimpleNamespace
-
-    agencies = {row.id: SimpleNamespace(**row._asdict()) for row in session.connection().execute(
-        select(Agency.id, Agency.code, Agency.receipt_form, Agency.receipt_series)
-        .where(Agency.id.in_({d.agency_id for d in dossiers})))}
     year = to_ict(now).year
     wanted: list[tuple[_Dossier, str, list[dict]]] = []
     for dossier in dossiers:
         for kind in KINDS:
             lines = [{"name": c.name, "amount": c.amount, "legal_basis": c.legal_basis, "fee_code": c.fee_code}
-                     for c in charges[dossier.id] if (c.kind or "le_phi") == kind and c.amount > 0]
+                     for c in extras.charges[dossier.id] if (c.kind or "le_phi") == kind and c.amount > 0]
             if lines and (dossier.id, kind) not in issued:
                 wanted.append((dossier, kind, lines))
     if not wanted:
         return []
-    last: dict[tuple[str, str], int] = {}
-    for form, serie in sorted({_series_of(agencies[d.agency_id]) for d, _, _ in wanted}):
-        # Each counter locked (PostgreSQL) in a fixed order, as the single path locks it.
-        if writer.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+    needed: dict[tuple[str, str], int] = defaultdict(int)
+    for dossier, _, _ in wanted:
+        needed[_series_of(extras.agencies[dossier.agency_id])] += 1
+    next_number: dict[tuple[str, str], int] = {}
+    for (form, serie), count in sorted(needed.items()):
+        # One statement takes the numbers and locks the counter (in a fixed order, as the single path).
+        last = raw.one("INSERT INTO receipt_counters (form, series, year, last_number) VALUES (:f, :s, :y, :n) "
+                       "ON CONFLICT (form, series, year) DO UPDATE SET last_number = receipt_counters.last_number + :n "
+                       "RETURNING last_number", {"f": form, "s": serie, "y": year, "n": count})[0]
+        if last >= 10 ** NUMBER_DIGITS:
+            from core.errors import Conflict
 
-            session.connection().execute(pg_insert(ReceiptCounter).values(form=form, series=serie, year=year,
-                                                                          last_number=0).on_conflict_do_nothing())
-        query = select(ReceiptCounter.last_number).where(ReceiptCounter.form == form, ReceiptCounter.series == serie,
-                                                         ReceiptCounter.year == year)
-        number = session.connection().scalar(query.with_for_update() if writer.dialect == "postgresql" else query)
-        if number is None:
-            session.connection().execute(insert(ReceiptCounter).values(form=form, series=serie, year=year,
-                                                                       last_number=0))
-            number = 0
-        last[(form, serie)] = number
+            raise Conflict(f"receipt series {form}/{serie} has used every number of {year}")
+        next_number[(form, serie)] = last - count + 1
     rows = []
-    for (dossier, kind, lines), receipt_id in zip(wanted, writer.take_ids("receipts", len(wanted))):
-        form, serie = _series_of(agencies[dossier.agency_id])
-        last[(form, serie)] += 1
+    for dossier, kind, lines in wanted:
+        form, serie = _series_of(extras.agencies[dossier.agency_id])
+        number = next_number[(form, serie)]
+        next_number[(form, serie)] += 1
         used = set(channels[dossier.id])
-        rows.append({"id": receipt_id, "agency_id": dossier.agency_id, "dossier_id": dossier.id, "form": form,
-                     "series": serie, "year": year, "number": last[(form, serie)], "kind": kind,
+        rows.append({"id": None, "agency_id": dossier.agency_id, "dossier_id": dossier.id, "form": form,
+                     "series": serie, "year": year, "number": number, "kind": kind,
                      "payer_name": dossier.applicant_name, "lines": lines,
                      "amount": sum(line["amount"] for line in lines),
                      "payment_channel": used.pop() if len(used) == 1 else "mixed",
                      "lookup_token": secrets.token_urlsafe(18), "issued_at": now, "issued_by": "system",
                      "status": "issued", "cancelled_at": None, "cancelled_by": None, "cancel_reason": None,
-                     "replaces_id": None})
-    for (form, serie), number in last.items():
-        if number >= 10 ** NUMBER_DIGITS:
-            from core.errors import Conflict
-
-            raise Conflict(f"receipt series {form}/{serie} has used every number of {year}")
-        session.connection().execute(text("UPDATE receipt_counters SET last_number = :n WHERE form = :f AND series = :s "
-                             "AND year = :y"), {"n": number, "f": form, "s": serie, "y": year})
+                     "replaces_id": replaced.get((dossier.id, kind))})
     return rows
 
 

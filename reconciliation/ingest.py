@@ -33,6 +33,7 @@ from bank_adapters.callbacks import (KIND_IGNORED, KIND_PORTAL_FAILED, KIND_PORT
                                      CallbackAdapter, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest,
                                      Outcome, Refusal, get_adapter)
 from core.clock import utcnow
+from core.rawsql import Raw, json_value
 
 from .models import CallbackNonce, JournalEntry
 from .transactions import insert_ignoring_conflict, record_transfer
@@ -104,25 +105,26 @@ def journal_request(session: Session, channel: str, request: InboundRequest, *, 
                     outcome: str = "received") -> int:
     """Commit the raw request. Returns the journal entry's id. (One plain INSERT: this is the
     first thing every callback does.)"""
-    table = JournalEntry.__table__
-    entry_id = session.connection().execute(table.insert().values(
-        channel=channel, received_at=request.received_at, remote_addr=(request.remote_addr or "")[:64],
-        headers=kept_headers(request.headers), body=request.body, body_sha256=hashlib.sha256(request.body).hexdigest(),
-        outcome=outcome, reason=reason, attempts=0).returning(table.c.id)).scalar()
+    entry_id = Raw(session).one(
+        "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, outcome, reason, "
+        "attempts) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0) "
+        "RETURNING id",
+        {"channel": channel, "received_at": request.received_at, "remote_addr": (request.remote_addr or "")[:64],
+         "headers": json_value(kept_headers(request.headers)), "body": request.body,
+         "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason})[0]
     session.commit()
     return entry_id
 
 
 def _finish(session: Session, entry_id: int, journal_outcome: str, reason: str | None, *, event_id: str | None = None,
             transaction_id: int | None = None, response_code: str | None = None) -> None:
-    table = JournalEntry.__table__
-    values = {"outcome": journal_outcome, "reason": reason[:2000] if reason else None, "response_code": response_code,
-              "attempts": table.c.attempts + 1, "processed_at": utcnow()}
-    if event_id:
-        values["event_id"] = event_id[:120]
-    if transaction_id is not None:
-        values["transaction_id"] = transaction_id
-    session.connection().execute(table.update().where(table.c.id == entry_id).values(**values))
+    Raw(session).execute(
+        "UPDATE journal_entries SET outcome = :outcome, reason = :reason, response_code = :code, "
+        "attempts = attempts + 1, processed_at = :at, event_id = COALESCE(:event_id, event_id), "
+        "transaction_id = COALESCE(:transaction_id, transaction_id) WHERE id = :id",
+        {"outcome": journal_outcome, "reason": reason[:2000] if reason else None, "code": response_code,
+         "at": utcnow(), "event_id": event_id[:120] if event_id else None, "transaction_id": transaction_id,
+         "id": entry_id})
 
 
 def _claim_nonce(session: Session, channel: str, nonce: str, entry_id: int) -> None:

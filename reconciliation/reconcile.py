@@ -139,9 +139,10 @@ def on_new_transfer(session: Session, recorded: Any, event: Any) -> None:
     if recorded.created or _never_decided(session, transaction):
         # New, or stored by a statement that came first and has not been through a run yet.
         # The set-based path (the same decisions as match_transaction, fewer statements).
-        from .bulk import match_many
+        from .bulk import match_many, transaction_row
 
-        match_many(session, [transaction.id], actor="rule:matcher", commit=False)
+        known = {transaction.id: transaction_row(transaction)} if recorded.created else None
+        match_many(session, [transaction.id], actor="rule:matcher", commit=False, known=known)
     elif recorded.differences:
         open_exception(session, "conflicting_report", transaction_id=transaction.id,
                        account_id=transaction.account_id, amount=transaction.amount,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table, event, select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bank_adapters.transfers import IN, BankTransfer
 from core.clock import ict_day, utcnow
+from core.rawsql import Raw, json_value
 from payments.models import CollectionAccount
 
 from .models import BankTransaction, TransactionSighting
@@ -90,7 +92,7 @@ def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, A
 
 @dataclass
 class Recorded:
-    transaction: BankTransaction
+    transaction: Any  # the stored row: an ORM object, or (new) the values just inserted, with its id
     created: bool
     differences: dict[str, Any] | None = None
 
@@ -141,14 +143,28 @@ def add_channel(transaction: BankTransaction, channel: str) -> None:
         transaction.channels = ",".join([*transaction.channel_list, channel])
 
 
+_INSERT_TRANSACTION = (
+    "INSERT INTO bank_transactions (bank_bin, account_number, bank_ref, account_id, direction, amount, booked_at, "
+    "booked_on, value_date, content, counter_account, counter_name, counter_bank, virtual_account, channels, "
+    "first_channel, reversal, pending, on_statement, synthetic_ref, status, allocated, created_at) VALUES "
+    "(:bank_bin, :account_number, :bank_ref, :account_id, :direction, :amount, :booked_at, :booked_on, :value_date, "
+    ":content, :counter_account, :counter_name, :counter_bank, :virtual_account, :channels, :first_channel, "
+    ":reversal, :pending, :on_statement, :synthetic_ref, :status, :allocated, :created_at) "
+    "ON CONFLICT (bank_bin, account_number, bank_ref) DO NOTHING RETURNING id")
+
+
 def record_transfer(session: Session, transfer: BankTransfer, channel: str, *, journal_id: int | None = None,
                     event_id: str | None = None) -> Recorded:
     """Store ``transfer`` once and note that ``channel`` reported it. Flushes, never commits."""
     key = resolve_account(session, transfer.account, transfer.bank_bin)
-    new_id = insert_ignoring_conflict(session, BankTransaction.__table__, transaction_values(transfer, key, channel),
-                                      ["bank_bin", "account_number", "bank_ref"])
+    values = transaction_values(transfer, key, channel)
+    session.flush()  # what the ORM holds goes first: the next statements bypass it
+    raw = Raw(session)
+    inserted = raw.one(_INSERT_TRANSACTION, {**values, "on_statement": False, "synthetic_ref": False})
+    new_id = inserted[0] if inserted else None
     if new_id is not None:
-        transaction = session.get(BankTransaction, new_id)
+        # What was just inserted, without reading it back (a callback's fast path).
+        transaction = SimpleNamespace(id=new_id, **values)
         found = None
     else:
         query = select(BankTransaction).where(BankTransaction.bank_bin == key.bank_bin,
@@ -162,9 +178,9 @@ def record_transfer(session: Session, transfer: BankTransfer, channel: str, *, j
         if not transaction.content and transfer.content:
             transaction.content = transfer.content  # a statement may have dropped what a callback carried
     session.flush()
-    session.connection().execute(TransactionSighting.__table__.insert().values(
-        transaction_id=transaction.id, channel=channel, journal_id=journal_id, event_id=event_id, seen_at=utcnow(),
-        differences=found))
+    raw.execute("INSERT INTO transaction_sightings (transaction_id, channel, journal_id, event_id, seen_at, differences) "
+                "VALUES (:t, :c, :j, :e, :at, :d)", {"t": transaction.id, "c": channel, "j": journal_id,
+                                                      "e": event_id, "at": utcnow(), "d": json_value(found)})
     return Recorded(transaction, new_id is not None, found)
 
 

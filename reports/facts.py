@@ -166,9 +166,13 @@ def _queue_noted(session: Session) -> None:
     from core.rawsql import Raw
 
     raw = Raw(session)
-    raw.executemany("INSERT INTO report_pending (kind, entity_id) VALUES (:kind, :entity_id) "
-                    "ON CONFLICT (kind, entity_id) DO NOTHING",
-                    [{"kind": kind, "entity_id": entity_id} for kind, entity_id in sorted(noted)])
+    for start in range(0, len(noted), 400):  # one statement per 400 (under SQLite's parameter limit)
+        part = sorted(noted)[start:start + 400]
+        values = ", ".join(f"(:k{i}, :e{i})" for i in range(len(part)))
+        params = {**{f"k{i}": kind for i, (kind, _) in enumerate(part)},
+                  **{f"e{i}": entity_id for i, (_, entity_id) in enumerate(part)}}
+        raw.execute(f"INSERT INTO report_pending (kind, entity_id) VALUES {values} "
+                    "ON CONFLICT (kind, entity_id) DO NOTHING", params)
     for key in (DOSSIERS, RECEIPTS):
         session.info.pop(key, None)
 
