@@ -27,6 +27,7 @@ ENV_KEYS = (
     "SIMBANK_DIR",             # the bank simulator's books (default instance/simbank)
     "SIMPORTAL_DIR",           # the simulated portal platform's records (default instance/simportal)
     "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
+    "CALLBACK_BATCH_MAX",      # most callbacks one group commit takes (default 32; 1 = one by one)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -50,6 +51,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "LANGUAGES": ("vi", "en"),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "PUBLIC_BASE_URL": None,
+        "CALLBACK_BATCH_MAX": 32,
     }
     instance_file = Path(instance_path) / "config.py"
     if instance_file.exists():
@@ -64,6 +66,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     if settings.get("TESTING"):
         settings["APP_ENV"] = "testing"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
     if not settings.get("SECRET_KEY"):
         if settings["APP_ENV"] not in DEV_ENVS:
             raise ConfigError(
@@ -75,6 +78,16 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         # The demo's platform is the simulator, served by the app itself (reconciliation.simulator_views).
         settings["PORTAL_QUERY_URL"] = "http://127.0.0.1:5000/simulator/portal/query"
     return settings
+
+
+def _positive_int(key: str, value: Any) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{key} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def normalise_database_url(url: str) -> str:

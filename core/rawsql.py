@@ -14,10 +14,12 @@ import json
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
+from itertools import chain, islice
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
+_FEW = 100  # rows below which a pipelined INSERT beats COPY
 _NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -65,14 +67,46 @@ class Raw:
         finally:
             cursor.close()
 
+    def returning_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> list[tuple | None]:
+        """One statement with ``RETURNING`` run for each of ``rows``: the first row each
+        returned (or None), in order. On PostgreSQL one pipelined ``executemany`` (one round
+        trip); SQLite runs in-process, one call each."""
+        if not rows:
+            return []
+        cursor = self.driver.cursor()
+        try:
+            if not self.postgresql:
+                out = []
+                for row in rows:
+                    cursor.execute(sql, self._params(row))
+                    out.append(cursor.fetchone())
+                    cursor.fetchall()
+                return out
+            cursor.executemany(self._sql(sql), [dict(row) for row in rows], returning=True)
+            out = []
+            while True:
+                out.append(cursor.fetchone())
+                if not cursor.nextset():
+                    break
+            return out
+        finally:
+            cursor.close()
+
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Bulk-load rows (values already as the driver takes them): COPY on PostgreSQL, one
         ``executemany`` on SQLite; inside the session's transaction either way."""
         names = ", ".join(columns)
         if self.postgresql:
+            rows = iter(rows)
+            few = list(islice(rows, _FEW + 1))
             with self.driver.cursor() as cursor:
+                if len(few) <= _FEW:  # a callback's handful: a pipelined executemany is one round trip, COPY three
+                    if few:
+                        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
+                                           few)
+                    return
                 with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
+                    for row in chain(few, rows):
                         copy.write_row(row)
             return
         cursor = self.driver.cursor()

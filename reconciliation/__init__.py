@@ -19,10 +19,10 @@ def init_app(app: Flask) -> None:
     if _ready:
         return
     from . import portal  # noqa: F401  (registers the portal's handler)
-    from .ingest import on_transfer
-    from .reconcile import on_new_transfer
+    from .ingest import on_transfers
+    from .reconcile import on_new_transfers
 
-    on_transfer(on_new_transfer)
+    on_transfers(on_new_transfers)
     from payments.serializers import register_payment_lines
 
     from .serializers import dossier_payments

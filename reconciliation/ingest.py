@@ -15,6 +15,9 @@ The order is the point (DESIGN.md, invariants):
 4. If step 3 fails for a reason of ours, its transaction is rolled back, the entry is marked
    ``failed`` (kept, with the error) and the sender is told to retry; the retry job and
    ``flask journal replay`` re-run failed entries from their stored bytes.
+
+Callbacks that arrive together go through the same steps together (``process_batch``, driven
+by ``group_commit``): one commit for their journal entries, then one for all the rest.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from core.clock import utcnow
 from core.rawsql import Raw, json_value
 
 from .models import CallbackNonce, JournalEntry
-from .transactions import insert_ignoring_conflict, record_transfer
+from .transactions import Recorded, insert_ignoring_conflict, record_transfer, record_transfers
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +72,15 @@ class Handled:
 
 
 # Hooks the reconciliation layer registers: called inside the processing transaction.
-# ``on_transfer(session, recorded, event)`` runs for every transfer stored or seen again;
-# ``portal_handler(session, event, journal_id)`` handles the portal's confirmations.
+# ``on_transfers(session, seen)`` runs once for the transfers one transaction stored or saw
+# again, ``seen`` being a list of ``(Recorded, CallbackEvent)`` (one callback, or a group
+# commit's batch); ``portal_handler(session, event, journal_id)`` handles the portal's
+# confirmations.
 _transfer_hooks: list[Callable] = []
 _portal_handler: list[Callable] = []
 
 
-def on_transfer(hook: Callable) -> Callable:
+def on_transfers(hook: Callable) -> Callable:
     if hook not in _transfer_hooks:
         _transfer_hooks.append(hook)
     return hook
@@ -103,28 +108,45 @@ def kept_headers(headers) -> dict[str, str]:
 
 def journal_request(session: Session, channel: str, request: InboundRequest, *, reason: str | None = None,
                     outcome: str = "received") -> int:
-    """Commit the raw request. Returns the journal entry's id. (One plain INSERT: this is the
-    first thing every callback does.)"""
-    entry_id = Raw(session).one(
-        "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, outcome, reason, "
-        "attempts) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0) "
-        "RETURNING id",
-        {"channel": channel, "received_at": request.received_at, "remote_addr": (request.remote_addr or "")[:64],
-         "headers": json_value(kept_headers(request.headers)), "body": request.body,
-         "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason})[0]
+    """Commit the raw request. Returns the journal entry's id."""
+    entry_id = _journal_insert(session, channel, request, reason=reason, outcome=outcome)
     session.commit()
     return entry_id
 
 
-def _finish(session: Session, entry_id: int, journal_outcome: str, reason: str | None, *, event_id: str | None = None,
-            transaction_id: int | None = None, response_code: str | None = None) -> None:
-    Raw(session).execute(
-        "UPDATE journal_entries SET outcome = :outcome, reason = :reason, response_code = :code, "
-        "attempts = attempts + 1, processed_at = :at, event_id = COALESCE(:event_id, event_id), "
-        "transaction_id = COALESCE(:transaction_id, transaction_id) WHERE id = :id",
-        {"outcome": journal_outcome, "reason": reason[:2000] if reason else None, "code": response_code,
-         "at": utcnow(), "event_id": event_id[:120] if event_id else None, "transaction_id": transaction_id,
-         "id": entry_id})
+def _journal_insert(session: Session, channel: str, request: InboundRequest, *, reason: str | None = None,
+                    outcome: str = "received") -> int:
+    # One plain INSERT: this is the first thing every callback does.
+    return Raw(session).one(_JOURNAL_INSERT, _journal_values(channel, request, reason=reason, outcome=outcome))[0]
+
+
+_JOURNAL_INSERT = (
+    "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, outcome, reason, "
+    "attempts) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0) "
+    "RETURNING id")
+
+
+def _journal_values(channel: str, request: InboundRequest, *, reason: str | None = None,
+                    outcome: str = "received") -> dict:
+    return {"channel": channel, "received_at": request.received_at, "remote_addr": (request.remote_addr or "")[:64],
+            "headers": json_value(kept_headers(request.headers)), "body": request.body,
+            "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason}
+
+
+_FINISH = ("UPDATE journal_entries SET outcome = :outcome, reason = :reason, response_code = :code, "
+           "attempts = attempts + 1, processed_at = :at, event_id = COALESCE(:event_id, event_id), "
+           "transaction_id = COALESCE(:transaction_id, transaction_id) WHERE id = :id")
+
+
+def _finish_values(entry_id: int, journal_outcome: str, reason: str | None, *, event_id: str | None = None,
+                   transaction_id: int | None = None, response_code: str | None = None) -> dict:
+    return {"outcome": journal_outcome, "reason": reason[:2000] if reason else None, "code": response_code,
+            "at": utcnow(), "event_id": event_id[:120] if event_id else None, "transaction_id": transaction_id,
+            "id": entry_id}
+
+
+def _finish(session: Session, entry_id: int, journal_outcome: str, reason: str | None, **fields) -> None:
+    Raw(session).execute(_FINISH, _finish_values(entry_id, journal_outcome, reason, **fields))
 
 
 def _claim_nonce(session: Session, channel: str, nonce: str, entry_id: int) -> None:
@@ -149,13 +171,30 @@ def _handle(session: Session, event: CallbackEvent, entry_id: int) -> Handled:
         return _portal_handler[0](session, event, entry_id)
     if event.kind != KIND_TRANSFER or event.transfer is None:
         raise RuntimeError(f"unknown callback kind {event.kind!r}")
-    recorded = record_transfer(session, event.transfer, event.channel, journal_id=entry_id, event_id=event.event_id)
+    stored = _record(session, event, entry_id)
+    _run_hooks(session, [(stored[0], event)])
+    return _outcome(*stored)
+
+
+def _record(session: Session, event: CallbackEvent, entry_id: int) -> tuple[Recorded, tuple]:
+    return _facts(record_transfer(session, event.transfer, event.channel, journal_id=entry_id,
+                                  event_id=event.event_id))
+
+
+def _facts(recorded: Recorded) -> tuple[Recorded, tuple]:
     transaction = recorded.transaction
     # Read before the hooks: they may write with plain SQL and leave the object expired.
-    transaction_id, channels, account = transaction.id, transaction.channels, transaction.account_number
-    known_account = recorded.known_account
-    for hook in _transfer_hooks:
-        hook(session, recorded, event)
+    return recorded, (transaction.id, transaction.channels, transaction.account_number, recorded.known_account)
+
+
+def _run_hooks(session: Session, seen: list[tuple[Recorded, CallbackEvent]]) -> None:
+    if seen:
+        for hook in _transfer_hooks:
+            hook(session, seen)
+
+
+def _outcome(recorded: Recorded, facts: tuple) -> Handled:
+    transaction_id, channels, account, known_account = facts
     if not recorded.created:
         note = f"transaction {transaction_id} was stored before (channels: {channels})"
         if recorded.differences:
@@ -218,6 +257,96 @@ def process(session: Session, entry_id: int, adapter: CallbackAdapter, keys: Cha
         return IngestResult(response, entry_id, Outcome.FAILED)
 
 
+@dataclass(eq=False)
+class Pending:
+    """One callback waiting for its group commit (see ``group_commit``)."""
+
+    channel: str
+    request: InboundRequest
+    keys: ChannelKeys
+    result: IngestResult | None = None
+
+
+def process_batch(session: Session, items: list[Pending]) -> None:
+    """Group commit: the same steps as ``receive`` for several callbacks, with two commits for
+    all of them instead of two each. Sets every item's ``result``.
+
+    1. Every raw request is journalled, and the journal committed, before any is verified.
+    2. All are verified, stored, matched (the hooks run once, over all the batch's transfers:
+       one set-based pass) and answered, and their journal entries finished, in one
+       transaction. If anything in it fails (a replay, an error of ours, a database error),
+       it is rolled back and each entry is processed on its own by ``process``, exactly as
+       a lone callback would be: one bad callback never costs the others their answer.
+    """
+    adapters = [get_adapter(item.channel) for item in items]
+    try:
+        entry_ids = [row[0] for row in Raw(session).returning_many(
+            _JOURNAL_INSERT, [_journal_values(item.channel, item.request) for item in items])]
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not journal %d callbacks", len(items))
+        for item, adapter in zip(items, adapters):
+            item.result = IngestResult(adapter.respond(Outcome.FAILED, item.request, item.keys,
+                                                       message="temporary failure"), None, Outcome.FAILED)
+        return
+    try:
+        results = _process_together(session, items, adapters, entry_ids)
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        if not isinstance(exc, (Replay, Unprocessable)):
+            log.warning("a batch of %d callbacks failed as one (%s: %s): processing them one by one",
+                        len(items), type(exc).__name__, exc)
+        results = [process(session, entry_id, adapter, item.keys, item.request)
+                   for item, adapter, entry_id in zip(items, adapters, entry_ids)]
+    for item, result in zip(items, results):
+        item.result = result
+
+
+def _process_together(session: Session, items: list[Pending], adapters: list[CallbackAdapter],
+                      entry_ids: list[int]) -> list[IngestResult]:
+    """``process`` for a batch, in the caller's transaction (not committed). Raises what
+    ``process`` would catch."""
+    planned: list[list] = []
+    transfers: list[tuple[list, CallbackEvent, int]] = []
+    for item, adapter, entry_id in zip(items, adapters, entry_ids):
+        try:
+            event = adapter.verify(item.request, item.keys)
+        except Refusal as refusal:
+            planned.append([refusal, None])
+            continue
+        if event.replay_key:
+            _claim_nonce(session, adapter.name, event.replay_key, entry_id)
+        if event.kind == KIND_TRANSFER and event.transfer is not None:
+            planned.append([event, None])
+            transfers.append((planned[-1], event, entry_id))
+        else:
+            planned.append([event, _handle(session, event, entry_id)])
+    # All the batch's transfers stored at once, then matched at once (the hooks).
+    stored = record_transfers(session, [(event.transfer, event.channel, entry_id, event.event_id)
+                                        for _, event, entry_id in transfers])
+    for (plan, _, _), recorded in zip(transfers, stored):
+        plan[1] = _facts(recorded)
+    _run_hooks(session, [(recorded, event) for recorded, (_, event, _) in zip(stored, transfers)])
+    results, finished = [], []
+    for (item, adapter, entry_id), (event, handled) in zip(zip(items, adapters, entry_ids), planned):
+        if isinstance(event, Refusal):
+            response = adapter.respond(event.outcome, item.request, item.keys, refusal=event)
+            finished.append(_finish_values(entry_id, "refused", f"{event.outcome.value}: {event.reason}",
+                                           event_id=event.event_id, response_code=_code(response)))
+            results.append(IngestResult(response, entry_id, event.outcome))
+            continue
+        if not isinstance(handled, Handled):
+            handled = _outcome(*handled)
+        response = adapter.respond(handled.outcome, item.request, item.keys, event=event, message=handled.reason)
+        finished.append(_finish_values(entry_id, handled.journal_outcome, handled.reason, event_id=event.event_id,
+                                       transaction_id=handled.transaction_id, response_code=_code(response)))
+        results.append(IngestResult(response, entry_id, handled.outcome, handled.transaction_id))
+    Raw(session).executemany(_FINISH, finished)
+    return results
+
+
 def _code(response: CallbackResponse) -> str:
     """What we answered, for the journal: the format's code when it has one, else the HTTP status."""
     import json
@@ -234,8 +363,10 @@ def _code(response: CallbackResponse) -> str:
 
 
 def receive(session: Session, channel: str, request: InboundRequest, keys: ChannelKeys, *,
-            max_bytes: int = CALLBACK_MAX_BYTES) -> IngestResult:
-    """The whole path for one callback on ``channel``."""
+            max_bytes: int = CALLBACK_MAX_BYTES, batcher=None) -> IngestResult:
+    """The whole path for one callback on ``channel``. With a ``batcher``
+    (``group_commit.CallbackBatcher``), the bank channels' callbacks that arrive together
+    are committed together (``process_batch``); the portal's go one by one."""
     adapter = get_adapter(channel)
     if adapter is None:
         raise LookupError(channel)
@@ -247,6 +378,10 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
         refusal = Refusal(Outcome.UNREADABLE, "body too large")
         response = adapter.respond(Outcome.UNREADABLE, request, keys, refusal=refusal)
         return IngestResult(CallbackResponse(413, response.body, response.content_type), entry_id, Outcome.UNREADABLE)
+    if batcher is not None and channel != "portal":
+        # The portal's confirmations settle dossiers outside the matcher, which must not run
+        # over a transfer whose match a batch has not made yet: they keep the single path.
+        return batcher.submit(session, Pending(channel, request, keys))
     try:
         entry_id = journal_request(session, channel, request)
     except Exception:

@@ -132,18 +132,22 @@ def _never_decided(session: Session, transaction: BankTransaction) -> bool:
                           .limit(1)) is None
 
 
-def on_new_transfer(session: Session, recorded: Any, event: Any) -> None:
-    """The fast path (an ``ingest`` hook): match a new credit at once; flag reports that
-    contradict what was stored."""
-    transaction = recorded.transaction
-    if recorded.created or _never_decided(session, transaction):
-        # New, or stored by a statement that came first and has not been through a run yet.
-        # The set-based path (the same decisions as match_transaction, fewer statements).
-        from .bulk import match_many, transaction_row
+def on_new_transfers(session: Session, seen: list[tuple[Any, Any]]) -> None:
+    """The fast path (an ``ingest`` hook): match new credits at once, all of one transaction's
+    in one set-based pass (the same decisions as match_transaction, fewer statements); flag
+    reports that contradict what was stored."""
+    from .bulk import match_many, transaction_row
 
-        known = {transaction.id: transaction_row(transaction)} if recorded.created else None
-        match_many(session, [transaction.id], actor="rule:matcher", commit=False, known=known)
-    elif recorded.differences:
-        open_exception(session, "conflicting_report", transaction_id=transaction.id,
-                       account_id=transaction.account_id, amount=transaction.amount,
-                       detail=f"{event.channel} reported {recorded.differences}", actor=f"channel:{event.channel}")
+    known, again = {}, set()
+    for recorded, event in seen:
+        transaction = recorded.transaction
+        if recorded.created:
+            known[transaction.id] = transaction_row(transaction)
+        elif transaction.id not in known and transaction.id not in again and _never_decided(session, transaction):
+            again.add(transaction.id)  # stored by a statement that came first, not yet through a run
+        elif recorded.differences:
+            open_exception(session, "conflicting_report", transaction_id=transaction.id,
+                           account_id=transaction.account_id, amount=transaction.amount,
+                           detail=f"{event.channel} reported {recorded.differences}", actor=f"channel:{event.channel}")
+    if known or again:
+        match_many(session, [*known, *again], actor="rule:matcher", commit=False, known=known)

@@ -156,32 +156,43 @@ _INSERT_TRANSACTION = (
 def record_transfer(session: Session, transfer: BankTransfer, channel: str, *, journal_id: int | None = None,
                     event_id: str | None = None) -> Recorded:
     """Store ``transfer`` once and note that ``channel`` reported it. Flushes, never commits."""
-    key = resolve_account(session, transfer.account, transfer.bank_bin)
-    values = transaction_values(transfer, key, channel)
+    return record_transfers(session, [(transfer, channel, journal_id, event_id)])[0]
+
+
+def record_transfers(session: Session, reports: list[tuple[BankTransfer, str, int | None, str | None]]
+                     ) -> list[Recorded]:
+    """``record_transfer`` for several ``(transfer, channel, journal_id, event_id)`` at once
+    (a group commit's callbacks), in order: the same transfer twice is stored once and seen
+    again. Flushes, never commits."""
+    keys = [resolve_account(session, transfer.account, transfer.bank_bin) for transfer, *_ in reports]
+    values = [transaction_values(transfer, key, channel) for (transfer, channel, *_), key in zip(reports, keys)]
     session.flush()  # what the ORM holds goes first: the next statements bypass it
     raw = Raw(session)
-    inserted = raw.one(_INSERT_TRANSACTION, {**values, "on_statement": False, "synthetic_ref": False})
-    new_id = inserted[0] if inserted else None
-    if new_id is not None:
-        # What was just inserted, without reading it back (a callback's fast path).
-        transaction = SimpleNamespace(id=new_id, **values)
-        found = None
-    else:
-        query = select(BankTransaction).where(BankTransaction.bank_bin == key.bank_bin,
-                                              BankTransaction.account_number == transfer.account,
-                                              BankTransaction.bank_ref == transfer.bank_ref)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=BankTransaction)  # SQLite's BEGIN IMMEDIATE already serialises
-        transaction = session.scalars(query).one()
-        found = differences(transaction, transfer)
-        add_channel(transaction, channel)
-        if not transaction.content and transfer.content:
-            transaction.content = transfer.content  # a statement may have dropped what a callback carried
-    session.flush()
-    raw.execute("INSERT INTO transaction_sightings (transaction_id, channel, journal_id, event_id, seen_at, differences) "
-                "VALUES (:t, :c, :j, :e, :at, :d)", {"t": transaction.id, "c": channel, "j": journal_id,
-                                                      "e": event_id, "at": utcnow(), "d": json_value(found)})
-    return Recorded(transaction, new_id is not None, found)
+    inserted = raw.returning_many(_INSERT_TRANSACTION, [{**v, "on_statement": False, "synthetic_ref": False}
+                                                        for v in values])
+    recorded, sightings = [], []
+    for (transfer, channel, journal_id, event_id), key, fields, row in zip(reports, keys, values, inserted):
+        if row is not None:
+            # What was just inserted, without reading it back (a callback's fast path).
+            transaction, found = SimpleNamespace(id=row[0], **fields), None
+        else:
+            query = select(BankTransaction).where(BankTransaction.bank_bin == key.bank_bin,
+                                                  BankTransaction.account_number == transfer.account,
+                                                  BankTransaction.bank_ref == transfer.bank_ref)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(of=BankTransaction)  # SQLite's BEGIN IMMEDIATE already serialises
+            transaction = session.scalars(query).one()
+            found = differences(transaction, transfer)
+            add_channel(transaction, channel)
+            if not transaction.content and transfer.content:
+                transaction.content = transfer.content  # a statement may have dropped what a callback carried
+            session.flush()
+        sightings.append({"t": transaction.id, "c": channel, "j": journal_id, "e": event_id, "at": utcnow(),
+                          "d": json_value(found)})
+        recorded.append(Recorded(transaction, row is not None, found))
+    raw.executemany("INSERT INTO transaction_sightings (transaction_id, channel, journal_id, event_id, seen_at, "
+                    "differences) VALUES (:t, :c, :j, :e, :at, :d)", sightings)
+    return recorded
 
 
 @event.listens_for(CollectionAccount, "after_insert")

@@ -1,8 +1,8 @@
 """``POST /callbacks/<channel>``: the banks' and the portal's callbacks, in their own formats.
 
 Thin: the body is read up to ``CALLBACK_MAX_BYTES`` (a larger one is refused before any
-parsing), handed to ``ingest.receive`` with the service's clock, and the adapter's answer is
-sent back as it is. No cookies, no CSRF (these are not browser forms): authentication is
+parsing), handed to ``ingest.receive`` with the service's clock and the app's group commit,
+and the adapter's answer is sent back as it is. No cookies, no CSRF (these are not browser forms): authentication is
 each format's own signature or key.
 """
 from __future__ import annotations
@@ -28,6 +28,17 @@ def channel_keys() -> ChannelKeys:
     return keys
 
 
+def batcher():
+    """This app's group commit (one per process: gunicorn forks before the first request)."""
+    found = current_app.extensions.get("callback_batcher")
+    if found is None:
+        from .group_commit import CallbackBatcher
+
+        found = current_app.extensions.setdefault(
+            "callback_batcher", CallbackBatcher(current_app.config["CALLBACK_BATCH_MAX"]))
+    return found
+
+
 @bp.post("/<channel>")
 def callback(channel: str):
     if channel not in adapter_names():
@@ -39,5 +50,5 @@ def callback(channel: str):
         body = request.stream.read(limit + 1)
     inbound = InboundRequest(body=body, headers={k.lower(): v for k, v in request.headers.items()},
                              remote_addr=request.remote_addr, received_at=utcnow())
-    result = receive(db.session, channel, inbound, channel_keys(), max_bytes=limit)
+    result = receive(db.session, channel, inbound, channel_keys(), max_bytes=limit, batcher=batcher())
     return Response(result.response.body, status=result.response.status, content_type=result.response.content_type)

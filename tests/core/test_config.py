@@ -35,3 +35,13 @@ def test_postgresql_urls_use_psycopg3():
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_the_group_commit_size_is_a_positive_whole_number(tmp_path, monkeypatch):
+    assert load_settings(str(tmp_path))["CALLBACK_BATCH_MAX"] == 32
+    monkeypatch.setenv("CALLBACK_BATCH_MAX", " 8 ")
+    assert load_settings(str(tmp_path))["CALLBACK_BATCH_MAX"] == 8
+    for wrong in ("0", "-3", "eight", "2.5"):
+        monkeypatch.setenv("CALLBACK_BATCH_MAX", wrong)
+        with pytest.raises(ConfigError, match="CALLBACK_BATCH_MAX must be a whole number"):
+            load_settings(str(tmp_path))

@@ -203,10 +203,10 @@ def test_a_failure_after_the_journal_keeps_the_entry_and_asks_for_a_retry(app, c
     request = make_request(seeded)
     transfer = transfer_for(request)
 
-    def broken(session, recorded, event):
+    def broken(session, seen):
         raise RuntimeError("disk on fire")
 
-    ingest.on_transfer(broken)
+    ingest.on_transfers(broken)
     try:
         posted = post(client, "bankdirect", *signed("bankdirect", transfer))
     finally:
