@@ -58,9 +58,14 @@ def new_reference() -> str:
 
 def normalise(text: str) -> str:
     """Upper-case, diacritics removed (``Đ`` → ``D``), everything but A–Z and 0–9 dropped."""
+    if text.isascii():  # most bank contents: nothing to decompose (checked in C)
+        return _NOT_ALNUM.sub("", text.upper())
     text = text.replace("đ", "d").replace("Đ", "D")
     text = unicodedata.normalize("NFD", text)
-    return re.sub(r"[^A-Z0-9]", "", "".join(ch for ch in text if not unicodedata.combining(ch)).upper())
+    return _NOT_ALNUM.sub("", "".join(ch for ch in text if not unicodedata.combining(ch)).upper())
+
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
 _CANDIDATE = re.compile(f"(?={PREFIX}([{ALPHABET}]{{{BODY_LENGTH + 1}}}))")

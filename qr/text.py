@@ -8,6 +8,8 @@ _SPECIAL = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d"})
 
 def strip_diacritics(text: str) -> str:
     """``"Lệ phí Đăng ký"`` → ``"Le phi Dang ky"``; other characters are left as they are."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", stripped)

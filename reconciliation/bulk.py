@@ -274,12 +274,11 @@ class _Writer:
         if not rows:
             return
         columns = list(rows[0])
-        converters = [self.converter(table.c[name]) for name in columns]
-        plain = all(c is None for c in converters)
-        if plain:
-            data = [tuple(row.values()) for row in rows]
-        else:
-            data = [tuple(v if c is None else c(v) for c, v in zip(converters, row.values())) for row in rows]
+        converted = [(i, convert) for i, name in enumerate(columns) if (convert := self.converter(table.c[name]))]
+        data = [list(row.values()) for row in rows]
+        for i, convert in converted:  # column by column: only the few columns that need it
+            for values in data:
+                values[i] = convert(values[i])
         Raw(self.session).copy_rows(table.name, columns, data)
 
     def update(self, table, rows: list[dict[str, Any]], *, version: bool = False) -> None:
