@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.money import format_vnd
+
 from .dossiers import find_dossier, parse_dossier_input, register_dossier
 from .requests import create_payment_request
 
@@ -34,7 +36,7 @@ def seed_demo_dossiers(session: Session, echo) -> None:
         created += 1
         if dossier.amount_due > 0:
             request = create_payment_request(session, dossier, actor="seed")
-            echo(f"  {dossier.code}: {dossier.amount_due:,} đ due, request {request.reference} "
+            echo(f"  {dossier.code}: {format_vnd(dossier.amount_due)} due, request {request.reference} "
                  f"(citizen page /pay/{request.token})")
         else:
             echo(f"  {dossier.code}: nothing due")

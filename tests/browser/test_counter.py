@@ -103,7 +103,8 @@ def test_land_dossier_from_registration_to_paid(counter_app, page):
     screenshot(slip, "counter-print-receipt80")
     slip.close()
 
-    # The citizen pays; the bank side is not built yet, so the request is flipped in the database.
+    # The request turns paid in the database, whatever paid it (the bank's own path, callback to
+    # page, is test_receipts.py's): the page follows without a reload.
     page.evaluate("window.__sameDocument = true")
     with counter_app.app_context():
         request = db.session.scalar(select(PaymentRequest))
