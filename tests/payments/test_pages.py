@@ -22,6 +22,7 @@ from payments.citizen import mask_name
 from payments.dossiers import get_dossier, parse_dossier_input, register_dossier
 from payments.models import Dossier, FeeItem, PaymentRequest, Procedure
 from payments.requests import cancel_request, create_payment_request
+from tests.staff import add_staff
 
 PASSWORD = "Mật-khẩu-thử-2026"
 STAFF = {"motcua": "counter", "ketoan": "finance", "giamsat": "supervisor", "quantri": "admin"}
@@ -38,10 +39,7 @@ def site(app):
     with app.app_context():
         seed_agencies(db.session, lambda _: None)
         seed_catalogue(db.session, lambda _: None)
-        for username, role in STAFF.items():
-            user = User(username=username, full_name=f"Cán bộ {username}", role=role)
-            user.set_password(PASSWORD)
-            db.session.add(user)
+        add_staff(db.session, STAFF, PASSWORD)
         db.session.commit()
     return app
 

@@ -25,13 +25,13 @@ from bank_adapters.simulator.statement_files import write_statement
 from core.audit import AuditRecord
 from core.clock import ict_day, utcnow
 from core.db import db
-from core.users import User
 from payments.agencies import seed_agencies
 from payments.catalogue import seed_catalogue
 from payments.models import CollectionAccount, Dossier, PaymentRequest
 from reconciliation import finance_queries
 from reconciliation.models import (Allocation, BankTransaction, DailyClose, ExceptionNote, MatchDecision,
                                    OutboxDelivery, OutboxEvent, ReconException, Refund, StatementImport)
+from tests.staff import add_staff
 
 from .conftest import make_request, ok, post, signed, transfer_for
 
@@ -52,10 +52,7 @@ def site(app):
     with app.app_context():
         seed_agencies(db.session, lambda _: None)
         seed_catalogue(db.session, lambda _: None)
-        for username, role in STAFF.items():
-            user = User(username=username, full_name=f"Cán bộ {username}", role=role)
-            user.set_password(PASSWORD)
-            db.session.add(user)
+        add_staff(db.session, STAFF, PASSWORD)
         db.session.commit()
     return app
 
@@ -347,6 +344,19 @@ def test_the_queue_and_the_transactions_are_paginated(site, ketoan, monkeypatch)
     listed = text(ketoan.get("/finance/transactions?page=2&direction=in"))
     assert "3–3 trong số 3" in listed and "page=1" in listed and "direction=in" in listed
     assert "Không có giao dịch nào" in text(ketoan.get("/finance/transactions?amount=1"))
+
+
+@pytest.mark.parametrize("path, prefix", [("/finance/exceptions", "f"), ("/finance/transactions", "t")])
+def test_a_bad_search_is_shown_on_its_field_and_the_input_kept(site, ketoan, path, prefix):
+    """Both lists share their search fields: a wrong amount or day is named on its field
+    (and its value kept), the other fields keep what was typed."""
+    response = ketoan.get(path, query_string={"amount": "12,5", "from": "2026-02-30", "content": "le phi"})
+    page = text(response)
+    assert f'id="{prefix}-amount" name="amount" inputmode="numeric" value="12,5" aria-invalid="true"' in page
+    assert f'id="{prefix}-from" name="from" type="date" value="" aria-invalid="true"' in page
+    assert page.count('class="field-error"') == 2
+    assert f'id="{prefix}-content" name="content" value="le phi"' in page
+    assert f'id="{prefix}-to" name="to" type="date" value=""' in page and f'id="{prefix}-payer"' in page
 
 
 # ---------------------------------------------------------------------------------------------

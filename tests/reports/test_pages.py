@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from core.db import db
-from core.users import User
 from payments.agencies import seed_agencies
+from tests.staff import add_staff
 
 from .conftest import at, build_november, seed_catalogue
 
@@ -30,10 +30,7 @@ def site(app):
         seed_agencies(session, lambda _: None)
         seed_catalogue(session)
         build_november(session)
-        for username, role in STAFF.items():
-            user = User(username=username, full_name=f"Cán bộ {username}", role=role)
-            user.set_password(PASSWORD)
-            session.add(user)
+        add_staff(session, STAFF, PASSWORD)
         session.commit()
     return app
 
