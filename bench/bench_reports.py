@@ -42,6 +42,7 @@ from core.cli import alembic_config  # noqa: E402
 from core.db import db  # noqa: E402
 from payments.agencies import seed_agencies  # noqa: E402
 from payments.catalogue import seed_catalogue  # noqa: E402
+from payments.receipts import series_of  # noqa: E402
 from payments.models import (Agency, CollectionAccount, Dossier, DossierCharge, FeeItem, PaymentRequest,  # noqa: E402
                              Procedure, Receipt)
 from reconciliation.models import (Allocation, BankTransaction, CashPayment, DailyClose, ReconException,  # noqa: E402
@@ -215,12 +216,12 @@ def generate(app, n: int, seed: int = 20261130) -> dict:
                     continue
                 ids["receipt"] += 1
                 year = moment.astimezone(ICT).year
-                series = agency.receipt_series or agency.code[:8]
+                form, series = series_of(agency, year)
                 number = counters["receipt"].get((series, year), 0) + 1
                 counters["receipt"][(series, year)] = number
                 load.add(tables["receipt"], {
                     "id": ids["receipt"], "agency_id": agency.id, "dossier_id": dossier_id,
-                    "form": agency.receipt_form or "01BLP0-001", "series": series, "year": year, "number": number,
+                    "form": form, "series": series, "year": year, "number": number,
                     "kind": kind, "payer_name": "Nguyễn Văn Bench", "lines": lines,
                     "amount": sum(x["amount"] for x in lines), "payment_channel": pay,
                     "lookup_token": f"rc{ids['receipt']:012d}", "issued_at": _when(moment, dialect),

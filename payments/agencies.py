@@ -12,6 +12,7 @@ from core.errors import NotFound, ValidationError
 from qr.banks import by_bin
 
 from .models import Agency, CollectionAccount
+from .receipts import series_pattern
 
 DATA = Path(__file__).with_name("data")
 _AGENCY_FIELDS = ("name", "name_en", "kind", "parent_code", "dossier_unit_id", "tax_code", "receipt_form",
@@ -36,6 +37,11 @@ def seed_agencies(session: Session, echo) -> None:
                 created += 1
             for name in _AGENCY_FIELDS:
                 setattr(agency, name, _opt(row[name]))
+            if agency.receipt_series is not None:  # stored as a pattern: the year goes where YY is
+                try:
+                    agency.receipt_series = series_pattern(agency.receipt_series, agency.code)
+                except ValueError as exc:
+                    raise ValidationError(f"agencies.csv, {agency.code}: {exc}") from exc
             agency.active_from = date.fromisoformat(row["active_from"]) if row["active_from"] else None
             agency.active_to = date.fromisoformat(row["active_to"]) if row["active_to"] else None
     session.flush()

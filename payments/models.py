@@ -28,7 +28,7 @@ class Agency(Base):
     dossier_unit_id: Mapped[str | None] = mapped_column(String(40))  # prefix of dossier codes (unverified)
     tax_code: Mapped[str | None] = mapped_column(String(20))
     receipt_form: Mapped[str | None] = mapped_column(String(20))
-    receipt_series: Mapped[str | None] = mapped_column(String(20))
+    receipt_series: Mapped[str | None] = mapped_column(String(20))  # a pattern: YY is the year of issue
     active_from: Mapped[date | None] = mapped_column(Date)
     active_to: Mapped[date | None] = mapped_column(Date)
 
@@ -203,12 +203,14 @@ class PaymentRequestEvent(Base):
 
 
 class Receipt(Base):
-    """An e-receipt ("biên lai điện tử"): numbered per form, series and year without gaps;
-    ``phí`` and ``lệ phí`` on separate receipts; a cancelled receipt stays recorded."""
+    """An e-receipt ("biên lai điện tử"): numbered per form and series without gaps, the
+    series carrying the year of issue, so (form, series, number) never repeats; ``phí`` and
+    ``lệ phí`` on separate receipts; a cancelled receipt stays recorded."""
 
     __tablename__ = "receipts"
     __table_args__ = (
         UniqueConstraint("form", "series", "year", "number"),
+        Index("uq_receipts_form_series_number", "form", "series", "number", unique=True),
         CheckConstraint("kind IN ('phi', 'le_phi')", name="kind"),
         CheckConstraint("status IN ('issued', 'cancelled')", name="status"),
     )

@@ -2,14 +2,20 @@
 
 - One receipt per kind: ``phí`` and ``lệ phí`` go to different treasury accounts and get
   separate receipts; a kind with nothing to pay gets none.
-- Numbered per form, series and year (the Indochina year of issue) from 1, without gaps:
-  the counter row is locked while a number is taken, in the same transaction that issues
-  the receipt, so a rolled-back issue gives its number back.
+- The series carries the two last digits of the Indochina year of issue (DOMAIN.md,
+  "Receipts"): an agency keeps a series *pattern* such as ``DD-YYE``, and a receipt issued in
+  2027 is in series ``DD-27E``. Each year therefore opens a new series whose numbering starts
+  at 1, and (form, series, number) never repeats; the database refuses a repeat.
+- Numbered per form and series from 1, without gaps: the counter row is locked while a number
+  is taken, in the same transaction that issues the receipt, so a rolled-back issue gives its
+  number back. The series, the year and ``issued_at`` come from one instant, so a receipt is
+  always in the series of the year it is dated.
 - A cancelled receipt stays recorded, with who cancelled it and why; a new one (with a new
   number) replaces it if the dossier is paid again.
 """
 from __future__ import annotations
 
+import re
 import secrets
 
 from sqlalchemy import select
@@ -27,8 +33,44 @@ DEFAULT_FORM = "01BLP0-001"
 NUMBER_DIGITS = 8  # Nghị định 254/2026 allows 8 digits from 1 July 2026 (7 before)
 
 
-def _series_of(agency: Agency) -> tuple[str, str]:
-    return agency.receipt_form or DEFAULT_FORM, agency.receipt_series or normalise(agency.code)[:8]
+YEAR_MARK = "YY"
+# A fixed series as agencies were configured before it carried the year ("DD-26E"): the two
+# digits before the last letter are the year.
+_FIXED_SERIES = re.compile(r"^(?P<head>[A-Z0-9]+-)(?P<year>[0-9]{2})(?P<tail>[A-Z]*)$")
+SERIES_MAX = 20  # the column's width
+
+
+def series_pattern(value: str | None, agency_code: str) -> str:
+    """An agency's series as a pattern with ``YY`` where the year goes. A fixed series of the
+    form ``DD-26E`` becomes ``DD-YYE``; an agency without one gets ``<code>-YYE``. Raises
+    ValueError on a series that says nowhere where its year goes."""
+    value = (value or "").strip().upper()
+    if not value:
+        return f"{normalise(agency_code)[:SERIES_MAX - 4]}-{YEAR_MARK}E"
+    if value.count(YEAR_MARK) == 1:
+        pattern = value
+    else:
+        fixed = _FIXED_SERIES.match(value)
+        if fixed is None:
+            raise ValueError(f"receipt series {value!r} must show where the year goes, as in DD-YYE")
+        pattern = f"{fixed['head']}{YEAR_MARK}{fixed['tail']}"
+    if len(pattern) > SERIES_MAX:
+        raise ValueError(f"receipt series {value!r} is longer than {SERIES_MAX} characters")
+    return pattern
+
+
+def series_in(pattern: str, year: int) -> str:
+    """The series of a pattern in a year: ``series_in("DD-YYE", 2027) == "DD-27E"``."""
+    return pattern.replace(YEAR_MARK, f"{year % 100:02d}", 1)
+
+
+def series_of(agency: Agency, year: int) -> tuple[str, str]:
+    """The form and series an agency's receipts issued in ``year`` (Indochina) carry."""
+    try:
+        pattern = series_pattern(agency.receipt_series, agency.code)
+    except ValueError:  # never refuse a payment over a receipt setting: fall back to the default
+        pattern = series_pattern(None, agency.code)
+    return agency.receipt_form or DEFAULT_FORM, series_in(pattern, year)
 
 
 def next_number(session: Session, form: str, series: str, year: int) -> int:
@@ -63,19 +105,20 @@ def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_ch
     issued = session.scalars(select(Receipt).where(Receipt.dossier_id == dossier.id, Receipt.status == "issued")).all()
     have = {r.kind for r in issued}
     agency = dossier.agency
-    form, series = _series_of(agency)
     now = utcnow()
+    year = to_ict(now).year
+    form, series = series_of(agency, year)
     created: list[Receipt] = []
     for kind in KINDS:
         lines = receipt_lines(dossier, kind)
         if not lines or kind in have:
             continue
-        number = next_number(session, form, series, to_ict(now).year)
+        number = next_number(session, form, series, year)
         replaced = session.scalar(select(Receipt.id).where(Receipt.dossier_id == dossier.id, Receipt.kind == kind,
                                                            Receipt.status == "cancelled")
                                   .order_by(Receipt.id.desc()).limit(1))
         receipt = Receipt(agency_id=agency.id, dossier_id=dossier.id, form=form, series=series,
-                          year=to_ict(now).year, number=number, kind=kind, payer_name=dossier.applicant_name,
+                          year=year, number=number, kind=kind, payer_name=dossier.applicant_name,
                           lines=lines, amount=sum(line["amount"] for line in lines), payment_channel=payment_channel,
                           lookup_token=secrets.token_urlsafe(18), issued_at=now, issued_by=actor, status="issued",
                           replaces_id=replaced)

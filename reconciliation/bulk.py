@@ -36,7 +36,7 @@ from core.clock import isoformat_ict, to_ict, utcnow
 from core.changes import note_dossiers, note_receipts
 from core.rawsql import Raw, aware
 from payments.models import Dossier, PaymentRequest, PaymentRequestEvent, Receipt
-from payments.receipts import KINDS, NUMBER_DIGITS, _series_of
+from payments.receipts import KINDS, NUMBER_DIGITS, series_of
 
 from .matcher import Decision, DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, read_content
 from .models import Allocation, BankTransaction, MatchDecision, OutboxEvent, ReconException
@@ -614,7 +614,7 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
         return []
     needed: dict[tuple[str, str], int] = defaultdict(int)
     for dossier, _, _ in wanted:
-        needed[_series_of(extras.agencies[dossier.agency_id])] += 1
+        needed[series_of(extras.agencies[dossier.agency_id], year)] += 1
     next_number: dict[tuple[str, str], int] = {}
     for (form, serie), count in sorted(needed.items()):
         # One statement takes the numbers and locks the counter (in a fixed order, as the single path).
@@ -628,7 +628,7 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
         next_number[(form, serie)] = last - count + 1
     rows = []
     for dossier, kind, lines in wanted:
-        form, serie = _series_of(extras.agencies[dossier.agency_id])
+        form, serie = series_of(extras.agencies[dossier.agency_id], year)
         number = next_number[(form, serie)]
         next_number[(form, serie)] += 1
         used = set(channels[dossier.id])

@@ -17,8 +17,12 @@ import flask_babel
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
+from core.cli import alembic_config
+from core.clock import to_ict, utcnow
 from payments import receipt_pdf, receipts
 from payments.dossiers import parse_dossier_input, register_dossier
 from payments.models import Dossier, Receipt, ReceiptCounter
@@ -298,6 +302,11 @@ def pay_cash(session, dossier, number="PT-0001") -> None:
     session.commit()
 
 
+def this_years(letters: str) -> str:
+    """The series an agency with pattern ``<letters>-YYE`` issues in this Indochina year."""
+    return receipts.series_in(f"{letters}-YYE", to_ict(utcnow()).year)
+
+
 def numbers(session):
     query = select(Receipt.series, Receipt.year, Receipt.number, Receipt.kind).order_by(Receipt.id)
     return [tuple(row) for row in session.execute(query)]
@@ -316,7 +325,8 @@ def test_numbering_has_no_gaps_across_kinds_and_years(seeded, monkeypatch):
     receipts.issue_receipts(seeded, third, actor="test")
     seeded.rollback()
     assert seeded.scalar(select(func.count()).select_from(Receipt)) == 4
-    # A new Indochina year starts again at 1 (17:00 UTC on 31 December is already 1 January in Hanoi).
+    # A new Indochina year opens a new series whose numbers start again at 1 (17:00 UTC on 31 December
+    # is already 1 January in Hanoi).
     new_year = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)
     monkeypatch.setattr(receipts, "utcnow", lambda: new_year)
     third = seeded.get(Dossier, third.id)
@@ -324,20 +334,104 @@ def test_numbering_has_no_gaps_across_kinds_and_years(seeded, monkeypatch):
     fourth = both_kinds_dossier(seeded)
     pay_cash(seeded, fourth, "PT-0004")
     rows = numbers(seeded)
-    assert rows[4:] == [("C2-26E", 2027, 1, "le_phi"), ("C2-26E", 2027, 2, "phi"),
-                        ("C2-26E", 2027, 3, "le_phi"), ("C2-26E", 2027, 4, "phi")]
+    assert rows[4:] == [("C2-27E", 2027, 1, "le_phi"), ("C2-27E", 2027, 2, "phi"),
+                        ("C2-27E", 2027, 3, "le_phi"), ("C2-27E", 2027, 4, "phi")]
     for (series, year), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
         assert [r[2] for r in group] == list(range(1, 5)), (series, year)
-    counters = {(c.year, c.last_number) for c in seeded.scalars(select(ReceiptCounter))}
-    assert counters == {(2026, 4), (2027, 4)}
-    # The 2027 receipt is dated in Hanoi's 2027.
+    counters = {(c.series, c.year, c.last_number) for c in seeded.scalars(select(ReceiptCounter))}
+    assert counters == {("C2-26E", 2026, 4), ("C2-27E", 2027, 4)}
+    # The 2027 receipt is dated in Hanoi's 2027, in the series of 2027.
     receipt = seeded.scalars(select(Receipt).where(Receipt.year == 2027)).first()
-    assert "Ngày 01 tháng 01 năm 2027, lúc 00:00" in pdf_text(render_receipt(receipt_document(seeded, receipt)))
+    text = pdf_text(render_receipt(receipt_document(seeded, receipt)))
+    assert "Ngày 01 tháng 01 năm 2027, lúc 00:00" in text and "Ký hiệu: C2-27E" in text
+
+
+@pytest.mark.parametrize("value, pattern", [
+    ("DD-26E", "DD-YYE"), ("dd-26e", "DD-YYE"), ("DD-YYE", "DD-YYE"), ("C1-25E", "C1-YYE"), ("2C-YYT", "2C-YYT"),
+    (None, "HNVPDKDDCN02-YYE"), ("  ", "HNVPDKDDCN02-YYE"),
+])
+def test_a_series_is_kept_as_a_pattern_of_the_year(value, pattern):
+    assert receipts.series_pattern(value, "HN-VPDKDD-CN02") == pattern
+    assert receipts.series_in(pattern, 2027) == pattern.replace("YY", "27")
+    assert receipts.series_in(pattern, 2100) == pattern.replace("YY", "00")
+
+
+@pytest.mark.parametrize("value", ["DD", "DD-YY-YY", "DDE", "X" * 19 + "YY"])
+def test_a_series_that_cannot_carry_the_year_is_refused(value):
+    with pytest.raises(ValueError):
+        receipts.series_pattern(value, "HN-VPDKDD")
+
+
+def test_an_agency_with_a_bad_series_setting_still_gets_a_dated_series(seeded):
+    agency = both_kinds_dossier(seeded).agency
+    agency.receipt_series = "NOYEAR"
+    assert receipts.series_of(agency, 2027) == ("01BLP0-001", "HNVPDKDDCN02-27E")
+
+
+def test_receipts_paid_by_callback_either_side_of_new_year(app, client, seeded, monkeypatch):
+    """The callbacks' set-based path dates the series the same way: 23:59:59 on 31 December and
+    00:00:00 on 1 January (Indochina) are in different series, and the new year starts at 1."""
+    from reconciliation import bulk
+
+    requests = [make_request(seeded, amount=8000) for _ in range(3)]
+    for request, moment in zip(requests, [datetime(2026, 12, 31, 16, 59, 59, tzinfo=timezone.utc),
+                                          datetime(2026, 12, 31, 17, 0, 0, tzinfo=timezone.utc),
+                                          datetime(2027, 1, 1, 2, 0, 0, tzinfo=timezone.utc)]):
+        monkeypatch.setattr(bulk, "utcnow", lambda moment=moment: moment)
+        pay_by_callback(client, request)
+    seeded.rollback()
+    rows = [(r.series, r.year, r.number, to_ict(r.issued_at).year)
+            for r in seeded.scalars(select(Receipt).order_by(Receipt.id))]
+    assert rows == [("HK-26E", 2026, 1, 2026), ("HK-27E", 2027, 1, 2027), ("HK-27E", 2027, 2, 2027)]
+
+
+def test_the_database_refuses_a_repeated_form_series_and_number(seeded):
+    dossier = both_kinds_dossier(seeded)
+    pay_cash(seeded, dossier)
+    first = seeded.scalars(select(Receipt).order_by(Receipt.id)).first()
+    t = Receipt.__table__
+    row = dict(seeded.execute(select(t).where(t.c.id == first.id)).mappings().one())
+    del row["id"]
+    # Even under another year (as a fixed series would have given on 1 January), and another kind.
+    row.update(year=first.year + 1, kind="phi", lookup_token="another-token")
+    with pytest.raises(IntegrityError):
+        seeded.execute(insert(t).values(**row))
+        seeded.flush()
+    seeded.rollback()
+    row.update(series=receipts.series_in("C2-YYE", first.year + 1))
+    seeded.execute(insert(t).values(**row))  # the same number in the next year's series is another receipt
+    seeded.commit()
+
+
+def test_the_migration_dates_fixed_series(app, seeded, monkeypatch):
+    """A database of before the change: an agency with a fixed series and receipts of two years
+    under it. The upgrade keeps the agency's series as a pattern and moves each receipt to the
+    series of its year, numbers untouched."""
+    monkeypatch.setattr(receipts, "utcnow", lambda: datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))
+    pay_cash(seeded, both_kinds_dossier(seeded))
+    seeded.close()
+    url = app.config["DATABASE_URL"]
+    command.downgrade(alembic_config(url), "0005")
+    t = Receipt.__table__
+    row = dict(seeded.execute(select(t).order_by(t.c.id)).mappings().first())
+    seeded.execute(update(t).values(series="C2-26E"))
+    seeded.execute(insert(t).values(**{**{k: v for k, v in row.items() if k != "id"}, "year": 2027, "number": 1, "lookup_token": "later"}))
+    seeded.execute(text("UPDATE agencies SET receipt_series = 'C2-26E' WHERE code = 'HN-VPDKDD-CN02'"))
+    seeded.execute(text("UPDATE receipt_counters SET series = 'C2-26E'"))
+    seeded.execute(text("INSERT INTO receipt_counters (form, series, year, last_number) "
+                        "VALUES ('01BLP0-001', 'C2-26E', 2027, 1)"))
+    seeded.commit()
+    seeded.close()
+    command.upgrade(alembic_config(url), "head")
+    assert seeded.scalar(text("SELECT receipt_series FROM agencies WHERE code = 'HN-VPDKDD-CN02'")) == "C2-YYE"
+    assert numbers(seeded) == [("C2-26E", 2026, 1, "le_phi"), ("C2-26E", 2026, 2, "phi"),
+                               ("C2-27E", 2027, 1, "le_phi")]
+    counters = {(c.series, c.year, c.last_number) for c in seeded.scalars(select(ReceiptCounter))}
+    assert counters == {("C2-26E", 2026, 2), ("C2-27E", 2027, 1)}
 
 
 def test_a_cancelled_receipt_stays_and_its_replacement_says_so(seeded):
-    series = seeded.get(Dossier, both_kinds_dossier(seeded).id).agency.receipt_series
-    seeded.rollback()
+    series = this_years("C2")
     dossier = both_kinds_dossier(seeded)
     pay_cash(seeded, dossier)
     allocation = active_allocations(seeded, dossier_id=dossier.id)[0]
@@ -373,7 +467,7 @@ def test_receipt_document_from_the_database(seeded):
     assert document.procedure_name == dossier.procedure.name and document.dossier_code == dossier.code
     text = pdf_text(render_receipt(document))
     assert "Phí thẩm định hồ sơ cấp Giấy chứng nhận 500.000" in text and "Lệ phí chứng nhận" not in text
-    assert "Năm trăm nghìn đồng" in text and "Ký hiệu: C2-26E" in text and "Mã số thuế: 0110000003-002" in text
+    assert "Năm trăm nghìn đồng" in text and f"Ký hiệu: {this_years('C2')}" in text and "Mã số thuế: 0110000003-002" in text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,3 +586,35 @@ def test_a_paid_request_of_a_dossier_not_yet_paid_says_the_receipt_comes_later(a
     page = client.get(f"/pay/{request.token}").get_data(as_text=True)
     assert "Đã thanh toán. Xin cảm ơn!" in page and 'data-testid="receipt-pending"' in page
     assert 'data-testid="receipts"' not in page
+
+
+def test_the_dossier_api_lists_its_receipts(app, client, seeded):
+    from core.tokens import create_token
+
+    headers = {"Authorization": f"Bearer {create_token(seeded, 'test-system', 'system')}"}
+    dossier = both_kinds_dossier(seeded)
+    seeded.commit()
+    code = dossier.code
+    assert client.get(f"/api/v1/dossiers/{code}", headers=headers).get_json()["receipts"] == []
+    pay_cash(seeded, dossier)
+    allocation = active_allocations(seeded, dossier_id=dossier.id)[0]
+    reverse(seeded, allocation, "user:ketoan", "nhập nhầm hồ sơ")
+    seeded.commit()
+    pay_cash(seeded, seeded.get(Dossier, dossier.id), "PT-0009")
+    listed = client.get(f"/api/v1/dossiers/{code}", headers=headers).get_json()["receipts"]
+    series = this_years("C2")
+    assert [(r["form"], r["series"], r["number"], r["kind"], r["amount"], r["status"]) for r in listed] == [
+        ("01BLP0-001", series, "00000001", "le_phi", 28_000, "replaced"),
+        ("01BLP0-001", series, "00000002", "phi", 500_000, "replaced"),
+        ("01BLP0-001", series, "00000003", "le_phi", 28_000, "issued"),
+        ("01BLP0-001", series, "00000004", "phi", 500_000, "issued")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", r["issued_at"]) for r in listed)
+    url = listed[2]["pdf_url"]
+    assert url.startswith("http://localhost/api/v1/receipts/") and url.endswith(".pdf")
+    path = url.removeprefix("http://localhost")
+    assert client.get(path).status_code == 401  # the API's own token is needed
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert f"Ký hiệu: {series}" in pdf_text(response.data) and "Số: 00000003" in pdf_text(response.data)
+    missing = client.get("/api/v1/receipts/nothing-here.pdf", headers=headers)
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
