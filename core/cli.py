@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from .db import db
 from .seed import run_seeders
+from .refusals import cli_text
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -91,6 +92,6 @@ def token_create(name: str, role: str) -> None:
         with db.transaction() as session:
             token = create_token(session, name, role)
     except ServiceError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         raise SystemExit(1)
     click.echo(token)

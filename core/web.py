@@ -6,6 +6,7 @@ from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_JSON, ServiceError, problem
+from .refusals import api_text, refusal_text
 
 babel = Babel()
 
@@ -28,11 +29,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
         if wants_problem_json():
-            response = jsonify(exc.to_problem())
+            response = jsonify(exc.to_problem(api_text(exc, request.accept_languages)))
             response.status_code = exc.status
             response.mimetype = PROBLEM_JSON
             return response
-        return render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
+        return render_template("error.html", status=exc.status, title=exc.title,
+                               detail=refusal_text(exc)), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -20,9 +20,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.auth import api_roles
 from core.db import db
 from core.errors import PROBLEM_JSON, Conflict, FieldError, NotFound, ServiceError, ValidationError
+from core.refusals import Refusal
 
 from .dossiers import get_dossier, parse_dossier_input, register_dossier, storable_text
-from .models import Agency, PaymentRequest, Procedure
+from .models import Agency, PaymentRequest, Procedure, Receipt
 from .requests import MAX_VALIDITY_MINUTES, cancel_request, create_payment_request, get_request, refresh_expiry
 from .serializers import agency_json, dossier_json, external_url, payment_request_json, procedure_json
 
@@ -34,10 +35,12 @@ WRITERS = ("system", "counter")  # and admin, which api_roles always lets throug
 
 class BadRequest(ServiceError):
     status = 400
+    default_code = Refusal.BAD_REQUEST
 
 
 class PayloadTooLarge(ServiceError):
     status = 413
+    default_code = Refusal.PAYLOAD_TOO_LARGE
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -136,7 +139,8 @@ def roll_back_refusals(response):
 @bp.errorhandler(StaleDataError)
 def _concurrent_change(_exc: StaleDataError):
     db.session.rollback()
-    refusal = Conflict("the payment request was changed by someone else at the same time: read it again and retry")
+    refusal = Conflict("the payment request was changed by someone else at the same time: read it again and retry",
+                       code=Refusal.CONCURRENT_CHANGE)
     response = jsonify(refusal.to_problem())
     response.status_code = refusal.status
     response.mimetype = PROBLEM_JSON
@@ -169,6 +173,18 @@ def create_dossier():
     dossier = register_dossier(db.session, data, actor=g.principal.actor)
     db.session.commit()
     return _created(dossier_json(dossier), "api.show_dossier", code=dossier.code)
+
+
+@bp.get("/receipts/<token>.pdf")
+@api_roles()
+def receipt_pdf(token: str):
+    """An e-receipt's PDF, by the token ``receipts[].pdf_url`` of a dossier carries."""
+    from .counter import receipt_response  # the page module owns the download's headers
+
+    receipt = db.session.scalar(select(Receipt).where(Receipt.lookup_token == token))
+    if receipt is None:
+        raise NotFound("no receipt with this token")
+    return receipt_response(receipt, "pdf")
 
 
 @bp.get("/dossiers/<path:code>")
@@ -216,7 +232,7 @@ def set_dossier_status(code: str):
     if note is not None and (not isinstance(note, str) or len(note) > 1000):
         errors.append(FieldError("note", "a string of at most 1000 characters"))
     if errors:
-        raise ValidationError("the status is not valid", errors=errors)
+        raise ValidationError("the status is not valid", errors=errors, code=Refusal.INVALID_STATUS)
     previous = dossier.status
     now = utcnow()
     if status != previous:
@@ -243,7 +259,7 @@ def create_request(code: str):
     if minutes is not None and (not _whole(minutes) or not 1 <= minutes <= MAX_VALIDITY_MINUTES):
         errors.append(FieldError("expires_in_minutes", f"a whole number from 1 to {MAX_VALIDITY_MINUTES}"))
     if errors:
-        raise ValidationError("the payment request is not valid", errors=errors)
+        raise ValidationError("the payment request is not valid", errors=errors, code=Refusal.INVALID_REQUEST)
     created = create_payment_request(db.session, dossier, g.principal.actor, amount=amount,
                                      expires_in_minutes=minutes)
     db.session.commit()
@@ -265,9 +281,11 @@ def cancel(reference: str):
     found = get_request(db.session, reference)
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise ValidationError("reason must be a string", errors=[FieldError("reason", "must be a string")])
+        raise ValidationError("reason must be a string", errors=[FieldError("reason", "must be a string")],
+                              code=Refusal.INVALID_CANCEL)
     if isinstance(reason, str) and len(reason.strip()) > 1000:
-        raise ValidationError("reason is too long", errors=[FieldError("reason", "at most 1000 characters")])
+        raise ValidationError("reason is too long", errors=[FieldError("reason", "at most 1000 characters")],
+                              code=Refusal.INVALID_CANCEL)
     refresh_expiry(db.session, found)
     cancel_request(db.session, found, reason, g.principal.actor)
     db.session.commit()

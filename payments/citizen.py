@@ -31,6 +31,7 @@ from sqlalchemy import select
 from core.clock import isoformat_ict
 from core.db import db
 from core.errors import NotFound, ServiceError, ValidationError
+from core.refusals import Refusal
 from qr.banks import by_bin
 from qr.card import FORMATS, LAYOUTS, CardInfo, render_card
 
@@ -49,6 +50,7 @@ MIMETYPES = {"png": "image/png", "pdf": "application/pdf"}
 
 class Gone(ServiceError):
     status = 410
+    default_code = Refusal.REQUEST_GONE
 
 
 def mask_name(name: str) -> str:

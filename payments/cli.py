@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from core.db import db
 from core.errors import ServiceError
+from core.refusals import cli_text
 
 from .catalogue import import_catalogue
 
@@ -34,7 +35,7 @@ def import_command(file: Path, dry_run: bool) -> None:
         session.rollback() if dry_run else session.commit()
     except ServiceError as exc:
         session.rollback()
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         raise SystemExit(1)
     finally:
         session.close()

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
 from core.db import db
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
+from core.refusals import Refusal, refusal_text
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
 from core.users import Role
@@ -317,12 +318,9 @@ def _form_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
     for error in exc.errors:
         name = _SERVICE_FIELDS.get(error.field, error.field)
         errors[name] = messages.get(name, exc.detail)
-    if isinstance(exc, Conflict):
+    if exc.code == Refusal.DOSSIER_EXISTS:
         errors.setdefault("code", _("Đã có hồ sơ mang mã này."))
-        return errors, _("Đã có hồ sơ trùng mã (mã hồ sơ hoặc mã trên Cổng Dịch vụ công). Chưa có gì được lưu.")
-    if errors:
-        return errors, _("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu. Chưa có gì được lưu.")
-    return errors, _("Không thực hiện được: %(detail)s. Chưa có gì được lưu.", detail=exc.detail)
+    return errors, refusal_text(exc, suffix=_("Chưa có gì được lưu."))
 
 
 def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], preview: bool) -> tuple[dict, dict]:
@@ -423,7 +421,7 @@ def new_dossier():
                 data = parse_dossier_input(body)
                 for code in (data.code, data.portal_code):
                     if code and find_dossier(db.session, code) is not None:
-                        raise Conflict(code)
+                        raise Conflict(code, code=Refusal.DOSSIER_EXISTS, params={"code": code})
                 lines = preview_charges(db.session, data)
                 digest = _digest(lines)
                 if saving and request.form.get("preview_digest") == digest:
@@ -495,24 +493,6 @@ def dossier(code: str):
     return _render_dossier(record)
 
 
-def _request_error(exc: ServiceError, dossier: Dossier, amount: int | None) -> str:
-    if isinstance(exc, Conflict):
-        if remaining_due(dossier) <= 0:
-            return _("Hồ sơ không còn khoản nào phải nộp.")
-        refs = ", ".join(r.reference for r in dossier.payment_requests if r.status == "open")
-        return _("Số còn lại đã nằm trong yêu cầu đang mở %(refs)s: in lại thẻ của yêu cầu đó, hoặc hủy nó "
-                 "trước khi tạo yêu cầu mới.", refs=refs)
-    if isinstance(exc, ValidationError):
-        fields = {e.field for e in exc.errors}
-        if "amount" in fields:
-            if amount is None or amount <= 0:
-                return _("Số tiền phải là số đồng nguyên dương.")
-            return _("Số tiền lớn hơn số còn có thể yêu cầu (%(max)s).", max=format_vnd(_available(dossier)))
-        if "expires_in_minutes" in fields:
-            return _("Thời hạn hiệu lực không hợp lệ.")
-    return exc.detail
-
-
 @bp.post("/payment-requests")
 @roles_required(COUNTER)
 def create_request():
@@ -534,8 +514,7 @@ def create_request():
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        return _render_dossier(dossier, exc.status, request_error=_request_error(exc, dossier, amount),
-                               form_amount=raw_amount)
+        return _render_dossier(dossier, exc.status, request_error=refusal_text(exc), form_amount=raw_amount)
     flash(_("Đã tạo yêu cầu thanh toán %(ref)s: %(amount)s. Bấm “In thẻ” để in mã QR.",
             ref=payment.reference, amount=format_vnd(payment.amount)), "success")
     return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
@@ -554,12 +533,7 @@ def cancel(reference: str):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        if isinstance(exc, ValidationError):
-            text = _("Nhập lý do hủy yêu cầu.")
-        else:
-            text = _("Yêu cầu %(ref)s đang ở trạng thái “%(status)s”: không hủy được.",
-                     ref=payment.reference, status=request_status_label(payment.status))
-        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: text})
+        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: refusal_text(exc)})
     flash(_("Đã hủy yêu cầu thanh toán %(ref)s.", ref=payment.reference), "success")
     return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import ict_day, parse_iso, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
+from core.refusals import Refusal
 
 from .catalogue import rules_for
 from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
@@ -87,7 +88,7 @@ def parse_dossier_input(body: Any) -> DossierInput:
     if charges is not None:
         charges = _check_charges(charges, errors)
     if errors:
-        raise ValidationError("the dossier is not valid", errors=errors)
+        raise ValidationError("the dossier is not valid", errors=errors, code=Refusal.INVALID_DOSSIER)
     return DossierInput(code=code, procedure_code=procedure_code, agency_code=agency_code, applicant_name=applicant,
                         channel=channel, submitted_at=submitted_at, charges=charges, parameters=parameters,
                         portal_code=portal_code)
@@ -172,8 +173,10 @@ def get_procedure(session: Session, code: str) -> Procedure:
     if variants:
         choices = ", ".join(f"{p.code} ({p.name})" for p in variants)
         raise ValidationError(f"procedure {code} has {len(variants)} variants in the catalogue: give one of {choices}",
-                              errors=[FieldError("procedure_code", "ambiguous national code")])
-    raise ValidationError(f"unknown procedure {code!r}", errors=[FieldError("procedure_code", "not in the catalogue")])
+                              errors=[FieldError("procedure_code", "ambiguous national code")],
+                              code=Refusal.INVALID_DOSSIER)
+    raise ValidationError(f"unknown procedure {code!r}", errors=[FieldError("procedure_code", "not in the catalogue")],
+                          code=Refusal.INVALID_DOSSIER)
 
 
 def next_dossier_code(session: Session, agency: Agency, when: datetime) -> str:
@@ -190,11 +193,13 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
     procedure = get_procedure(session, data.procedure_code)
     agency = session.scalar(select(Agency).where(Agency.code == data.agency_code))
     if agency is None:
-        raise ValidationError(f"unknown agency {data.agency_code!r}", errors=[FieldError("agency_code", "not known")])
+        raise ValidationError(f"unknown agency {data.agency_code!r}", errors=[FieldError("agency_code", "not known")],
+                              code=Refusal.INVALID_DOSSIER)
     if data.code and find_dossier(session, data.code) is not None:
-        raise Conflict(f"dossier {data.code} already exists")
+        raise Conflict(f"dossier {data.code} already exists", code=Refusal.DOSSIER_EXISTS, params={"code": data.code})
     if data.portal_code and find_dossier(session, data.portal_code) is not None:
-        raise Conflict(f"a dossier with code {data.portal_code} already exists")
+        raise Conflict(f"a dossier with code {data.portal_code} already exists", code=Refusal.DOSSIER_EXISTS,
+                       params={"code": data.portal_code})
     if data.charges is not None:
         lines = [ChargeLine(c["fee_code"], c["name"], c["kind"], c["amount"], c["legal_basis"], "do hệ thống hồ sơ cung cấp")
                  for c in data.charges]
@@ -220,7 +225,8 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Conflict(f"dossier {dossier.code} already exists") from None
+        raise Conflict(f"dossier {dossier.code} already exists", code=Refusal.DOSSIER_EXISTS,
+                       params={"code": dossier.code}) from None
     return dossier
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from core.refusals import Refusal
 from qr.vietqr import encode_transfer
 
 from .references import check_symbol, purpose_for
@@ -113,6 +114,7 @@ EXAMPLE_DOSSIER = {
          "expires_at": "2026-11-26T23:59:59+07:00", "created_at": "2026-11-25T09:05:12+07:00"},
     ],
     "payments": [],
+    "receipts": [],
 }
 EXAMPLE_AGENCIES = {"items": [{
     "code": "HN-VPDKDD-CN02",
@@ -143,8 +145,16 @@ EXAMPLE_PROCEDURES = {"items": [{
 }]}
 
 
-def _problem(status: int, title: str, detail: str, errors: list | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+_GENERIC_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+                  413: "payload_too_large", 422: "invalid"}
+
+
+def _problem(status: int, title: str, detail: str, errors: list | None = None, *, code: str | None = None,
+             params: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                            "code": code or _GENERIC_CODES[status]}
+    if params:
+        body["params"] = params
     if errors:
         body["errors"] = errors
     return body
@@ -156,12 +166,22 @@ SCHEMAS: dict[str, Any] = {
     "Problem": {
         "type": "object",
         "description": "An RFC 7807 problem: every error of the API, as `application/problem+json`.",
-        "required": ["type", "title", "status", "detail"],
+        "required": ["type", "title", "status", "detail", "code"],
         "properties": {
             "type": {"type": "string", "examples": ["about:blank"]},
             "title": {"type": "string", "description": "The HTTP status phrase.", "examples": ["Conflict"]},
             "status": {"type": "integer", "examples": [409]},
-            "detail": {"type": "string", "description": "What is wrong, for people."},
+            "detail": {"type": "string", "description": "What is wrong, for people: in English, or in Vietnamese "
+                                                        "when `Accept-Language` puts `vi` first."},
+            "code": {"type": "string", "enum": [c.value for c in Refusal],
+                     "description": "The refusal's stable, machine-readable name; each operation lists the ones it "
+                                    "can answer. Generic codes (`bad_request`, `unauthorized`, `forbidden`, "
+                                    "`not_found`, `conflict`, `payload_too_large`, `invalid`) name refusals that "
+                                    "have no name of their own."},
+            "params": {"type": "object", "description": "What explains the refusal (amounts in đồng, days as "
+                                                        "YYYY-MM-DD, references), by name; present when there are "
+                                                        "any.",
+                       "examples": [{"amount": 1_000_000, "available": 400_000}]},
             "errors": {"type": "array", "description": "Validation errors (422): one per field at fault.",
                        "items": _ref("FieldError")},
         },
@@ -338,11 +358,31 @@ SCHEMAS: dict[str, Any] = {
             "allocated_at": TIME,
         },
     },
+    "Receipt": {
+        "type": "object",
+        "description": "An e-receipt of the dossier. `(form, series, number)` never repeats: the series carries "
+                       "the two last digits of the year of issue (Indochina time), and numbering starts at 1 in "
+                       "each series.",
+        "required": ["form", "series", "number", "issued_at", "amount", "kind", "status", "pdf_url"],
+        "properties": {
+            "form": {"type": "string", "description": "The receipt form symbol (mẫu số).",
+                     "examples": ["01BLP0-001"]},
+            "series": {"type": "string", "description": "The receipt series (ký hiệu).", "examples": ["DD-26E"]},
+            "number": {"type": "string", "pattern": "^[0-9]{8}$", "examples": ["00000001"]},
+            "issued_at": TIME,
+            "amount": MONEY,
+            "kind": {"type": "string", "enum": ["phi", "le_phi"]},
+            "status": {"type": "string", "enum": ["issued", "cancelled", "replaced"],
+                       "description": "`replaced`: cancelled, and a later receipt replaces it."},
+            "pdf_url": {"type": "string", "format": "uri",
+                        "description": "The receipt's PDF (`GET /api/v1/receipts/{token}.pdf`, any role)."},
+        },
+    },
     "Dossier": {
         "type": "object",
         "required": ["code", "portal_code", "procedure_code", "field", "agency_code", "applicant_name", "channel",
                      "submitted_at", "payer_class", "parameters", "amount_due", "amount_paid", "payment_status",
-                     "charges", "payment_requests", "payments"],
+                     "charges", "payment_requests", "payments", "receipts"],
         "properties": {
             "code": DOSSIER_CODE,
             "portal_code": _nullable("string"),
@@ -360,6 +400,7 @@ SCHEMAS: dict[str, Any] = {
             "charges": {"type": "array", "items": _ref("Charge")},
             "payment_requests": {"type": "array", "items": _ref("PaymentRequestSummary")},
             "payments": {"type": "array", "items": _ref("Payment")},
+            "receipts": {"type": "array", "items": _ref("Receipt")},
         },
     },
     "PaymentRequestInput": {
@@ -431,8 +472,9 @@ SCHEMAS: dict[str, Any] = {
 # --- error answers -------------------------------------------------------------------------
 
 
-def _error(description: str, example: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description,
+def _error(description: str, example: dict[str, Any], *more_codes: str) -> dict[str, Any]:
+    codes = ", ".join(f"`{c}`" for c in (example["code"], *more_codes))
+    return {"description": f"{description} Code: {codes}.",
             "content": {PROBLEM_JSON: {"schema": _ref("Problem"), "example": example}}}
 
 
@@ -448,26 +490,32 @@ RESPONSES = {
     "PayloadTooLarge": _error("The body is larger than 1 MB.", _problem(
         413, "Request Entity Too Large", "the body is larger than 1048576 bytes, the most this API reads")),
     "DossierConflict": _error("A dossier with this code (or portal code) exists already.", _problem(
-        409, "Conflict", "dossier 000.12.03.H26-261125-0001 already exists")),
+        409, "Conflict", "dossier 000.12.03.H26-261125-0001 already exists", code="dossier_exists",
+        params={"code": "000.12.03.H26-261125-0001"})),
     "NothingDue": _error("Nothing remains due that is not already asked for by an open request.", _problem(
         409, "Conflict", f"nothing remains due on dossier 000.12.03.H26-261125-0001 (request {_REFERENCE} is open: "
-                         "reprint it, or cancel it first)")),
+                         "reprint it, or cancel it first)", code="nothing_due",
+        params={"dossier": "000.12.03.H26-261125-0001", "open_requests": [_REFERENCE]})),
     "AlreadyClosed": _error("The request is already paid, overpaid or cancelled.", _problem(
-        409, "Conflict", f"payment request {_REFERENCE} is already paid")),
+        409, "Conflict", f"payment request {_REFERENCE} is already paid", code="request_paid",
+        params={"reference": _REFERENCE, "status": "paid"}), "request_cancelled"),
     "InvalidDossier": _error("Invalid content; `errors` names each field at fault.", _problem(
         422, "Unprocessable Entity", "the dossier is not valid",
         [{"field": "applicant_name", "message": "required"},
-         {"field": "parameters.declared_value", "message": "a whole, non-negative number of đồng"}])),
+         {"field": "parameters.declared_value", "message": "a whole, non-negative number of đồng"}],
+        code="invalid_dossier")),
     "InvalidRequest": _error("Invalid amount or validity; `errors` names each field at fault.", _problem(
         422, "Unprocessable Entity", "the payment request is not valid",
-        [{"field": "amount", "message": "a positive whole number of đồng"}])),
+        [{"field": "amount", "message": "a positive whole number of đồng"}], code="invalid_request"),
+        "not_a_positive_amount", "amount_over_available"),
     "InvalidStatus": _error("Not a status of the national portal; `errors` names the field.", _problem(
         422, "Unprocessable Entity", "the status is not valid",
         [{"field": "status", "message": "one of 1 (submitted), 2 (accepted), 3 (rejected), 4 (in_progress), "
                                         "5 (documents_requested), 6 (awaiting_payment), 7 (withdrawn), 8 (stopped), "
-                                        "9 (done), 10 (result_delivered)"}])),
+                                        "9 (done), 10 (result_delivered)"}], code="invalid_status")),
     "InvalidCancel": _error("No reason given.", _problem(
-        422, "Unprocessable Entity", "say why the request is cancelled", [{"field": "reason", "message": "required"}])),
+        422, "Unprocessable Entity", "say why the request is cancelled", [{"field": "reason", "message": "required"}],
+        code="reason_required", params={"act": "cancel_request"}), "invalid_cancel"),
 }
 
 
@@ -552,6 +600,16 @@ PATHS: dict[str, Any] = {
         {"200": {"description": "The dossier.", "content": _json("Dossier", EXAMPLE_DOSSIER)},
          **_errors("Unauthorized", "NotFound")},
         parameters=[_CODE_PARAM])},
+    "/api/v1/receipts/{token}.pdf": {"get": _op(
+        "getReceiptPdf", "Dossiers", "An e-receipt as PDF",
+        "The address a dossier's `receipts[].pdf_url` gives.",
+        ALL_ROLES,
+        {"200": {"description": "The receipt (A5 PDF).",
+                 "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+         **_errors("Unauthorized", "NotFound")},
+        parameters=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "The receipt's own token, from `pdf_url`.",
+                     "example": "q8Jm0cS2vXnL4tY7bA1kZ9wE"}])},
     "/api/v1/dossiers/{code}/payment-requests": {"post": _op(
         "createPaymentRequest", "Payment requests", "Ask for a payment: a VietQR code for a dossier",
         "Creates a payment request on the agency's default collection account: one amount, one reference, one "

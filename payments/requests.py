@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import ICT, ict_day, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
+from core.refusals import Refusal
 from core.money import format_vnd
 from qr.vietqr import encode_transfer
 
@@ -72,23 +73,30 @@ def create_payment_request(session: Session, dossier: Dossier, actor: str, *, am
         if available <= 0:
             open_refs = ", ".join(r.reference for r in dossier.payment_requests if r.status == "open")
             hint = f" (request {open_refs} is open: reprint it, or cancel it first)" if open_refs else ""
-            raise Conflict(f"nothing remains due on dossier {dossier.code}{hint}")
+            raise Conflict(f"nothing remains due on dossier {dossier.code}{hint}", code=Refusal.NOTHING_DUE,
+                           params={"dossier": dossier.code,
+                                   "open_requests": [r.reference for r in dossier.payment_requests
+                                                     if r.status == "open"]})
         amount = available
     else:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValidationError("amount must be a positive whole number of đồng",
-                                  errors=[FieldError("amount", "positive whole đồng")])
+                                  errors=[FieldError("amount", "positive whole đồng")],
+                                  code=Refusal.NOT_A_POSITIVE_AMOUNT)
         if remaining_due(dossier) <= 0:
-            raise Conflict(f"nothing remains due on dossier {dossier.code}")
+            raise Conflict(f"nothing remains due on dossier {dossier.code}", code=Refusal.NOTHING_DUE,
+                           params={"dossier": dossier.code})
         if amount > available:
             raise ValidationError(
                 f"amount {format_vnd(amount)} is more than remains to be requested ({format_vnd(max(available, 0))})",
-                errors=[FieldError("amount", f"at most {max(available, 0)}")])
+                errors=[FieldError("amount", f"at most {max(available, 0)}")], code=Refusal.AMOUNT_OVER_AVAILABLE,
+                params={"amount": amount, "available": max(available, 0)})
     if expires_in_minutes is not None:
         if isinstance(expires_in_minutes, bool) or not isinstance(expires_in_minutes, int) \
                 or not 1 <= expires_in_minutes <= MAX_VALIDITY_MINUTES:
             raise ValidationError("expires_in_minutes must be a whole number from 1 to 43200 (30 days)",
-                                  errors=[FieldError("expires_in_minutes", "1 to 43200")])
+                                  errors=[FieldError("expires_in_minutes", "1 to 43200")],
+                                  code=Refusal.INVALID_REQUEST)
         expires_at = now + timedelta(minutes=expires_in_minutes)
     else:
         expires_at = (policy or ValidityPolicy()).default_expiry(now)
@@ -138,12 +146,15 @@ def get_request_by_token(session: Session, token: str) -> PaymentRequest:
 
 def cancel_request(session: Session, request: PaymentRequest, reason: str, actor: str) -> PaymentRequest:
     if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("say why the request is cancelled", errors=[FieldError("reason", "required")])
+        raise ValidationError("say why the request is cancelled", errors=[FieldError("reason", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "cancel_request"})
     request = session.get(PaymentRequest, request.id, with_for_update={"of": PaymentRequest}, populate_existing=True)
     if request.status in FINAL_PAID:
-        raise Conflict(f"payment request {request.reference} is already {request.status}")
+        raise Conflict(f"payment request {request.reference} is already {request.status}", code=Refusal.REQUEST_PAID,
+                       params={"reference": request.reference, "status": request.status})
     if request.status == "cancelled":
-        raise Conflict(f"payment request {request.reference} is already cancelled")
+        raise Conflict(f"payment request {request.reference} is already cancelled", code=Refusal.REQUEST_CANCELLED,
+                       params={"reference": request.reference})
     previous = request.status
     request.status = "cancelled"
     request.cancel_reason = reason.strip()

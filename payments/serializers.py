@@ -10,12 +10,15 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import current_app, has_request_context, request, url_for
+from sqlalchemy.orm import object_session
 from werkzeug.routing import BuildError
 
 from core.clock import isoformat_ict
 
 from .dossiers import payment_status
-from .models import Agency, CollectionAccount, Dossier, DossierCharge, FeeItem, PaymentRequest, Procedure
+from .models import (Agency, CollectionAccount, Dossier, DossierCharge, FeeItem, PaymentRequest, Procedure,
+                     Receipt)
+from .receipts import dossier_receipts, receipt_number
 
 # The citizen pages' routes, used only while ``payments.citizen`` does not define them yet
 # (url_for raises BuildError then). They must stay identical to the routes in citizen.py,
@@ -124,7 +127,23 @@ def payments_for(dossier: Dossier) -> list[dict[str, Any]]:
     return _payment_lines[0](dossier) if _payment_lines else []
 
 
+def receipt_status(receipt: Receipt, replaced_ids: set[int]) -> str:
+    """``issued``; ``cancelled``; or ``replaced`` when a later receipt replaces the cancelled one."""
+    if receipt.status == "cancelled" and receipt.id in replaced_ids:
+        return "replaced"
+    return receipt.status
+
+
+def receipts_json(receipts: list[Receipt]) -> list[dict[str, Any]]:
+    """A dossier's e-receipts as CONTRACT.md lists them, oldest first."""
+    replaced = {r.replaces_id for r in receipts if r.replaces_id is not None}
+    return [{"form": r.form, "series": r.series, "number": receipt_number(r), "issued_at": isoformat_ict(r.issued_at),
+             "amount": r.amount, "kind": r.kind, "status": receipt_status(r, replaced),
+             "pdf_url": external_url("api.receipt_pdf", token=r.lookup_token)} for r in receipts]
+
+
 def dossier_json(dossier: Dossier) -> dict[str, Any]:
+    session = object_session(dossier)
     return {
         "code": dossier.code,
         "portal_code": dossier.portal_code,
@@ -142,6 +161,7 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
         "charges": [charge_json(c) for c in dossier.charges],
         "payment_requests": [request_summary_json(r) for r in dossier.payment_requests],
         "payments": payments_for(dossier),
+        "receipts": receipts_json(dossier_receipts(session, dossier.id)) if session is not None else [],
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import utcnow
 from core.errors import Conflict, ValidationError
+from core.refusals import Refusal
 from payments.dossiers import payment_status
 from payments.models import Dossier, PaymentRequest, PaymentRequestEvent
 
@@ -74,7 +75,8 @@ def ensure_day_open(session: Session, transaction: BankTransaction) -> None:
                                                         DailyClose.status == "closed"))
     if closed is not None:
         raise Conflict(f"the day {transaction.booked_on} of account {transaction.account_number} is closed: "
-                       "reopen it (with a reason) before changing its allocations")
+                       "reopen it (with a reason) before changing its allocations", code=Refusal.DAY_CLOSED,
+                       params={"day": transaction.booked_on, "account": transaction.account_number})
 
 
 def transaction_status(transaction: BankTransaction) -> str:
@@ -109,22 +111,26 @@ def allocate(session: Session, *, dossier_id: int, amount: int, actor: str, rule
     """Assign ``amount`` of a payment (``transaction`` or ``cash``) to a dossier (through
     ``request_id`` when given). Flushes; the caller commits."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValidationError("an allocation is a positive whole number of đồng")
+        raise ValidationError("an allocation is a positive whole number of đồng", code=Refusal.NOT_A_POSITIVE_AMOUNT)
     if (transaction is None) == (cash is None):
         raise ValueError("allocate one payment: a bank transaction or a cash payment")
     if transaction is not None:
         if transaction.direction != "in":
-            raise Conflict("money out is never allocated to a dossier")
+            raise Conflict("money out is never allocated to a dossier", code=Refusal.MONEY_OUT)
         if transaction.account_id is None:
-            raise Conflict(f"account {transaction.account_number} is not one of ours: its money cannot pay a dossier")
+            raise Conflict(f"account {transaction.account_number} is not one of ours: its money cannot pay a dossier",
+                           code=Refusal.NOT_OUR_ACCOUNT, params={"account": transaction.account_number})
         ensure_day_open(session, transaction)
         if transaction.allocated + amount > transaction.amount:
             raise Conflict(f"the transaction has {transaction.amount - transaction.allocated} đ left to allocate, "
-                           f"not {amount} đ")
+                           f"not {amount} đ", code=Refusal.OVER_ALLOCATION,
+                           params={"total": amount, "left": transaction.amount - transaction.allocated})
     dossier = lock_dossier(session, dossier_id)
     request = lock_request(session, request_id) if request_id is not None else None
     if request is not None and request.dossier_id != dossier.id:
-        raise ValidationError(f"payment request {request.reference} is not one of dossier {dossier.code}'s")
+        raise ValidationError(f"payment request {request.reference} is not one of dossier {dossier.code}'s",
+                              code=Refusal.REQUEST_OF_ANOTHER_DOSSIER,
+                              params={"reference": request.reference, "dossier": dossier.code})
     channel = payment_channel_for(dossier, transaction, cash=cash is not None, portal=portal)
     allocation = Allocation(transaction_id=transaction.id if transaction else None,
                             cash_payment_id=cash.id if cash else None, dossier_id=dossier.id,
@@ -206,9 +212,9 @@ def reverse(session: Session, allocation: Allocation, actor: str, reason: str) -
     """Undo an allocation (an unmatch by a person, or a reversal on the statement): the money
     is no longer the dossier's, and its request is open again for what is missing."""
     if allocation.reversed_at is not None:
-        raise Conflict(f"allocation {allocation.id} was already reversed")
+        raise Conflict(f"allocation {allocation.id} was already reversed", code=Refusal.ALREADY_REVERSED)
     if not reason or not reason.strip():
-        raise ValidationError("say why the allocation is undone")
+        raise ValidationError("say why the allocation is undone", code=Refusal.REASON_REQUIRED, params={"act": "undo"})
     transaction = lock_transaction(session, allocation.transaction_id) if allocation.transaction_id else None
     if transaction is not None:
         ensure_day_open(session, transaction)

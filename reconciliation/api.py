@@ -13,6 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.auth import api_roles
 from core.db import db
 from core.errors import FieldError, ServiceError, ValidationError
+from core.refusals import Refusal
 from payments.api import no_nul_in_paths, roll_back_refusals
 
 from .models import BankTransaction, ReconException
@@ -29,6 +30,7 @@ PAGE = 200
 
 class PayloadTooLarge(ServiceError):
     status = 413
+    default_code = Refusal.PAYLOAD_TOO_LARGE
 
 
 @bp.post("/statements")

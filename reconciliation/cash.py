@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import ict_day, utcnow
 from core.errors import Conflict, FieldError, ValidationError
+from core.refusals import Refusal
 from payments.models import Dossier
 
 from .allocation import allocate, lock_dossier
@@ -34,14 +35,16 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
     if amount_tendered is not None and (not isinstance(amount_tendered, int) or amount_tendered < amount):
         errors.append(FieldError("amount_tendered", "at least the amount paid"))
     if errors:
-        raise ValidationError("the cash payment is not valid", errors=errors)
+        raise ValidationError("the cash payment is not valid", errors=errors, code=Refusal.INVALID_CASH)
     dossier = lock_dossier(session, dossier.id)  # two clerks at once cannot both take what remains
     remaining = dossier.amount_due - dossier.amount_paid
     if remaining <= 0:
-        raise Conflict(f"nothing remains due on dossier {dossier.code}")
+        raise Conflict(f"nothing remains due on dossier {dossier.code}", code=Refusal.NOTHING_DUE,
+                       params={"dossier": dossier.code})
     if amount > remaining:
         raise ValidationError(f"{amount} đ is more than the {remaining} đ that remain due: take only what is due",
-                              errors=[FieldError("amount", f"at most {remaining}")])
+                              errors=[FieldError("amount", f"at most {remaining}")], code=Refusal.CASH_OVER_DUE,
+                              params={"amount": amount, "remaining": remaining})
     now = utcnow()
     payment = CashPayment(dossier_id=dossier.id, agency_id=dossier.agency_id, amount=amount,
                           amount_tendered=amount_tendered, receipt_number=receipt_number, received_at=now,

@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from core.db import db
 from core.errors import Conflict, ServiceError, ValidationError
+from core.refusals import Refusal, refusal_text
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
 from core.users import Role
@@ -67,19 +68,13 @@ def _form_errors(values: dict[str, str], amount: int | None, tendered: int | Non
 def _refusal(exc: ServiceError, amount: int | None, remaining: int) -> dict[str, str]:
     """The service's refusal (English ``detail``) as messages for the page."""
     messages = _messages()
-    if isinstance(exc, Conflict) and remaining <= 0:
-        return {"": _("Hồ sơ không còn khoản nào phải nộp: không thu tiền mặt. Chưa có gì được lưu.")}
-    if isinstance(exc, ValidationError):
-        errors: dict[str, str] = {}
-        for error in exc.errors:
-            if error.field == "amount" and amount is not None and amount > remaining:
-                errors["amount"] = _("Số tiền thu (%(amount)s) lớn hơn số còn phải nộp (%(remaining)s): chỉ thu đúng "
-                                     "số còn phải nộp.", amount=format_vnd(amount), remaining=format_vnd(remaining))
-            elif error.field in messages:
-                errors[error.field] = messages[error.field]
+    if exc.code == Refusal.CASH_OVER_DUE:
+        return {"amount": refusal_text(exc)}
+    if exc.code == Refusal.INVALID_CASH:
+        errors = {e.field: messages[e.field] for e in exc.errors if e.field in messages}
         if errors:
             return errors
-    return {"": _("Không ghi nhận được khoản tiền mặt: %(detail)s. Chưa có gì được lưu.", detail=exc.detail)}
+    return {"": refusal_text(exc, suffix=_("Chưa có gì được lưu."))}
 
 
 @bp.post("/dossiers/<path:code>/cash")

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from core.db import db
 from core.errors import ServiceError
+from core.refusals import cli_text
 
 
 def _keys():
@@ -83,14 +84,14 @@ def import_command(path: Path, actor: str) -> None:
 
             summary = import_statement(session, handle, filename=path.name, actor=f"cli:{actor}", progress=progress)
     except ServiceError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         sys.exit(1)
     finally:
         session.close()
     body = import_json(summary)
     click.echo(("imported" if summary.created else "already imported (nothing created)")
                + f": {body['format']}, {body['entries']} entries, {body['new_transactions']} new and "
-                 f"{body['known_transactions']} known transactions")
+                 f"{body['known_transactions']} known transactions, {body['matched']} matched on import")
     for section in body["statements"]:
         proof = "balance proof OK" if section["balance_ok"] else f"BALANCE PROOF FAILED: {section['balance_message']}"
         if section["continuity_ok"] is False:
@@ -212,7 +213,7 @@ def day_run(account: str, day: str, dry_run: bool, no_close: bool, actor: str) -
         result = run_day(session, _account(session, account), _date(day), f"cli:{actor}", dry_run=dry_run,
                          close=not no_close)
     except ServiceError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         sys.exit(1)
     finally:
         session.close()
@@ -240,7 +241,7 @@ def day_reopen(account: str, day: str, reason: str, actor: str) -> None:
         with db.transaction() as session:
             reopen_day(session, _account(session, account), _date(day), f"cli:{actor}", reason)
     except ServiceError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         sys.exit(1)
     click.echo(f"{account} {day}: reopened")
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import ICT, to_ict, utcnow
 from core.errors import Conflict, FieldError, ValidationError
+from core.refusals import Refusal
 from payments.models import CollectionAccount
 
 from .allocation import active_allocations, reverse
@@ -46,6 +47,33 @@ STEPS = ("statement", "missing_callback", "reversals", "missing_from_statement",
 BLOCKING_REASONS = ("missing_from_statement", "conflicting_report", "unlinked_reversal", "balance_mismatch")
 
 
+@dataclass(frozen=True)
+class Action:
+    """One thing a run did (or, dry, would do): ``kind`` is ``missing_callback`` (``count``
+    transfers only the statement shows went through the matcher, ``outcomes`` says how they
+    came out), ``reversal`` (``ref`` undid ``count`` allocations of ``original``),
+    ``unlinked_reversal`` (``ref``), ``missing_from_statement`` (``ref``) or ``closed``. Pages
+    label it (``finance_labels.run_action_label``); ``str()`` is the English line of the CLI."""
+
+    kind: str
+    ref: str | None = None
+    count: int = 0
+    original: str | None = None
+    outcomes: tuple[tuple[str, int], ...] = ()
+
+    def __str__(self) -> str:
+        if self.kind == "missing_callback":
+            return (f"missing_callback: {self.count} transfer(s) only the statement shows: "
+                    + ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes))
+        if self.kind == "reversal":
+            return f"reversal {self.ref} undid {self.count} allocation(s) of {self.original}"
+        if self.kind == "unlinked_reversal":
+            return f"unlinked reversal {self.ref}"
+        if self.kind == "missing_from_statement":
+            return f"missing_from_statement {self.ref}"
+        return self.kind
+
+
 @dataclass
 class DayResult:
     account: str
@@ -54,7 +82,11 @@ class DayResult:
     dry_run: bool
     figures: dict[str, Any]
     blocking: list[str]
-    actions: list[str] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def closes(self) -> bool:
+        return any(a.kind == "closed" for a in self.actions)
 
 
 def get_close(session: Session, account_id: int, day: date, *, create: bool = True) -> DailyClose | None:
@@ -89,8 +121,9 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
     record = get_close(session, account.id, day)
     if record.status == "closed":
         if not dry_run:
-            raise Conflict(f"the day {day} of account {account.number} is closed; reopen it to run it again")
-    actions: list[str] = []
+            raise Conflict(f"the day {day} of account {account.number} is closed; reopen it to run it again",
+                           code=Refusal.DAY_ALREADY_CLOSED, params={"day": day, "account": account.number})
+    actions: list[Action] = []
     record.run_started_at = record.run_started_at if record.run_step else utcnow()
     statements = statements_for(session, account, day)
     _step(session, record, "statement", dry_run)
@@ -103,8 +136,7 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
     if pending:
         counts = match_many(session, list(pending), actor="rule:statement_run", missing_callback=True,
                             commit=not dry_run)
-        actions.append(f"missing_callback: {len(pending)} transfer(s) only the statement shows: "
-                       + ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())))
+        actions.append(Action("missing_callback", count=len(pending), outcomes=tuple(sorted(counts.items()))))
     _step(session, record, "missing_callback", dry_run)
     # 3. reversals
     reversals = session.scalars(select(BankTransaction).where(
@@ -129,7 +161,7 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
                            amount=transaction.amount,
                            detail=f"reported by {transaction.channels} but not on the bank's statement of {day}: "
                                   "a forged, reversed or unposted transfer", actor="rule:statement_run")
-            actions.append(f"missing_from_statement {transaction.bank_ref}")
+            actions.append(Action("missing_from_statement", ref=transaction.bank_ref))
     _step(session, record, "missing_from_statement", dry_run)
     # 5 and 6
     figures = day_figures(session, account, day, statements)
@@ -141,7 +173,7 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
     _step(session, record, "balance", dry_run)
     if close and not blocking and record.status != "closed":
         _close(session, record, actor, figures)
-        actions.append("closed")
+        actions.append(Action("closed"))
     record.run_step = None
     record.run_finished_at = utcnow()
     result = DayResult(account.number, day, record.status, dry_run, figures, blocking, actions)
@@ -163,7 +195,7 @@ def _step(session: Session, record: DailyClose, step: str, dry_run: bool) -> Non
         session.flush()
 
 
-def _reverse(session: Session, reversal: BankTransaction, account: CollectionAccount) -> str:
+def _reverse(session: Session, reversal: BankTransaction, account: CollectionAccount) -> Action:
     original = session.get(BankTransaction, reversal.reversal_of_id) if reversal.reversal_of_id else None
     decision = Decision("reversal", 1.0, "ignored", {"reverses": original.bank_ref if original else None})
     record_decision(session, reversal, decision, "rule:statement_run")
@@ -172,7 +204,7 @@ def _reverse(session: Session, reversal: BankTransaction, account: CollectionAcc
         open_exception(session, "unlinked_reversal", transaction_id=reversal.id, account_id=account.id,
                        amount=reversal.amount, detail="a reversal on the statement that names no transfer known here",
                        actor="rule:statement_run")
-        return f"unlinked reversal {reversal.bank_ref}"
+        return Action("unlinked_reversal", ref=reversal.bank_ref)
     undone = 0
     for allocation in active_allocations(session, transaction_id=original.id):
         reverse(session, allocation, "rule:statement_run", f"reversed by the bank ({reversal.bank_ref})")
@@ -181,7 +213,7 @@ def _reverse(session: Session, reversal: BankTransaction, account: CollectionAcc
     open_exception(session, "reversal", transaction_id=original.id, account_id=account.id, amount=original.amount,
                    status="resolved", detail=f"reversed by {reversal.bank_ref}; {undone} allocation(s) undone",
                    actor="rule:statement_run")
-    return f"reversal {reversal.bank_ref} undid {undone} allocation(s) of {original.bank_ref}"
+    return Action("reversal", ref=reversal.bank_ref, count=undone, original=original.bank_ref)
 
 
 def day_figures(session: Session, account: CollectionAccount, day: date, statements: list[Statement]) -> dict:
@@ -283,21 +315,25 @@ def close_day(session: Session, account: CollectionAccount, day: date, actor: st
     """A finance officer closes a day the run left open (after settling what blocked it)."""
     record = get_close(session, account.id, day)
     if record.status == "closed":
-        raise Conflict(f"the day {day} of account {account.number} is already closed")
+        raise Conflict(f"the day {day} of account {account.number} is already closed", code=Refusal.DAY_ALREADY_CLOSED,
+                       params={"day": day, "account": account.number})
     statements = statements_for(session, account, day)
     blocking = blocking_items(session, account, day, statements)
     if blocking:
-        raise Conflict("the day cannot be closed: " + "; ".join(blocking))
+        raise Conflict("the day cannot be closed: " + "; ".join(blocking), code=Refusal.DAY_BLOCKED,
+                       params={"day": day, "account": account.number, "count": len(blocking)})
     _close(session, record, actor, day_figures(session, account, day, statements))
     return record
 
 
 def reopen_day(session: Session, account: CollectionAccount, day: date, actor: str, reason: str) -> DailyClose:
     if not reason or not reason.strip():
-        raise ValidationError("say why the day is reopened", errors=[FieldError("reason", "required")])
+        raise ValidationError("say why the day is reopened", errors=[FieldError("reason", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "reopen"})
     record = get_close(session, account.id, day, create=False)
     if record is None or record.status != "closed":
-        raise Conflict(f"the day {day} of account {account.number} is not closed")
+        raise Conflict(f"the day {day} of account {account.number} is not closed", code=Refusal.DAY_NOT_CLOSED,
+                       params={"day": day, "account": account.number})
     record.status = "open"
     record.reopened_at = utcnow()
     record.reopened_by = actor

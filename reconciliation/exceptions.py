@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import ict_day, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
+from core.refusals import Refusal
 
 from .models import EXCEPTION_REASONS, ExceptionNote, ReconException, Statement
 
@@ -75,15 +76,17 @@ def get_exception(session: Session, exception_id: int, *, lock: bool = False) ->
         query = query.with_for_update(of=ReconException)
     item = session.scalar(query)
     if item is None:
-        raise NotFound(f"no exception {exception_id}")
+        raise NotFound(f"no exception {exception_id}", params={"id": exception_id})
     return item
 
 
 def resolve(session: Session, item: ReconException, actor: str, resolution: str, *, status: str = "resolved") -> None:
     if item.status != "open":
-        raise Conflict(f"exception {item.id} is already {item.status}")
+        raise Conflict(f"exception {item.id} is already {item.status}", code=Refusal.EXCEPTION_SETTLED,
+                       params={"id": item.id, "status": item.status})
     if not resolution or not resolution.strip():
-        raise ValidationError("say how it was settled", errors=[FieldError("resolution", "required")])
+        raise ValidationError("say how it was settled", errors=[FieldError("resolution", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "settle"})
     item.status = status
     item.resolved_at = utcnow()
     item.resolved_by = actor
@@ -122,9 +125,11 @@ def resolve_open_for_request(session: Session, request_id: int, reasons: tuple[s
 
 def assign(session: Session, item: ReconException, owner: str | None, deadline: date | None, actor: str) -> None:
     if item.status != "open":
-        raise Conflict(f"exception {item.id} is already {item.status}")
+        raise Conflict(f"exception {item.id} is already {item.status}", code=Refusal.EXCEPTION_SETTLED,
+                       params={"id": item.id, "status": item.status})
     if deadline is not None and deadline < ict_day(utcnow()):
-        raise ValidationError("the deadline is in the past", errors=[FieldError("deadline", "today or later")])
+        raise ValidationError("the deadline is in the past", errors=[FieldError("deadline", "today or later")],
+                              code=Refusal.DEADLINE_PAST)
     item.owner = (owner or "").strip()[:64] or None
     if deadline is not None:
         item.deadline = deadline
@@ -136,7 +141,7 @@ def assign(session: Session, item: ReconException, owner: str | None, deadline: 
 def add_note(session: Session, item: ReconException, author: str, text: str) -> ExceptionNote:
     text = (text or "").strip()
     if not text:
-        raise ValidationError("a note needs text", errors=[FieldError("text", "required")])
+        raise ValidationError("a note needs text", errors=[FieldError("text", "required")], code=Refusal.NOTE_REQUIRED)
     note = ExceptionNote(exception_id=item.id, author=author, text=text[:4000], at=utcnow())
     session.add(note)
     session.flush()

@@ -26,6 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.clock import ict_day, utcnow
 from core.db import db
 from core.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationError
+from core.refusals import Refusal, refusal_text
 from core.login import roles_required
 from core.money import format_vnd
 from core.users import Role, User
@@ -33,7 +34,7 @@ from payments.models import CollectionAccount, Dossier
 from qr.banks import all_banks
 
 from . import finance_queries as q
-from .close import close_day, reopen_day, run_day
+from .close import Action, close_day, reopen_day, run_day
 from .exceptions import add_note, assign, get_exception, resolve
 from .exports import EXPORTS, FORMATS, export, file_name
 from .finance_forms import (EXCEPTION_STATUSES, REFUND_STATUSES, TRANSACTION_STATUSES, clean, export_filters,
@@ -72,8 +73,8 @@ class _Fin(Labels):
         return bank.short_name if bank else (bank_bin or "")
 
     @staticmethod
-    def run_action(text: str) -> str:
-        return run_action_label(text)
+    def run_action(action: Action) -> str:
+        return run_action_label(action)
 
 
 @bp.record_once
@@ -81,25 +82,22 @@ def _register_globals(state) -> None:
     state.app.jinja_env.globals.setdefault("fin", _Fin())
 
 
-def run_action_label(text: str) -> str:
-    """What ``run_day`` reports it did (English lines), for people."""
-    if text == "closed":
+def run_action_label(action: Action) -> str:
+    """What ``run_day`` did (or would do), for people."""
+    if action.kind == "closed":
         return _("Khóa sổ ngày.")
-    match = re.match(r"^missing_callback (\S+): (\w+)$", text)
-    if match:
-        return _("Khoản chỉ có trên sao kê %(ref)s đã qua bước ghép (%(outcome)s).", ref=match.group(1),
-                 outcome=match.group(2))
-    match = re.match(r"^missing_from_statement (\S+)$", text)
-    if match:
-        return _("Khoản %(ref)s được báo có nhưng không có trên sao kê.", ref=match.group(1))
-    match = re.match(r"^unlinked reversal (\S+)$", text)
-    if match:
-        return _("Bút toán đảo %(ref)s không rõ giao dịch gốc.", ref=match.group(1))
-    match = re.match(r"^reversal (\S+) undid (\d+) allocation\(s\) of (\S+)$", text)
-    if match:
-        return _("Bút toán đảo %(ref)s gỡ %(n)s khoản phân bổ của %(original)s.", ref=match.group(1),
-                 n=match.group(2), original=match.group(3))
-    return text
+    if action.kind == "missing_callback":
+        outcomes = ", ".join(f"{n} {Labels.transaction_status(outcome).lower()}" for outcome, n in action.outcomes)
+        return _("%(n)d khoản chỉ có trên sao kê (không có báo có) đã qua bước ghép: %(outcomes)s.", n=action.count,
+                 outcomes=outcomes)
+    if action.kind == "missing_from_statement":
+        return _("Khoản %(ref)s được báo có nhưng không có trên sao kê.", ref=action.ref)
+    if action.kind == "unlinked_reversal":
+        return _("Bút toán đảo %(ref)s không rõ giao dịch gốc.", ref=action.ref)
+    if action.kind == "reversal":
+        return _("Bút toán đảo %(ref)s gỡ %(n)s khoản phân bổ của %(original)s.", ref=action.ref, n=action.count,
+                 original=action.original)
+    return str(action)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,37 +227,9 @@ def _refuse(item, transaction_id: int | None, form_name: str, status: int, messa
                         open_form=form_name, parsed=parsed)
 
 
-def _closed_day_message(transaction: BankTransaction) -> str:
-    return _("Ngày %(day)s của tài khoản %(account)s đã khóa sổ: mở lại ngày (ghi rõ lý do) rồi mới thay đổi "
-             "phân bổ. Chưa có gì thay đổi.", day=transaction.booked_on.strftime("%d/%m/%Y"),
-             account=transaction.account_number)
-
-
-def _match_refusal(exc: ServiceError, transaction_id: int, parsed) -> str:
-    fields = {e.field for e in exc.errors}
-    if isinstance(exc, ValidationError):
-        if "note" in fields:
-            return _("Nhập lý do: bạn đã kiểm tra những gì để ghép khoản tiền này. Chưa có gì thay đổi.")
-        if "amount" in fields:
-            return _("Mỗi số tiền phải là số đồng nguyên dương. Chưa có gì thay đổi.")
-        if fields & {"reference", "dossier_code", "target"}:
-            missing = next((t.text for t in q.resolve_targets(db.session, parsed.parts) if t.dossier is None), "")
-            return _("Không có yêu cầu thanh toán hay hồ sơ nào mang mã “%(code)s”. Chưa có gì thay đổi.",
-                     code=missing)
-        return _("Không ghép được: mã yêu cầu thanh toán không thuộc hồ sơ đã nhập. Chưa có gì thay đổi.")
-    transaction = db.session.get(BankTransaction, transaction_id)
-    if isinstance(exc, Conflict) and transaction is not None:
-        if q.day_is_closed(db.session, transaction_id):
-            return _closed_day_message(transaction)
-        if transaction.direction != "in":
-            return _("Giao dịch tiền ra không được phân bổ cho hồ sơ. Chưa có gì thay đổi.")
-        if transaction.account_id is None:
-            return _("Tài khoản nhận %(account)s không phải của đơn vị: khoản tiền này không nộp cho hồ sơ nào "
-                     "được — đánh dấu “không thuộc đơn vị” để trả lại. Chưa có gì thay đổi.",
-                     account=transaction.account_number)
-        return _("Tổng số tiền ghép (%(total)s) lớn hơn số còn lại của giao dịch (%(left)s). Chưa có gì thay đổi.",
-                 total=format_vnd(parsed.total), left=format_vnd(transaction.amount - transaction.allocated))
-    return _("Không ghép được. Chưa có gì thay đổi.")
+def _refusal(exc: ServiceError) -> str:
+    """What the rule refused and why, in the page's language; nothing was saved."""
+    return refusal_text(exc, nothing_changed=True)
 
 
 @bp.post("/transactions/<int:transaction_id>/match")
@@ -297,8 +267,7 @@ def match(transaction_id: int):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        return _refuse(item, transaction_id, form_name, exc.status, _match_refusal(exc, transaction_id, parsed),
-                       parsed)
+        return _refuse(item, transaction_id, form_name, exc.status, _refusal(exc), parsed)
     flash(_("Đã ghép %(amount)s của giao dịch %(ref)s cho %(n)d hồ sơ.", amount=format_vnd(sum(a.amount for a in made)),
             ref=facts.transaction.bank_ref, n=len({a.dossier_id for a in made})), "success")
     return redirect(_back(item, transaction_id))
@@ -313,14 +282,7 @@ def unmatch_view(transaction_id: int):
         undone = unmatch(db.session, transaction_id, current_user.actor, clean(request.form.get("reason"), 2000))
         db.session.commit()
     except ServiceError as exc:
-        db.session.rollback()
-        if isinstance(exc, ValidationError):
-            text = _("Nhập lý do gỡ ghép. Chưa có gì thay đổi.")
-        elif q.day_is_closed(db.session, transaction_id):
-            text = _closed_day_message(facts.transaction)
-        else:
-            text = _("Giao dịch không có khoản phân bổ nào để gỡ. Chưa có gì thay đổi.")
-        return _refuse(item, transaction_id, "unmatch", exc.status, text)
+        return _refuse(item, transaction_id, "unmatch", exc.status, _refusal(exc))
     flash(_("Đã gỡ %(n)d khoản phân bổ của giao dịch %(ref)s; giao dịch trở lại danh sách cần xử lý.", n=undone,
             ref=facts.transaction.bank_ref), "success")
     return redirect(_back(item, transaction_id))
@@ -335,15 +297,7 @@ def not_ours(transaction_id: int):
         mark_not_ours(db.session, transaction_id, current_user.actor, clean(request.form.get("reason"), 2000))
         db.session.commit()
     except ServiceError as exc:
-        db.session.rollback()
-        if isinstance(exc, ValidationError):
-            text = _("Nhập lý do: vì sao khoản tiền này không thuộc đơn vị. Chưa có gì thay đổi.")
-        elif facts.transaction.direction != "in":
-            text = _("Giao dịch tiền ra không đánh dấu được. Chưa có gì thay đổi.")
-        else:
-            text = _("Một phần khoản tiền đang nộp cho hồ sơ: gỡ ghép trước rồi mới đánh dấu “không thuộc đơn vị”. "
-                     "Chưa có gì thay đổi.")
-        return _refuse(item, transaction_id, "not_ours", exc.status, text)
+        return _refuse(item, transaction_id, "not_ours", exc.status, _refusal(exc))
     flash(_("Đã đánh dấu giao dịch %(ref)s là không thuộc đơn vị. Tạo đề nghị hoàn tiền để trả lại người chuyển.",
             ref=facts.transaction.bank_ref), "success")
     return redirect(_back(item, transaction_id))
@@ -363,8 +317,7 @@ def assign_view(exception_id: int):
         assign(db.session, item, owner or None, deadline, current_user.actor)
         db.session.commit()
     except ServiceError as exc:
-        return _refuse(item, item.transaction_id, "assign", exc.status,
-                       _("Mục này đã đóng (đã xử lý hoặc bỏ qua): không giao lại được."))
+        return _refuse(item, item.transaction_id, "assign", exc.status, _refusal(exc))
     if item.owner:
         flash(_("Đã giao mục #%(id)d cho %(owner)s, hạn %(deadline)s.", id=item.id, owner=item.owner,
                 deadline=item.deadline.strftime("%d/%m/%Y") if item.deadline else "—"), "success")
@@ -381,7 +334,7 @@ def note_view(exception_id: int):
         add_note(db.session, item, current_user.actor, clean(request.form.get("text"), 4000))
         db.session.commit()
     except ServiceError as exc:
-        return _refuse(item, item.transaction_id, "note", exc.status, _("Nhập nội dung ghi chú."))
+        return _refuse(item, item.transaction_id, "note", exc.status, refusal_text(exc))
     flash(_("Đã thêm ghi chú."), "success")
     return redirect(url_for(".exception", exception_id=item.id, _anchor="notes"))
 
@@ -395,11 +348,7 @@ def resolve_view(exception_id: int):
         resolve(db.session, item, current_user.actor, clean(request.form.get("resolution"), 2000), status=status)
         db.session.commit()
     except ServiceError as exc:
-        if isinstance(exc, ValidationError):
-            text = _("Nhập cách đã xử lý (để người sau đọc lại hiểu được). Chưa có gì thay đổi.")
-        else:
-            text = _("Mục này đã đóng rồi. Chưa có gì thay đổi.")
-        return _refuse(item, item.transaction_id, "resolve", exc.status, text)
+        return _refuse(item, item.transaction_id, "resolve", exc.status, _refusal(exc))
     flash(_("Đã đóng mục #%(id)d.", id=item.id), "success")
     return redirect(url_for(".exception", exception_id=item.id))
 
@@ -477,16 +426,9 @@ def create_refund():
         }
         errors = {e.field: messages[e.field] for e in exc.errors if e.field in messages}
         source, item = _refund_source_from(request.form)  # as it is now (another request may have come first)
-        if isinstance(exc, ValidationError):
-            message = _("Đề nghị hoàn tiền chưa hợp lệ: xem các ô được đánh dấu. Chưa có gì được lưu.")
-        elif source.transaction is not None and source.transaction.direction != "in":
-            message = _("Giao dịch tiền ra không hoàn được. Chưa có gì được lưu.")
-        else:
-            message = _("Số tiền hoàn (%(amount)s) lớn hơn số còn có thể hoàn (%(available)s) — có thể vừa có một "
-                        "đề nghị hoàn khác cho cùng khoản tiền. Chưa có gì được lưu.",
-                        amount=format_vnd(parsed.amount or 0), available=format_vnd(source.available))
-            errors["amount"] = _("Tối đa %(available)s.", available=format_vnd(source.available))
-        return _render_refund_form(source, item, request.form, exc.status, errors, message)
+        if exc.code == Refusal.REFUND_OVER_AVAILABLE:
+            errors["amount"] = _("Tối đa %(available)s.", available=format_vnd(exc.params["available"]))
+        return _render_refund_form(source, item, request.form, exc.status, errors, _refusal(exc))
     flash(_("Đã tạo đề nghị hoàn %(amount)s (số %(id)d). Cần một cán bộ kế toán khác duyệt.",
             amount=format_vnd(refund.amount), id=refund.id), "success")
     return redirect(url_for(".refund", refund_id=refund.id))
@@ -531,19 +473,7 @@ def decide_refund(refund_id: int):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        refund = _refund(refund_id)
-        if isinstance(exc, Forbidden):
-            text = _("Nguyên tắc bốn mắt: người đề nghị hoàn tiền không tự duyệt hay từ chối đề nghị của mình. "
-                     "Hãy nhờ một cán bộ kế toán khác. Chưa có gì thay đổi.")
-        elif isinstance(exc, ValidationError):
-            text = _("Nhập lý do từ chối. Chưa có gì thay đổi.")
-        elif refund.status != "requested":
-            text = _("Đề nghị này đang ở trạng thái “%(status)s”: không duyệt hay từ chối được nữa.",
-                     status=Labels.refund_status(refund.status))
-        else:
-            text = _("Số còn có thể hoàn ít hơn số đề nghị (%(amount)s): hãy từ chối đề nghị này. Chưa có gì thay đổi.",
-                     amount=format_vnd(refund.amount))
-        return _render_refund(refund, exc.status, {"decide": text})
+        return _render_refund(_refund(refund_id), exc.status, {"decide": _refusal(exc)})
     if approve:
         flash(_("Đã duyệt đề nghị hoàn %(amount)s. Sau khi ngân hàng chuyển trả, ghi số tham chiếu vào đây.",
                 amount=format_vnd(refund.amount)), "success")
@@ -561,13 +491,7 @@ def refund_paid(refund_id: int):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        refund = _refund(refund_id)
-        if isinstance(exc, ValidationError):
-            text = _("Nhập số tham chiếu của ngân hàng cho khoản đã chuyển trả. Chưa có gì thay đổi.")
-        else:
-            text = _("Chỉ đề nghị đã được duyệt mới ghi nhận đã chuyển trả (đề nghị đang ở trạng thái “%(status)s”).",
-                     status=Labels.refund_status(refund.status))
-        return _render_refund(refund, exc.status, {"paid": text})
+        return _render_refund(_refund(refund_id), exc.status, {"paid": _refusal(exc)})
     flash(_("Đã ghi nhận chuyển trả %(amount)s (tham chiếu %(ref)s).", amount=format_vnd(refund.amount),
             ref=refund.payout_ref), "success")
     return redirect(url_for(".refund", refund_id=refund.id))
@@ -618,8 +542,7 @@ def run(account_id: int, day: str):
                          close=request.form.get("close") == "1")
     except ServiceError as exc:
         db.session.rollback()
-        return _render_day(account, the_day, exc.status, {"run": _(
-            "Ngày này đã khóa sổ: mở lại ngày (ghi rõ lý do) rồi mới chạy lại. Có thể chạy thử mà không cần mở lại.")})
+        return _render_day(account, the_day, exc.status, {"run": _refusal(exc)})
     if dry_run:
         return _render_day(account, the_day, dry_result=result)
     if result.status == "closed":
@@ -642,12 +565,7 @@ def close(account_id: int, day: str):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        record = q.day_view(db.session, account, the_day).record
-        if record is not None and record.status == "closed":
-            text = _("Ngày này đã khóa sổ rồi.")
-        else:
-            text = _("Chưa khóa sổ được: còn các vướng mắc trong danh sách bên dưới. Chưa có gì thay đổi.")
-        return _render_day(account, the_day, exc.status, {"close": text})
+        return _render_day(account, the_day, exc.status, {"close": _refusal(exc)})
     flash(_("Đã khóa sổ ngày %(day)s của tài khoản %(account)s.", day=the_day.strftime("%d/%m/%Y"),
             account=account.number), "success")
     return redirect(url_for(".day", account_id=account.id, day=the_day.isoformat()))
@@ -662,11 +580,7 @@ def reopen(account_id: int, day: str):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        if isinstance(exc, ValidationError):
-            text = _("Nhập lý do mở lại ngày đã khóa sổ. Chưa có gì thay đổi.")
-        else:
-            text = _("Ngày này chưa khóa sổ nên không cần mở lại.")
-        return _render_day(account, the_day, exc.status, {"reopen": text})
+        return _render_day(account, the_day, exc.status, {"reopen": _refusal(exc)})
     flash(_("Đã mở lại ngày %(day)s. Nhớ chạy đối soát và khóa sổ lại sau khi sửa.",
             day=the_day.strftime("%d/%m/%Y")), "success")
     return redirect(url_for(".day", account_id=account.id, day=the_day.isoformat()))
@@ -685,15 +599,6 @@ def _render_statements(status: int = 200, error: str | None = None, detail: str 
 @roles_required(*READ)
 def statements():
     return _render_statements()
-
-
-def _import_refusal(detail: str) -> str:
-    if detail.startswith("the statement file is empty"):
-        return _("Tệp sao kê trống. Chưa nhập gì.")
-    if detail.startswith("not a statement"):
-        return _("Tệp này không phải sao kê mà hệ thống đọc được (camt.053, MT940, hoặc tệp Excel/CSV sao kê của "
-                 "ngân hàng). Chưa nhập gì.")
-    return _("Không đọc được sao kê: tệp hỏng hoặc thiếu phần cần thiết. Chưa nhập gì.")
 
 
 @bp.post("/statements")
@@ -723,10 +628,11 @@ def upload_statement():
             summary = import_statement(db.session, spool, filename=upload.filename, actor=current_user.actor)
         except ServiceError as exc:
             db.session.rollback()
-            return _render_statements(exc.status, _import_refusal(exc.detail), exc.detail)
+            return _render_statements(exc.status, refusal_text(exc), exc.detail)
     if summary.created:
-        flash(_("Đã nhập sao kê: %(n)d dòng, %(new)d giao dịch mới, %(known)d giao dịch đã biết.", n=summary.entries,
-                new=summary.new_transactions, known=summary.known_transactions),
+        flash(_("Đã nhập sao kê: %(n)d dòng, %(new)d giao dịch mới (đã ghép ngay %(matched)d), %(known)d giao dịch "
+                "đã biết.", n=summary.entries, new=summary.new_transactions, matched=summary.matched,
+                known=summary.known_transactions),
               "success" if summary.balance_ok else "error")
     else:
         flash(_("Tệp này đã được nhập trước đây (cùng nội dung): không có gì mới."), "info")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, FieldError, NotFound, ValidationError
+from core.refusals import Refusal
 from payments.dossiers import find_dossier
 from payments.models import PaymentRequest
 
@@ -37,7 +38,7 @@ def get_transaction(session: Session, transaction_id: int) -> BankTransaction:
     """The transaction, locked, for a manual act; a closed day's transactions are refused first."""
     transaction = session.get(BankTransaction, transaction_id)
     if transaction is None:
-        raise NotFound(f"no transaction {transaction_id}")
+        raise NotFound(f"no transaction {transaction_id}", params={"id": transaction_id})
     transaction = lock_transaction(session, transaction_id)
     ensure_day_open(session, transaction)
     return transaction
@@ -48,31 +49,38 @@ def _target(session: Session, part: Part) -> tuple[int, int | None]:
         request = session.scalar(select(PaymentRequest).where(PaymentRequest.reference == part.reference.strip().upper()))
         if request is None:
             raise ValidationError(f"no payment request {part.reference}",
-                                  errors=[FieldError("reference", "not found")])
+                                  errors=[FieldError("reference", "not found")], code=Refusal.UNKNOWN_TARGET,
+                                  params={"target": part.reference})
         return request.dossier_id, request.id
     if part.dossier_code:
         dossier = find_dossier(session, part.dossier_code.strip())
         if dossier is None:
-            raise ValidationError(f"no dossier {part.dossier_code}", errors=[FieldError("dossier_code", "not found")])
+            raise ValidationError(f"no dossier {part.dossier_code}", errors=[FieldError("dossier_code", "not found")],
+                                  code=Refusal.UNKNOWN_TARGET, params={"target": part.dossier_code})
         return dossier.id, None
-    raise ValidationError("name a payment request or a dossier", errors=[FieldError("target", "required")])
+    raise ValidationError("name a payment request or a dossier", errors=[FieldError("target", "required")],
+                          code=Refusal.NO_TARGET)
 
 
 def match_manually(session: Session, transaction_id: int, parts: list[Part], actor: str, note: str) -> list[Allocation]:
     """Allocate the transaction's money as ``parts`` say (one part: a match; several: a split)."""
     if not note or not note.strip():
-        raise ValidationError("say why (what you checked)", errors=[FieldError("note", "required")])
+        raise ValidationError("say why (what you checked)", errors=[FieldError("note", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "match"})
     if not parts:
-        raise ValidationError("nothing to allocate", errors=[FieldError("parts", "at least one")])
+        raise ValidationError("nothing to allocate", errors=[FieldError("parts", "at least one")],
+                              code=Refusal.NOTHING_TO_ALLOCATE)
     transaction = get_transaction(session, transaction_id)
     for part in parts:
         if isinstance(part.amount, bool) or not isinstance(part.amount, int) or part.amount <= 0:
             raise ValidationError("each amount is a positive whole number of đồng",
-                                  errors=[FieldError("amount", "positive whole đồng")])
+                                  errors=[FieldError("amount", "positive whole đồng")],
+                                  code=Refusal.NOT_A_POSITIVE_AMOUNT)
     total = sum(p.amount for p in parts)
     left = transaction.amount - transaction.allocated
     if total > left:
-        raise Conflict(f"{total} đ is more than the {left} đ of this transaction left to allocate")
+        raise Conflict(f"{total} đ is more than the {left} đ of this transaction left to allocate",
+                       code=Refusal.OVER_ALLOCATION, params={"total": total, "left": left})
     rule = "manual_split" if len(parts) > 1 else "manual_match"
     decision = record_decision(session, transaction, Decision(rule, 1.0, "matched", {
         "parts": [p.__dict__ for p in parts], "note": note.strip()}), actor)
@@ -90,11 +98,12 @@ def match_manually(session: Session, transaction_id: int, parts: list[Part], act
 def unmatch(session: Session, transaction_id: int, actor: str, reason: str) -> int:
     """Undo every allocation of the transaction; it goes back to the queue for a person."""
     if not reason or not reason.strip():
-        raise ValidationError("say why the match is undone", errors=[FieldError("reason", "required")])
+        raise ValidationError("say why the match is undone", errors=[FieldError("reason", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "unmatch"})
     transaction = get_transaction(session, transaction_id)
     allocations = active_allocations(session, transaction_id=transaction.id)
     if not allocations:
-        raise Conflict("the transaction has no allocation to undo")
+        raise Conflict("the transaction has no allocation to undo", code=Refusal.NOTHING_TO_UNDO)
     for allocation in allocations:
         reverse(session, allocation, actor, reason)
     record_decision(session, transaction, Decision("manual_unmatch", 1.0, "unmatched", {"reason": reason.strip()}),
@@ -108,14 +117,16 @@ def unmatch(session: Session, transaction_id: int, actor: str, reason: str) -> i
 def mark_not_ours(session: Session, transaction_id: int, actor: str, reason: str) -> BankTransaction:
     """Money that belongs to no dossier (a wrong beneficiary, a test): to be returned."""
     if not reason or not reason.strip():
-        raise ValidationError("say why it is not ours", errors=[FieldError("reason", "required")])
+        raise ValidationError("say why it is not ours", errors=[FieldError("reason", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "not_ours"})
     transaction = get_transaction(session, transaction_id)
     if transaction.direction != "in":
-        raise Conflict("money out is not marked")
+        raise Conflict("money out is not marked", code=Refusal.MONEY_OUT)
     if transaction.allocated:
-        raise Conflict("undo its allocations first: part of it pays a dossier")
+        raise Conflict("undo its allocations first: part of it pays a dossier", code=Refusal.STILL_ALLOCATED,
+                       params={"allocated": transaction.allocated})
     if transaction.disposition == "not_ours":
-        raise Conflict("the transaction is already marked as not ours")
+        raise Conflict("the transaction is already marked as not ours", code=Refusal.ALREADY_NOT_OURS)
     record_decision(session, transaction, Decision("not_ours", 1.0, "not_ours", {"reason": reason.strip()}), actor)
     # Only what marking explains is settled: a transfer the statement does not show, or one
     # reported differently, still needs its own explanation.

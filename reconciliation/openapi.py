@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.openapi import MONEY, PROBLEM_JSON, TIME, _json, _nullable, _op, _problem, _ref, extend
+from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref, extend
 
 FINANCE = ["finance", "admin"]
 SYSTEM = ["system", "admin"]
 DATE = {"type": "string", "format": "date", "examples": ["2026-11-25"]}
-
-
-def _error(description: str, example: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref("Problem"), "example": example}}}
 
 
 def _errors(**named: str) -> dict[str, Any]:
@@ -23,7 +19,7 @@ def _errors(**named: str) -> dict[str, Any]:
 EXAMPLE_IMPORT = {
     "statement_id": 12, "format": "camt053", "account": "105415039595", "accounts": ["105415039595"],
     "period_start": "2026-11-25", "period_end": "2026-11-25", "entries": 214, "new_transactions": 9,
-    "known_transactions": 205, "balance_ok": True,
+    "known_transactions": 205, "balance_ok": True, "matched": 7,
     "statements": [{"statement_id": 31, "account": "105415039595", "period_start": "2026-11-25",
                     "period_end": "2026-11-25", "entries": 214, "new_transactions": 9, "known_transactions": 205,
                     "balance_ok": True, "balance_message": "125.000.000 + 96.400.000 − 0 = 221.400.000",
@@ -68,7 +64,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "An imported statement file: one or more account sections, each with its balance proof.",
         "required": ["statement_id", "format", "account", "accounts", "period_start", "period_end", "entries",
-                     "new_transactions", "known_transactions", "balance_ok", "statements"],
+                     "new_transactions", "known_transactions", "balance_ok", "matched", "statements"],
         "properties": {
             "statement_id": {"type": "integer", "description": "The import (the same file again: the same id)."},
             "format": {"type": "string", "enum": ["camt053", "mt940", "xlsx", "xls", "csv"]},
@@ -77,6 +73,11 @@ SCHEMAS: dict[str, Any] = {
             "entries": {"type": "integer"}, "new_transactions": {"type": "integer"},
             "known_transactions": {"type": "integer"},
             "balance_ok": {"type": "boolean", "description": "Every section's balance proof holds."},
+            "matched": {"type": "integer", "minimum": 0,
+                        "description": "Credits no callback announced that the import matched to a dossier at once, "
+                                       "as a callback would have been (0 when the same file comes again). A credit "
+                                       "booked on a closed day is left for its reopening. Closing the day is a "
+                                       "separate, later step."},
             "statements": {"type": "array", "items": _ref("StatementSection")},
         },
     },
@@ -155,13 +156,16 @@ RESPONSES = {
                                   "a line that cannot be read; nothing is imported.", _problem(
                                       422, "Unprocessable Entity",
                                       "the statement could not be read, nothing was imported: line 57: credit amount "
-                                      "'1.500.000,5' is not a whole number of đồng")),
+                                      "'1.500.000,5' is not a whole number of đồng", code="unreadable_statement",
+                                      params={"problem": "line 57: credit amount '1.500.000,5' is not a whole "
+                                                         "number of đồng"}), "empty_statement"),
     "StatementTooLarge": _error("The file is larger than the service imports (512 MB).", _problem(
         413, "Request Entity Too Large", "the file is larger than 536870912 bytes, the most this service imports")),
     "BadQuery": _error("A query parameter is not valid.", _problem(
         422, "Unprocessable Entity", "from must be a date YYYY-MM-DD", [{"field": "from", "message": "YYYY-MM-DD"}])),
     "NothingDuePortal": _error("Nothing remains due on the dossier.", _problem(
-        409, "Conflict", "nothing remains due on dossier 000.12.03.H26-261125-0001")),
+        409, "Conflict", "nothing remains due on dossier 000.12.03.H26-261125-0001", code="nothing_due",
+        params={"dossier": "000.12.03.H26-261125-0001"})),
 }
 
 _DAY_PARAMS = [

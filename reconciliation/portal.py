@@ -27,6 +27,7 @@ from bank_adapters.callbacks import KIND_PORTAL_PAID, CallbackEvent, InboundRequ
 from core import audit
 from core.clock import to_ict, utcnow
 from core.errors import Conflict
+from core.refusals import Refusal
 from payments.dossiers import find_dossier, get_dossier
 from payments.models import Dossier, code_key
 
@@ -51,7 +52,8 @@ def initialise(session: Session, dossier: Dossier, actor: str, *, amount: int | 
     remaining = dossier.amount_due - dossier.amount_paid
     amount = remaining if amount is None else amount
     if amount <= 0:
-        raise Conflict(f"nothing remains due on dossier {dossier.code}")
+        raise Conflict(f"nothing remains due on dossier {dossier.code}", code=Refusal.NOTHING_DUE,
+                       params={"dossier": dossier.code})
     now = utcnow()
     ref = new_ref(dossier, now)
     while session.scalar(select(PortalPayment.id).where(PortalPayment.ref == ref)) is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import utcnow
 from core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
+from core.refusals import Refusal
 from payments.dossiers import payment_status
 from payments.models import Dossier
 from qr.banks import by_bin
@@ -76,7 +77,7 @@ def request_refund(session: Session, *, amount: int, reason: str, beneficiary_ba
     if (transaction_id is None) == (dossier_id is None):
         errors.append(FieldError("source", "refund either a transaction's unowned money or a dossier's excess"))
     if errors:
-        raise ValidationError("the refund is not valid", errors=errors)
+        raise ValidationError("the refund is not valid", errors=errors, code=Refusal.INVALID_REFUND)
     if dossier_id is not None:
         dossier = lock_dossier(session, dossier_id)
         available = refundable_from_dossier(session, dossier)
@@ -84,20 +85,22 @@ def request_refund(session: Session, *, amount: int, reason: str, beneficiary_ba
     else:
         transaction = lock_transaction(session, transaction_id)
         if transaction.direction != "in":
-            raise Conflict("money out cannot be refunded")
+            raise Conflict("money out cannot be refunded", code=Refusal.MONEY_OUT)
         if not transaction.on_statement:
             raise Conflict("the bank's statement does not show this transfer yet: money is returned only once the "
-                           "statement proves it arrived")
+                           "statement proves it arrived", code=Refusal.NOT_ON_STATEMENT,
+                           params={"ref": transaction.bank_ref})
         unexplained = session.scalar(select(ReconException.id).where(
             ReconException.transaction_id == transaction.id, ReconException.status == "open",
             ReconException.reason.in_(("missing_from_statement", "conflicting_report"))).limit(1))
         if unexplained is not None:
             raise Conflict("the transfer has an open question (missing from the statement, or reported differently): "
-                           "settle it first")
+                           "settle it first", code=Refusal.OPEN_QUESTION, params={"ref": transaction.bank_ref})
         available = refundable_from_transaction(session, transaction)
         source = f"transaction {transaction.bank_ref}"
     if amount > available:
-        raise Conflict(f"{amount} đ is more than the {available} đ of {source} that may still be refunded")
+        raise Conflict(f"{amount} đ is more than the {available} đ of {source} that may still be refunded",
+                       code=Refusal.REFUND_OVER_AVAILABLE, params={"amount": amount, "available": available})
     refund = Refund(transaction_id=transaction_id, dossier_id=dossier_id, exception_id=exception_id, amount=amount,
                     reason=reason.strip()[:2000], beneficiary_bank=beneficiary_bank,
                     beneficiary_account=beneficiary_account, beneficiary_name=beneficiary_name.strip().upper(),
@@ -112,15 +115,17 @@ def request_refund(session: Session, *, amount: int, reason: str, beneficiary_ba
 def get_refund(session: Session, refund_id: int) -> Refund:
     refund = session.get(Refund, refund_id)
     if refund is None:
-        raise NotFound(f"no refund {refund_id}")
+        raise NotFound(f"no refund {refund_id}", params={"id": refund_id})
     return refund
 
 
 def decide(session: Session, refund: Refund, actor: str, *, approve: bool, note: str | None = None) -> Refund:
     if refund.status != "requested":
-        raise Conflict(f"refund {refund.id} is already {refund.status}")
+        raise Conflict(f"refund {refund.id} is already {refund.status}", code=Refusal.REFUND_STATE,
+                       params={"id": refund.id, "status": refund.status})
     if actor == refund.requested_by:
-        raise Forbidden("four eyes: a refund is approved or rejected by someone other than who requested it")
+        raise Forbidden("four eyes: a refund is approved or rejected by someone other than who requested it",
+                        code=Refusal.FOUR_EYES)
     if approve:
         if refund.dossier_id is not None:
             dossier = lock_dossier(session, refund.dossier_id)
@@ -129,9 +134,12 @@ def decide(session: Session, refund: Refund, actor: str, *, approve: bool, note:
             transaction = lock_transaction(session, refund.transaction_id)
             available = refundable_from_transaction(session, transaction) + refund.amount
         if refund.amount > available:
-            raise Conflict(f"only {available} đ may still be refunded: reject this request")
+            raise Conflict(f"only {available} đ may still be refunded: reject this request",
+                           code=Refusal.REFUND_NO_LONGER_AVAILABLE,
+                           params={"amount": refund.amount, "available": available})
     elif not (note or "").strip():
-        raise ValidationError("say why the refund is rejected", errors=[FieldError("note", "required")])
+        raise ValidationError("say why the refund is rejected", errors=[FieldError("note", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "reject_refund"})
     refund.status = "approved" if approve else "rejected"
     refund.decided_by = actor
     refund.decided_at = utcnow()
@@ -145,10 +153,11 @@ def decide(session: Session, refund: Refund, actor: str, *, approve: bool, note:
 def mark_paid(session: Session, refund: Refund, actor: str, payout_ref: str) -> Refund:
     """The bank sent the money back: record its reference; the dossier's excess is gone."""
     if refund.status != "approved":
-        raise Conflict(f"refund {refund.id} is {refund.status}: only an approved refund is paid")
+        raise Conflict(f"refund {refund.id} is {refund.status}: only an approved refund is paid",
+                       code=Refusal.REFUND_STATE, params={"id": refund.id, "status": refund.status})
     if not (payout_ref or "").strip():
         raise ValidationError("give the bank's reference of the money sent back",
-                              errors=[FieldError("payout_ref", "required")])
+                              errors=[FieldError("payout_ref", "required")], code=Refusal.PAYOUT_REF_REQUIRED)
     refund.status = "paid"
     refund.paid_at = utcnow()
     refund.payout_ref = payout_ref.strip()[:120]
@@ -189,9 +198,11 @@ def mark_paid(session: Session, refund: Refund, actor: str, payout_ref: str) -> 
 def cancel(session: Session, refund: Refund, actor: str, note: str) -> Refund:
     """Withdraw a refund before it is paid (the payer's account changed, a mistake)."""
     if refund.status not in HELD:
-        raise Conflict(f"refund {refund.id} is {refund.status}: only a requested or approved refund is withdrawn")
+        raise Conflict(f"refund {refund.id} is {refund.status}: only a requested or approved refund is withdrawn",
+                       code=Refusal.REFUND_STATE, params={"id": refund.id, "status": refund.status})
     if not (note or "").strip():
-        raise ValidationError("say why the refund is withdrawn", errors=[FieldError("note", "required")])
+        raise ValidationError("say why the refund is withdrawn", errors=[FieldError("note", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "withdraw_refund"})
     refund.status = "cancelled"
     refund.decision_note = note.strip()[:2000]
     refund.decided_by = refund.decided_by or actor
@@ -204,9 +215,11 @@ def cancel(session: Session, refund: Refund, actor: str, note: str) -> Refund:
 def mark_failed(session: Session, refund: Refund, actor: str, note: str) -> Refund:
     """The bank could not send the money back (a closed account): the money is held again."""
     if refund.status != "approved":
-        raise Conflict(f"refund {refund.id} is {refund.status}: only an approved refund can fail")
+        raise Conflict(f"refund {refund.id} is {refund.status}: only an approved refund can fail",
+                       code=Refusal.REFUND_STATE, params={"id": refund.id, "status": refund.status})
     if not (note or "").strip():
-        raise ValidationError("say what the bank answered", errors=[FieldError("note", "required")])
+        raise ValidationError("say what the bank answered", errors=[FieldError("note", "required")],
+                              code=Refusal.REASON_REQUIRED, params={"act": "refund_failed"})
     refund.status = "failed"
     refund.decision_note = note.strip()[:2000]
     session.flush()

@@ -103,6 +103,7 @@ def import_json(summary: ImportSummary) -> dict[str, Any]:
         "new_transactions": summary.new_transactions,
         "known_transactions": summary.known_transactions,
         "balance_ok": summary.balance_ok,
+        "matched": summary.matched,
         "statements": [
             {"statement_id": s.statement_id, "account": s.account,
              "period_start": s.period_start.isoformat() if s.period_start else None,

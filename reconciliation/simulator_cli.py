@@ -30,6 +30,7 @@ from bank_adapters.transfers import IN, BankTransfer
 from core.clock import parse_iso, utcnow
 from core.db import db
 from core.errors import ServiceError
+from core.refusals import cli_text
 from qr.banks import all_banks
 from qr.vietqr import VietQRError, decode
 
@@ -157,7 +158,7 @@ def pay(reference: str, via: str, amount: int | None, content: str | None, patte
     try:
         request = get_request(db.session, reference)
     except ServiceError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         sys.exit(1)
     try:
         qr = decode(request.qr_payload)  # what the banking app reads
@@ -289,7 +290,7 @@ def portal_pay(dossier_code: str, no_confirm: bool, fail: bool, bank_callback: s
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(cli_text(exc), err=True)
         sys.exit(1)
     account = default_account(dossier.agency)
     keys, _, _ = sender_keys()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timezone
 from typing import IO, Any, Callable, Iterator
 
-from sqlalchemy import and_, case, select, text, update
+from sqlalchemy import and_, case, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bank_adapters.statements import (SectionEnd, SectionStart, StatementEntry, StatementError, balance_proof,
@@ -31,9 +31,10 @@ from bank_adapters.statements import (SectionEnd, SectionStart, StatementEntry, 
 from bank_adapters.transfers import IN
 from core.clock import utcnow
 from core.errors import ValidationError
+from core.refusals import Refusal
 from core.rawsql import Raw
 
-from .models import BankTransaction, Statement, StatementImport, StatementLine
+from .models import BankTransaction, DailyClose, MatchDecision, Statement, StatementImport, StatementLine
 from .transactions import resolve_account
 
 CHUNK = 20000
@@ -65,6 +66,7 @@ class ImportSummary:
     known_transactions: int = 0
     balance_ok: bool = False
     sections: list[SectionSummary] = field(default_factory=list)
+    matched: int = 0  # lines no callback announced that the import matched to a dossier
 
 
 def file_digest(stream: IO[bytes]) -> tuple[str, int]:
@@ -110,7 +112,7 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
     """Import one statement file (a seekable binary stream). Commits as it goes."""
     sha, size = file_digest(stream)
     if size == 0:
-        raise ValidationError("the statement file is empty")
+        raise ValidationError("the statement file is empty", code=Refusal.EMPTY_STATEMENT)
     record = session.scalar(select(StatementImport).where(StatementImport.sha256 == sha))
     if record is not None and record.status == "done":
         return _summary(session, record, created=False)
@@ -119,7 +121,8 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
     try:
         fmt = detect_format(head)
     except StatementError as exc:
-        raise ValidationError(f"not a statement this service reads: {exc}") from None
+        raise ValidationError(f"not a statement this service reads: {exc}", code=Refusal.NOT_A_STATEMENT,
+                              params={"problem": str(exc)}) from None
     resumed = record is not None
     if record is None:
         record = StatementImport(sha256=sha, format=fmt, filename=(filename or None) and filename[:255], size=size,
@@ -127,11 +130,38 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
         session.add(record)
         session.commit()
     try:
-        return _run(session, record, stream, fmt, chunk_size, resumed, progress, size)
+        summary = _run(session, record, stream, fmt, chunk_size, resumed, progress, size)
     except StatementError as exc:
         session.rollback()
         _forget(session, record)
-        raise ValidationError(f"the statement could not be read, nothing was imported: {exc}") from None
+        raise ValidationError(f"the statement could not be read, nothing was imported: {exc}",
+                              code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)}) from None
+    summary.matched = match_new_lines(session, record.id)
+    return summary
+
+
+def match_new_lines(session: Session, import_id: int) -> int:
+    """Match the credits that only this import announced, as a callback would have been
+    (CONTRACT.md: a dossier paid by such a transfer is paid when the import answers), each
+    recorded as a ``missing_callback`` that matching settles. A credit booked on a day that is
+    already closed is left for that day's reopening: a closed day is never changed silently.
+    Closing a day stays a separate step. Commits; returns how many were allocated."""
+    from .bulk import match_many
+
+    t, line = BankTransaction, StatementLine
+    ids = list(session.scalars(
+        select(t.id).join(line, line.transaction_id == t.id).join(Statement, Statement.id == line.statement_id)
+        .where(Statement.import_id == import_id, line.is_new.is_(True), t.direction == "in",
+               t.reversal.is_(False), t.pending.is_(False),
+               ~exists().where(MatchDecision.transaction_id == t.id),
+               ~exists().where(DailyClose.account_id == t.account_id, DailyClose.day == t.booked_on,
+                               DailyClose.status == "closed"))
+        .distinct()))
+    if not ids:
+        return 0
+    match_many(session, ids, actor="rule:statement_import", missing_callback=True)
+    return sum(session.scalar(select(func.count()).select_from(t).where(t.id.in_(part), t.allocated > 0)) or 0
+               for part in (ids[i:i + 500] for i in range(0, len(ids), 500)))
 
 
 def _read_ahead(events: Iterator[Any], batch: int = 2000, depth: int = 8) -> Iterator[Any]:

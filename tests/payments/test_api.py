@@ -33,7 +33,7 @@ BIRTH = {"code": "000.20.01.H26-261125-0007", "procedure_code": "1.001193", "age
 
 DOSSIER_KEYS = {"code", "portal_code", "procedure_code", "field", "agency_code", "applicant_name", "channel",
                 "submitted_at", "payer_class", "parameters", "amount_due", "amount_paid", "payment_status", "charges",
-                "payment_requests", "payments"}
+                "payment_requests", "payments", "receipts"}
 REQUEST_KEYS = {"reference", "dossier_code", "amount", "amount_paid", "account", "purpose", "qr_payload", "pay_url",
                 "card_pdf_url", "qr_png_url", "expires_at", "created_at", "status", "cancel_reason"}
 
@@ -472,7 +472,7 @@ def test_partial_requests_then_nothing_remains_409(api, seeded):
     assert rest["amount"] == 3_000_000 and rest["reference"] != part["reference"]
     before = counts(seeded)
     problem = assert_problem(api.post(f"/dossiers/{LAND['code']}/payment-requests", {}), 409)
-    assert "nothing remains due" in problem["detail"]
+    assert problem["code"] == "nothing_due" and problem["detail"].startswith("Nothing remains due on dossier")
     assert_problem(api.post(f"/dossiers/{LAND['code']}/payment-requests", {"amount": 1}), 422, ["amount"])
     assert counts(seeded) == before
 
@@ -607,7 +607,8 @@ def test_a_paid_request_cannot_be_cancelled_409(api, seeded, status):
     seeded.commit()
     before = counts(seeded)
     problem = assert_problem(api.post(f"/payment-requests/{created['reference']}/cancel", {"reason": "x"}), 409)
-    assert f"already {status}" in problem["detail"]
+    assert problem["code"] == "request_paid" and problem["params"]["status"] == status
+    assert created["reference"] in problem["detail"] and "cannot be cancelled" in problem["detail"]
     assert counts(seeded) == before
     assert stored_request(seeded, created["reference"]).status == status
 

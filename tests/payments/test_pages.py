@@ -278,7 +278,7 @@ def test_duplicate_code_is_a_message_not_a_crash(site, clerk):
     make_request(site)
     response = post(clerk, "/counter/dossiers/new", {**LAND_FORM, "code": LAND_BODY["code"], "action": "preview"},
                     page="/counter/dossiers/new")
-    assert response.status_code == 422 and "Đã có hồ sơ trùng mã" in text(response)
+    assert response.status_code == 422 and "Đã có hồ sơ mang mã" in text(response)
     assert count(site, Dossier) == 1
 
 
@@ -361,7 +361,7 @@ def test_create_a_request_then_cancel_it(site, clerk):
     page = text(clerk.get(url))
     assert "Đã hủy" in page and "Người nộp đổi tài khoản" in page and "Tạo yêu cầu thanh toán" in page
     twice = post(clerk, f"/counter/payment-requests/{request.reference}/cancel", {"reason": "x"}, page=url)
-    assert twice.status_code == 409 and "không hủy được" in text(twice)
+    assert twice.status_code == 409 and "đã bị hủy trước đó" in text(twice)
 
 
 @pytest.mark.parametrize("amount, status, message", [

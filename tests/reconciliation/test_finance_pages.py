@@ -555,7 +555,7 @@ def test_not_ours_then_a_refund_requested_by_one_and_approved_by_another(site, k
                               f"/finance/refunds/{refund_id}")
     assert self_approved.status_code == 403 and "Nguyên tắc bốn mắt" in text(self_approved)
     not_yet = form_post(ketoan2, f"/finance/refunds/{refund_id}/paid", {"payout_ref": "FT1"}, f"/finance/refunds/{refund_id}")
-    assert not_yet.status_code == 409 and "Chỉ đề nghị đã được duyệt" in text(not_yet)
+    assert not_yet.status_code == 409 and "đang ở trạng thái “Chờ duyệt”: không làm được việc này nữa" in text(not_yet)
     assert snapshot(site) == before
     other = text(ketoan2.get(f"/finance/refunds/{refund_id}"))
     assert 'data-testid="approve"' in other
@@ -616,7 +616,7 @@ def test_assign_note_and_resolve_with_their_refusals(site, ketoan):
     empty_note = form_post(ketoan, f"/finance/exceptions/{eid}/notes", {"text": "   "}, page)
     assert empty_note.status_code == 422 and "Nhập nội dung ghi chú" in text(empty_note)
     no_resolution = form_post(ketoan, f"/finance/exceptions/{eid}/resolve", {"resolution": ""}, page)
-    assert no_resolution.status_code == 422 and "Nhập cách đã xử lý" in text(no_resolution)
+    assert no_resolution.status_code == 422 and "Nhập lý do xử lý: đã giải quyết thế nào" in text(no_resolution)
     assert snapshot(site) == before
     deadline = ict_day(utcnow()) + timedelta(days=2)
     assert form_post(ketoan, f"/finance/exceptions/{eid}/assign",
@@ -632,7 +632,7 @@ def test_assign_note_and_resolve_with_their_refusals(site, ketoan):
     assert in_db(site, lambda s: s.get(ReconException, eid).status) == "dismissed"
     before = snapshot(site)
     again = form_post(ketoan, f"/finance/exceptions/{eid}/resolve", {"resolution": "lại"}, page)
-    assert again.status_code == 409 and "Mục này đã đóng rồi" in text(again)
+    assert again.status_code == 409 and "đã ở trạng thái “Đã xử lý”" in text(again)
     reassign = form_post(ketoan, f"/finance/exceptions/{eid}/assign", {"owner": "ketoan2"}, page)
     assert reassign.status_code == 409 and "không giao lại được" in text(reassign)
     assert snapshot(site) == before
@@ -761,16 +761,16 @@ def test_the_day_is_run_dry_then_for_real_closed_and_reopened(site, ketoan):
                           f"/finance/transactions/{matched_id}")
     assert unmatched.status_code == 409 and "đã khóa sổ: mở lại ngày" in text(unmatched)
     again = form_post(ketoan, url + "/run", {}, url)
-    assert again.status_code == 409 and "Ngày này đã khóa sổ" in text(again)
+    assert again.status_code == 409 and "đã khóa sổ rồi: mở lại ngày" in text(again)
     closing_twice = form_post(ketoan, url + "/close", {}, url)
-    assert closing_twice.status_code == 409 and "Ngày này đã khóa sổ rồi" in text(closing_twice)
+    assert closing_twice.status_code == 409 and "đã khóa sổ rồi" in text(closing_twice)
     no_reason = form_post(ketoan, url + "/reopen", {"reason": ""}, url)
     assert no_reason.status_code == 422 and "Nhập lý do mở lại ngày" in text(no_reason)
     assert snapshot(site) == before
     assert form_post(ketoan, url + "/reopen", {"reason": "Ghép khoản 28.000"}, url).status_code == 302
     assert in_db(site, lambda s: s.scalars(select(DailyClose)).one().reopen_reason) == "Ghép khoản 28.000"
     not_closed = form_post(ketoan, url + "/reopen", {"reason": "lại"}, url)
-    assert not_closed.status_code == 409 and "chưa khóa sổ nên không cần mở lại" in text(not_closed)
+    assert not_closed.status_code == 409 and "chưa khóa sổ, nên không có gì để mở lại" in text(not_closed)
     days = text(ketoan.get("/finance/days"))
     assert today.strftime("%d/%m/%Y") in days and HOANKIEM in days
     assert ketoan.get(f"/finance/days/{account_id(site, HOANKIEM)}/hom-nay").status_code == 404
@@ -940,13 +940,13 @@ def test_money_out_is_never_matched_marked_or_refunded(site, ketoan):
     match = form_post(ketoan, f"/finance/transactions/{tid}/match",
                       {"form": "match", "step": "confirm", "target-0": request.reference, "amount-0": "3000",
                        "note": "thử"}, page)
-    assert match.status_code == 409 and "Giao dịch tiền ra không được phân bổ cho hồ sơ" in text(match)
+    assert match.status_code == 409 and "Đây là giao dịch tiền ra" in text(match)
     marked = form_post(ketoan, f"/finance/transactions/{tid}/not-ours", {"reason": "thử"}, page)
-    assert marked.status_code == 409 and "Giao dịch tiền ra không đánh dấu được" in text(marked)
+    assert marked.status_code == 409 and "Đây là giao dịch tiền ra" in text(marked)
     refund = form_post(ketoan, "/finance/refunds", {"transaction_id": str(tid), "amount": "3000", "reason": "thử",
                                                     "beneficiary_bank": "970436", "beneficiary_account": "0011001234567",
                                                     "beneficiary_name": "NGUYEN VAN A"}, page)
-    assert refund.status_code == 409 and "Giao dịch tiền ra không hoàn được" in text(refund)
+    assert refund.status_code == 409 and "Đây là giao dịch tiền ra" in text(refund)
     assert snapshot(site) == before
     listed = text(ketoan.get("/finance/transactions", query_string={"direction": "out"}))
     assert "FT26OUT0001" in listed and "−3.000 ₫" in listed and credit.bank_ref not in listed

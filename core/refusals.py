@@ -1,0 +1,280 @@
+"""Refusals with a code: why a rule said no, named once and told in each audience's language.
+
+A rule raises a ``ServiceError`` (``core.errors``) with a stable ``code`` from ``Refusal`` and
+the parameters that explain it (amounts in đồng, days, references). This module is the one
+table that turns a code and its parameters into a sentence, Vietnamese first and English
+through the message catalogue, for the pages, the CLI and the API (whose problem bodies carry
+the code itself, for machines). Pages never guess a reason from the state again: they show
+``refusal_text(exc)``.
+
+A refusal without an entry here keeps the English ``detail`` it was raised with; the codes that
+people meet at the counter, on the finance pages or in the CLI all have one
+(``tests/core/test_refusals.py`` checks that every code has its sentence in both languages).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from flask_babel import force_locale, gettext
+
+from .money import format_vnd
+
+if TYPE_CHECKING:
+    from .errors import ServiceError
+
+
+class Refusal(StrEnum):
+    """Every refusal's stable name (the problem body's ``code``)."""
+
+    # Generic: one per kind of answer, for what has no name of its own.
+    BAD_REQUEST = "bad_request"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    CONCURRENT_CHANGE = "concurrent_change"
+    # Dossiers and payment requests (CONTRACT.md names the first four).
+    DOSSIER_EXISTS = "dossier_exists"
+    NOTHING_DUE = "nothing_due"
+    REQUEST_PAID = "request_paid"
+    INVALID_DOSSIER = "invalid_dossier"
+    INVALID_REQUEST = "invalid_request"
+    INVALID_STATUS = "invalid_status"
+    INVALID_CANCEL = "invalid_cancel"
+    REQUEST_CANCELLED = "request_cancelled"
+    AMOUNT_OVER_AVAILABLE = "amount_over_available"
+    REQUEST_GONE = "request_gone"
+    # Money in: allocations and the day they belong to.
+    DAY_CLOSED = "day_closed"
+    DAY_ALREADY_CLOSED = "day_already_closed"
+    DAY_NOT_CLOSED = "day_not_closed"
+    DAY_NOT_OVER = "day_not_over"
+    DAY_NOT_COVERED = "day_not_covered"
+    DAY_BLOCKED = "day_blocked"
+    MONEY_OUT = "money_out"
+    NOT_OUR_ACCOUNT = "not_our_account"
+    OVER_ALLOCATION = "over_allocation"
+    NOT_A_POSITIVE_AMOUNT = "not_a_positive_amount"
+    REQUEST_OF_ANOTHER_DOSSIER = "request_of_another_dossier"
+    UNKNOWN_TARGET = "unknown_target"
+    NO_TARGET = "no_target"
+    NOTHING_TO_ALLOCATE = "nothing_to_allocate"
+    NOTHING_TO_UNDO = "nothing_to_undo"
+    ALREADY_REVERSED = "already_reversed"
+    STILL_ALLOCATED = "still_allocated"
+    ALREADY_NOT_OURS = "already_not_ours"
+    REASON_REQUIRED = "reason_required"
+    CASH_OVER_DUE = "cash_over_due"
+    INVALID_CASH = "invalid_cash"
+    # Refunds.
+    NOT_ON_STATEMENT = "not_on_statement"
+    OPEN_QUESTION = "open_question"
+    REFUND_OVER_AVAILABLE = "refund_over_available"
+    REFUND_NO_LONGER_AVAILABLE = "refund_no_longer_available"
+    REFUND_STATE = "refund_state"
+    FOUR_EYES = "four_eyes"
+    INVALID_REFUND = "invalid_refund"
+    PAYOUT_REF_REQUIRED = "payout_ref_required"
+    # The exceptions queue.
+    EXCEPTION_SETTLED = "exception_settled"
+    DEADLINE_PAST = "deadline_past"
+    NOTE_REQUIRED = "note_required"
+    # Statements.
+    EMPTY_STATEMENT = "empty_statement"
+    NOT_A_STATEMENT = "not_a_statement"
+    UNREADABLE_STATEMENT = "unreadable_statement"
+
+
+def N_(text: str) -> str:
+    """Marks a sentence for the catalogue (a keyword pybabel knows); translated when rendered."""
+    return text
+
+
+@dataclass(frozen=True)
+class _Entry:
+    text: str  # the Vietnamese sentence (the catalogue's msgid), %(name)s for each parameter
+    money: tuple[str, ...] = ()  # parameters that are amounts in đồng
+    days: tuple[str, ...] = ()  # parameters that are days
+    labels: Mapping[str, Callable[[str], str]] | None = None  # parameters shown by their label
+    when: tuple[str, Any] | None = None  # (parameter, sentence): said instead when the parameter is not empty
+
+
+def _refund_status(code: str) -> str:
+    return {"requested": gettext("Chờ duyệt"), "approved": gettext("Đã duyệt, chờ chuyển trả"),
+            "rejected": gettext("Bị từ chối"), "paid": gettext("Đã chuyển trả"),
+            "failed": gettext("Chuyển trả không thành công"), "cancelled": gettext("Đã hủy")}.get(code, code)
+
+
+def _request_status(code: str) -> str:
+    return {"open": gettext("Đang chờ thanh toán"), "partially_paid": gettext("Đã nộp một phần"),
+            "paid": gettext("Đã thanh toán"), "overpaid": gettext("Đã nộp thừa"), "expired": gettext("Đã hết hạn"),
+            "cancelled": gettext("Đã hủy")}.get(code, code)
+
+
+def _exception_status(code: str) -> str:
+    return {"open": gettext("Đang mở"), "resolved": gettext("Đã xử lý"),
+            "dismissed": gettext("Đã bỏ qua")}.get(code, code)
+
+
+def _act(code: str) -> str:
+    """What a reason is asked for (REASON_REQUIRED's ``act``)."""
+    return {"match": gettext("ghép: bạn đã kiểm tra những gì"), "unmatch": gettext("gỡ ghép"),
+            "not_ours": gettext("vì sao khoản tiền này không thuộc đơn vị"), "undo": gettext("gỡ khoản phân bổ"),
+            "reject_refund": gettext("từ chối đề nghị hoàn tiền"), "refund": gettext("hoàn tiền"),
+            "withdraw_refund": gettext("rút đề nghị hoàn tiền"), "refund_failed": gettext("ngân hàng trả lời ra sao"),
+            "reopen": gettext("mở lại ngày"), "cancel_request": gettext("hủy yêu cầu thanh toán"),
+            "settle": gettext("xử lý: đã giải quyết thế nào"), "cancel_receipts": gettext("hủy biên lai")}.get(code, code)
+
+
+R = Refusal
+NOTHING_CHANGED = N_("Chưa có gì thay đổi.")
+
+MESSAGES: dict[Refusal, _Entry] = {
+    R.DOSSIER_EXISTS: _Entry(N_("Đã có hồ sơ mang mã %(code)s (mã hồ sơ hoặc mã trên Cổng Dịch vụ công).")),
+    R.NOTHING_DUE: _Entry(N_("Hồ sơ %(dossier)s không còn khoản nào phải nộp."), when=("open_requests", N_(
+        "Số còn phải nộp của hồ sơ %(dossier)s đã nằm trong yêu cầu đang mở %(open_requests)s: in lại thẻ của yêu "
+        "cầu đó, hoặc hủy nó trước khi tạo yêu cầu mới."))),
+    R.REQUEST_PAID: _Entry(N_("Yêu cầu thanh toán %(reference)s đang ở trạng thái “%(status)s”: không hủy được."),
+                           labels={"status": _request_status}),
+    R.REQUEST_CANCELLED: _Entry(N_("Yêu cầu thanh toán %(reference)s đã bị hủy trước đó.")),
+    R.AMOUNT_OVER_AVAILABLE: _Entry(N_("Số tiền %(amount)s lớn hơn số còn có thể yêu cầu (%(available)s)."),
+                                    money=("amount", "available")),
+    R.DAY_CLOSED: _Entry(N_("Ngày %(day)s của tài khoản %(account)s đã khóa sổ: mở lại ngày (ghi rõ lý do) rồi mới "
+                            "thay đổi phân bổ."), days=("day",)),
+    R.DAY_ALREADY_CLOSED: _Entry(N_("Ngày %(day)s của tài khoản %(account)s đã khóa sổ rồi: mở lại ngày (ghi rõ lý "
+                                    "do) nếu cần chạy lại; chạy thử thì không cần mở lại."), days=("day",)),
+    R.DAY_NOT_CLOSED: _Entry(N_("Ngày %(day)s của tài khoản %(account)s chưa khóa sổ, nên không có gì để mở lại."),
+                             days=("day",)),
+    R.DAY_NOT_OVER: _Entry(N_("Ngày %(day)s chưa kết thúc (giờ Việt Nam): chỉ khóa sổ được một ngày đã qua."),
+                           days=("day",)),
+    R.DAY_NOT_COVERED: _Entry(N_("Sao kê của tài khoản %(account)s chưa phủ hết ngày %(day)s: nhập sao kê đến hết "
+                                 "ngày rồi mới khóa sổ."), days=("day",)),
+    R.DAY_BLOCKED: _Entry(N_("Chưa khóa sổ được ngày %(day)s: còn %(count)s việc phải xử lý (xem danh sách trên "
+                             "trang ngày)."), days=("day",)),
+    R.MONEY_OUT: _Entry(N_("Đây là giao dịch tiền ra: không phân bổ, đánh dấu hay hoàn được.")),
+    R.NOT_OUR_ACCOUNT: _Entry(N_("Tài khoản nhận %(account)s không phải của đơn vị: khoản tiền này không nộp cho hồ "
+                                 "sơ nào được — đánh dấu “không thuộc đơn vị” để trả lại.")),
+    R.OVER_ALLOCATION: _Entry(N_("Tổng số tiền ghép (%(total)s) lớn hơn số còn lại của giao dịch (%(left)s)."),
+                              money=("total", "left")),
+    R.NOT_A_POSITIVE_AMOUNT: _Entry(N_("Số tiền phải là số đồng nguyên dương.")),
+    R.REQUEST_OF_ANOTHER_DOSSIER: _Entry(N_("Yêu cầu thanh toán %(reference)s không thuộc hồ sơ %(dossier)s.")),
+    R.UNKNOWN_TARGET: _Entry(N_("Không có yêu cầu thanh toán hay hồ sơ nào mang mã “%(target)s”.")),
+    R.NO_TARGET: _Entry(N_("Nhập mã yêu cầu thanh toán hoặc mã hồ sơ.")),
+    R.NOTHING_TO_ALLOCATE: _Entry(N_("Nhập ít nhất một dòng: mã yêu cầu thanh toán hoặc mã hồ sơ, và số tiền.")),
+    R.NOTHING_TO_UNDO: _Entry(N_("Giao dịch không có khoản phân bổ nào để gỡ.")),
+    R.ALREADY_REVERSED: _Entry(N_("Khoản phân bổ này đã được gỡ trước đó.")),
+    R.STILL_ALLOCATED: _Entry(N_("%(allocated)s của khoản tiền đang nộp cho hồ sơ: gỡ ghép trước rồi mới đánh dấu "
+                                 "“không thuộc đơn vị”."), money=("allocated",)),
+    R.ALREADY_NOT_OURS: _Entry(N_("Giao dịch đã được đánh dấu “không thuộc đơn vị” trước đó.")),
+    R.REASON_REQUIRED: _Entry(N_("Nhập lý do %(act)s."), labels={"act": _act}),
+    R.CASH_OVER_DUE: _Entry(N_("Số tiền thu (%(amount)s) lớn hơn số còn phải nộp (%(remaining)s): chỉ thu đúng số "
+                               "còn phải nộp."), money=("amount", "remaining")),
+    R.NOT_ON_STATEMENT: _Entry(N_("Sao kê của ngân hàng chưa có giao dịch %(ref)s: chỉ hoàn tiền khi sao kê đã chứng "
+                                  "minh tiền đã về. Nhập sao kê rồi thử lại.")),
+    R.OPEN_QUESTION: _Entry(N_("Giao dịch %(ref)s còn một vấn đề chưa xử lý (không có trên sao kê, hoặc các kênh báo "
+                               "khác nhau): xử lý trong hàng đợi trước.")),
+    R.REFUND_OVER_AVAILABLE: _Entry(N_("Số tiền hoàn (%(amount)s) lớn hơn số còn có thể hoàn (%(available)s) — có "
+                                       "thể vừa có một đề nghị hoàn khác cho cùng khoản tiền."),
+                                    money=("amount", "available")),
+    R.REFUND_NO_LONGER_AVAILABLE: _Entry(N_("Số còn có thể hoàn (%(available)s) ít hơn số đề nghị (%(amount)s): hãy "
+                                            "từ chối đề nghị này."), money=("amount", "available")),
+    R.REFUND_STATE: _Entry(N_("Đề nghị hoàn tiền số %(id)s đang ở trạng thái “%(status)s”: không làm được việc này "
+                              "nữa."), labels={"status": _refund_status}),
+    R.FOUR_EYES: _Entry(N_("Nguyên tắc bốn mắt: người đề nghị hoàn tiền không tự duyệt hay từ chối đề nghị của mình. "
+                           "Hãy nhờ một cán bộ kế toán khác.")),
+    R.PAYOUT_REF_REQUIRED: _Entry(N_("Nhập số tham chiếu của ngân hàng cho khoản đã chuyển trả.")),
+    R.EXCEPTION_SETTLED: _Entry(N_("Việc số %(id)s đã ở trạng thái “%(status)s”."),
+                                labels={"status": _exception_status}),
+    R.DEADLINE_PAST: _Entry(N_("Hạn xử lý đã qua: chọn hôm nay hoặc một ngày sau.")),
+    R.NOTE_REQUIRED: _Entry(N_("Nhập nội dung ghi chú.")),
+    R.EMPTY_STATEMENT: _Entry(N_("Tệp sao kê trống. Chưa nhập gì.")),
+    R.NOT_A_STATEMENT: _Entry(N_("Tệp này không phải sao kê mà hệ thống đọc được (camt.053, MT940, hoặc tệp "
+                                 "Excel/CSV sao kê của ngân hàng). Chưa nhập gì.")),
+    R.UNREADABLE_STATEMENT: _Entry(N_("Không đọc được sao kê: tệp hỏng hoặc thiếu phần cần thiết. Chưa nhập gì.")),
+    R.INVALID_REFUND: _Entry(N_("Đề nghị hoàn tiền chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.INVALID_DOSSIER: _Entry(N_("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.INVALID_CASH: _Entry(N_("Khoản tiền mặt chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.INVALID_REQUEST: _Entry(N_("Yêu cầu thanh toán chưa hợp lệ: thời hạn hiệu lực từ 1 phút đến 30 ngày.")),
+}
+
+
+def _shown(value: Any, name: str, entry: _Entry) -> Any:
+    if name in entry.money and isinstance(value, int):
+        return format_vnd(value)
+    if name in entry.days and isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if name in entry.days and isinstance(value, str):
+        try:
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    if entry.labels and name in entry.labels:
+        return entry.labels[name](str(value))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def has_text(code: str) -> bool:
+    return _entry(code) is not None
+
+
+def _entry(code: str) -> _Entry | None:
+    try:
+        return MESSAGES.get(Refusal(code))
+    except ValueError:
+        return None
+
+
+def render(code: str, params: Mapping[str, Any] | None = None, *, fallback: str = "") -> str:
+    """The sentence for ``code`` in the current locale, its parameters formatted for people."""
+    entry = _entry(code)
+    if entry is None:
+        return fallback
+    params = dict(params or {})
+    shown = {name: _shown(value, name, entry) for name, value in params.items()}
+    text = entry.text
+    if entry.when is not None and params.get(entry.when[0]):
+        text = entry.when[1]
+    return gettext(text) % _Defaulting(shown)
+
+
+class _Defaulting(dict):
+    """A missing parameter shows as nothing rather than breaking the sentence."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def refusal_text(exc: ServiceError, *, nothing_changed: bool = False, suffix: Any = None) -> str:
+    """What to tell a person about ``exc``, in the current locale; ``nothing_changed`` adds
+    "Chưa có gì thay đổi." (``suffix``: another closing sentence)."""
+    text = render(exc.code, exc.params, fallback=exc.detail)
+    if nothing_changed or suffix is not None:
+        return f"{text} {suffix if suffix is not None else gettext(NOTHING_CHANGED)}"
+    return text
+
+
+def refusal_text_in(exc: ServiceError, locale: str) -> str:
+    """``refusal_text`` in another locale (the API and the CLI choose theirs)."""
+    with force_locale(locale):
+        return refusal_text(exc)
+
+
+def api_text(exc: ServiceError, accept_languages=None) -> str:
+    """The problem body's ``detail``: English unless the client asks for Vietnamese first."""
+    locale = accept_languages.best_match(["en", "vi"], default="en") if accept_languages is not None else "en"
+    return refusal_text_in(exc, locale)
+
+
+def cli_text(exc: ServiceError) -> str:
+    """``error [code]: …`` for the CLI, in Vietnamese when the shell's LANG is Vietnamese."""
+    import os
+
+    locale = "vi" if os.environ.get("LANG", "").lower().startswith("vi") else "en"
+    return f"error [{exc.code}]: {refusal_text_in(exc, locale)}"
