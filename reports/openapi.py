@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.openapi import MONEY, PROBLEM_JSON, TIME, _json, _nullable, _op, _problem, _ref, extend
+from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref, extend
 
 from .definitions import GROUPS
 from .indicators import DRILL_MEASURES
@@ -264,10 +264,6 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
-
-
-def _error(description: str, example: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref("Problem"), "example": example}}}
 
 
 RESPONSES = {
