@@ -178,7 +178,7 @@ SCHEMAS: dict[str, Any] = {
                                     "can answer. Generic codes (`bad_request`, `unauthorized`, `forbidden`, "
                                     "`not_found`, `conflict`, `payload_too_large`, `invalid`) name refusals that "
                                     "have no name of their own."},
-            "params": {"type": "object", "description": "What explains the refusal (amounts in đồng, days as "
+            "params": {"type": "object", "additionalProperties": True, "description": "What explains the refusal (amounts in đồng, days as "
                                                         "YYYY-MM-DD, references), by name; present when there are "
                                                         "any.",
                        "examples": [{"amount": 1_000_000, "available": 400_000}]},

@@ -37,10 +37,11 @@ def test_pay_lose_a_callback_and_find_it_on_the_statement(app, runner, seeded, t
     assert "4 entries" in written.output
     imported = runner.invoke(args=["statement", "import", str(out)])
     assert imported.exit_code == 0, imported.output
-    assert "1 new and 3 known" in imported.output and "balance proof OK" in imported.output
+    assert "1 new and 3 known" in imported.output and "1 matched on import" in imported.output
+    assert "balance proof OK" in imported.output
     ran = runner.invoke(args=["day", "run", account, day.isoformat()])
     assert ran.exit_code == 0, ran.output
-    assert "missing_callback" in ran.output
+    assert ": closed" in ran.output
     seeded.rollback()
     assert seeded.get(PaymentRequest, requests[3].id).status == "paid"
     seeded.rollback()
