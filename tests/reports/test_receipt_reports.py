@@ -1,0 +1,290 @@
+"""The e-receipt reports on SQLite and PostgreSQL: the daily list of receipts issued (bảng kê
+biên lai) and the quarterly usage report (BC26/BLĐT), as functions, as pages with their XLSX
+(read back with openpyxl), and in the API (against its OpenAPI description), with a crafted set
+of receipts and the figures computed by hand.
+
+The receipts of ward Hoàn Kiếm's series HK-26E are issued through the real paths (cash at the
+counter, ``reconciliation.cash.record_cash``; a reversal that cancels a receipt; the payment
+again, whose receipt replaces the cancelled one), on a clock the test sets; a second series
+HKB-26E, with a gap and a number on another unit's receipt, is written directly.
+
+    HK-26E (01BLP0-001), P-HOANKIEM                        Indochina time
+      1  phí      8,000      Q3   10/08/2026 10:00
+      2  phí      8,000      Q3   30/09/2026 23:50
+      3  phí      8,000      Q4   01/10/2026 00:10        (still 30 September in UTC)
+      4  lệ phí   1,000,000  Q4   25/11/2026 08:00        cancelled 10:30 (payment reversed), replaced by 7
+      5  lệ phí   20,000          25/11/2026 09:00        } one dossier, two kinds
+      6  phí      8,000           25/11/2026 09:00        }
+      7  lệ phí   1,000,000       25/11/2026 11:00        replaces 4
+      8  phí      8,000           25/11/2026 23:59:30
+      9  phí      8,000           26/11/2026 00:00:30     (still 25 November in UTC)
+     10  lệ phí   1,000,000       02/12/2026 14:00        cancelled 05/01/2027, after the quarter
+    DA-26E 1 (P-DONGDA)  lệ phí 1,000,000  25/11/2026 10:00    another unit: never in Hoàn Kiếm's
+    HKB-26E (01BLP0-001), written directly
+      1  phí      50,000     P-HOANKIEM 25/11/2026 13:00
+      2  lệ phí   30,000     P-HOANKIEM 25/11/2026 13:05   cancelled 25/11/2026 15:00 "Lập nhầm"
+      3  —                                                  missing: a gap
+      4  phí      70,000     P-HOANKIEM 25/11/2026 13:10
+      5  phí      40,000     P-DONGDA   20/11/2026 09:00   outside Hoàn Kiếm's report
+      6  phí      60,000     P-HOANKIEM 27/11/2026 09:00
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+
+import pytest
+
+from core.db import db
+from core.errors import NotFound, ValidationError
+from payments import receipts as receipts_module
+from payments.agencies import seed_agencies
+from payments.models import Agency, Receipt
+from reconciliation.allocation import active_allocations, reverse
+from reports.receipt_reports import (NumberRange, daily_list, find_agency, holes, parse_day, parse_quarter, quarter,
+                                     quarter_of, runs, usage_report)
+from tests.staff import add_staff
+
+from .conftest import ICT, at, cash, dossier, seed_catalogue
+
+PASSWORD = "Mật-khẩu-biên-lai-2026"
+STAFF = {"motcua": "counter", "ketoan": "finance", "giamsat": "supervisor", "quantri": "admin"}
+HK, DD = "P-HOANKIEM", "P-DONGDA"
+FORM = "01BLP0-001"
+REVERSED = "Khoản thanh toán bị hoàn trả (payment reversed)"
+
+
+class Clock:
+    """The moment ``payments.receipts`` takes as now (issuing and cancelling receipts)."""
+
+    def __init__(self):
+        self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment.astimezone(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def paid_in_cash(session, clock: Clock, when: datetime, code: str, agency: str, charges, payer: str):
+    clock.set(when)
+    made = dossier(session, code, agency, "T.KH-NN", "counter", when, charges)
+    made.applicant_name = payer
+    session.flush()
+    cash(session, made, made.amount_due, when)
+    session.commit()
+    return made
+
+
+def direct(session, agency: Agency, dossier_id: int, series: str, number: int, kind: str, amount: int,
+           when: datetime, *, cancelled: datetime | None = None, reason: str | None = None) -> None:
+    """A receipt written as another system would have issued it."""
+    session.add(Receipt(agency_id=agency.id, dossier_id=dossier_id, form=FORM, series=series, year=when.year,
+                        number=number, kind=kind, payer_name="Lê Văn Khách", amount=amount,
+                        lines=[{"name": "Khoản thu", "amount": amount}], payment_channel="cash",
+                        lookup_token=secrets.token_urlsafe(18), issued_at=when.astimezone(timezone.utc),
+                        issued_by="test", status="cancelled" if cancelled else "issued",
+                        cancelled_at=cancelled.astimezone(timezone.utc) if cancelled else None,
+                        cancelled_by="test" if cancelled else None, cancel_reason=reason))
+
+
+def build_receipts(session, clock: Clock) -> None:
+    million, small = [(1_000_000, "le_phi")], [(8_000, "phi")]
+    paid_in_cash(session, clock, at(10, 10, month=8), "HK-R01", HK, small, "Phạm Thị Một")  # 1
+    paid_in_cash(session, clock, at(30, 23, 50, month=9), "HK-R02", HK, small, "Phạm Thị Hai")  # 2
+    paid_in_cash(session, clock, at(1, 0, 10, month=10), "HK-R03", HK, small, "Phạm Thị Ba")  # 3
+    first = paid_in_cash(session, clock, at(25, 8), "HK-R04", HK, million, "Nguyễn Văn Bốn")  # 4
+    paid_in_cash(session, clock, at(25, 9), "HK-R05", HK, [(20_000, "le_phi"), (8_000, "phi")],
+                 "Trần Thị Năm")  # 5 (lệ phí), 6 (phí)
+    clock.set(at(25, 10))
+    other = dossier(session, "DD-R01", DD, "T.KH-NN", "counter", at(25, 10), million)
+    cash(session, other, 1_000_000, at(25, 10))
+    session.commit()
+    clock.set(at(25, 10, 30))  # the cash was booked to the wrong dossier: its receipt is cancelled
+    reverse(session, active_allocations(session, dossier_id=first.id)[0], "user:ketoan", "thu nhầm hồ sơ")
+    session.commit()
+    clock.set(at(25, 11))  # paid again: a new receipt replaces it
+    cash(session, first, 1_000_000, at(25, 11))
+    session.commit()
+    paid_in_cash(session, clock, at(25, 23, 59).replace(second=30), "HK-R08", HK, small, "Đỗ Văn Tám")  # 8
+    paid_in_cash(session, clock, datetime(2026, 11, 26, 0, 0, 30, tzinfo=ICT), "HK-R09", HK, small,
+                 "Đỗ Văn Chín")  # 9
+    last = paid_in_cash(session, clock, at(2, 14, month=12), "HK-R10", HK, million, "Đỗ Văn Mười")  # 10
+    clock.set(datetime(2027, 1, 5, 9, 0, tzinfo=ICT))  # reversed in January: cancelled after the quarter
+    reverse(session, active_allocations(session, dossier_id=last.id)[0], "user:ketoan", "khách đòi lại tiền")
+    session.commit()
+    hk, dd = (session.query(Agency).filter_by(code=code).one() for code in (HK, DD))
+    holder = dossier(session, "HK-R99", HK, "T.KH-NN", "counter", at(20, 9), million)
+    direct(session, hk, holder.id, "HKB-26E", 1, "phi", 50_000, at(25, 13))
+    direct(session, hk, holder.id, "HKB-26E", 2, "le_phi", 30_000, at(25, 13, 5), cancelled=at(25, 15),
+           reason="Lập nhầm")
+    direct(session, hk, holder.id, "HKB-26E", 4, "phi", 70_000, at(25, 13, 10))
+    direct(session, dd, other.id, "HKB-26E", 5, "phi", 40_000, at(20, 9))
+    direct(session, hk, holder.id, "HKB-26E", 6, "phi", 60_000, at(27, 9))
+    session.commit()
+
+
+@pytest.fixture
+def site(app, monkeypatch):
+    """The crafted receipts and one user per staff role, made in an app context of their own."""
+    clock = Clock()
+    monkeypatch.setattr(receipts_module, "utcnow", clock)
+    with app.app_context():
+        session = db.session
+        seed_agencies(session, lambda _: None)
+        seed_catalogue(session)
+        build_receipts(session, clock)
+        add_staff(session, STAFF, PASSWORD)
+        session.commit()
+    return app
+
+
+def hoan_kiem() -> Agency:
+    return db.session.query(Agency).filter_by(code=HK).one()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading what is asked for (no database)
+
+
+def test_days_and_quarters_are_read_strictly():
+    assert parse_day("2026-11-25") == date(2026, 11, 25) and parse_day(" 2026-11-25 ") == date(2026, 11, 25)
+    for bad in ("", None, "2026-02-30", "2026-11-5", "25/11/2026", "1999-12-31", "2101-01-01", "2026-11-25T00:00",
+                "99999-01-01"):
+        with pytest.raises(ValidationError) as caught:
+            parse_day(bad)
+        assert caught.value.errors[0].field == "day", bad
+    q4 = parse_quarter("2026-Q4")
+    assert (q4.start, q4.end, q4.label) == (date(2026, 10, 1), date(2026, 12, 31), "2026-Q4")
+    assert parse_quarter("2028-q1") == quarter(2028, 1)
+    assert (quarter(2028, 1).start, quarter(2028, 1).end) == (date(2028, 1, 1), date(2028, 3, 31))
+    assert quarter(2026, 2).end == date(2026, 6, 30) and quarter(2026, 3).start == date(2026, 7, 1)
+    for bad in ("", None, "2026-Q5", "2026-Q0", "2026Q4", "2026-4", "Q4-2026", "1999-Q4", "2101-Q1", "2026-Q44"):
+        with pytest.raises(ValidationError) as caught:
+            parse_quarter(bad)
+        assert caught.value.errors[0].field == "quarter", bad
+    assert quarter_of(date(2026, 9, 30)).label == "2026-Q3" and quarter_of(date(2026, 10, 1)).label == "2026-Q4"
+
+
+def test_ranges_and_holes():
+    assert runs([1, 2, 3, 5, 7, 8]) == [NumberRange(1, 3), NumberRange(5, 5), NumberRange(7, 8)]
+    assert runs([]) == []
+    assert holes([3, 4, 8], 1, 10) == [NumberRange(1, 2), NumberRange(5, 7), NumberRange(9, 10)]
+    assert holes([1, 2, 3], 1, 3) == []
+    assert holes([], 5, 5) == [NumberRange(5, 5)]
+    assert holes([10_000_000], 1, 10_000_000) == [NumberRange(1, 9_999_999)]  # linear in the numbers, not the range
+    assert NumberRange(7, 7).text == "00000007" and NumberRange(1, 12).text == "00000001–00000012"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The functions
+
+
+def test_the_daily_list(site):
+    with site.app_context():
+        d = daily_list(db.session, hoan_kiem(), date(2026, 11, 25))
+    assert (d.agency.code, d.agency.tax_code, d.day) == (HK, "0110000101", date(2026, 11, 25))
+    assert [(s.form, s.series) for s in d.series] == [(FORM, "HK-26E"), (FORM, "HKB-26E")]
+    hk26, hkb = d.series
+    assert [(r.number, r.kind, r.amount, r.status) for r in hk26.receipts] == [
+        (4, "le_phi", 1_000_000, "cancelled"), (5, "le_phi", 20_000, "issued"), (6, "phi", 8_000, "issued"),
+        (7, "le_phi", 1_000_000, "issued"), (8, "phi", 8_000, "issued")]
+    cancelled, _, _, replacement, late = hk26.receipts
+    assert (cancelled.dossier_code, cancelled.payer_name) == ("HK-R04", "Nguyễn Văn Bốn")
+    assert cancelled.issued_at == at(25, 8).astimezone(timezone.utc)
+    assert cancelled.cancelled_at == at(25, 10, 30).astimezone(timezone.utc) and cancelled.cancel_reason == REVERSED
+    assert cancelled.replaced_by is not None and (cancelled.replaced_by.series, cancelled.replaced_by.number) == (
+        "HK-26E", 7)
+    assert replacement.replaces is not None and replacement.replaces.number_text == "00000004"
+    assert replacement.replaced_by is None and cancelled.replaces is None
+    assert late.issued_at == at(25, 23, 59).replace(second=30).astimezone(timezone.utc)  # 16:59:30 UTC
+    assert [r.number for r in hkb.receipts] == [1, 2, 4]  # 5 is another unit's, 6 another day's
+    assert (hkb.receipts[1].status, hkb.receipts[1].cancel_reason) == ("cancelled", "Lập nhầm")
+
+    def totals(ts):
+        return [(t.kind, t.issued, t.amount, t.cancelled, t.cancelled_amount) for t in ts]
+
+    assert totals(hk26.totals + [hk26.total]) == [("le_phi", 2, 1_020_000, 1, 1_000_000), ("phi", 2, 16_000, 0, 0),
+                                                  (None, 4, 1_036_000, 1, 1_000_000)]
+    assert totals(hkb.totals + [hkb.total]) == [("le_phi", 0, 0, 1, 30_000), ("phi", 2, 120_000, 0, 0),
+                                                (None, 2, 120_000, 1, 30_000)]
+    assert totals(d.totals + [d.total]) == [("le_phi", 2, 1_020_000, 2, 1_030_000), ("phi", 4, 136_000, 0, 0),
+                                            (None, 6, 1_156_000, 2, 1_030_000)]
+    with site.app_context():
+        # The Indochina day, not the UTC one: 00:00:30 on the 26th is still the 25th in UTC.
+        assert [r.number for r in daily_list(db.session, hoan_kiem(), date(2026, 11, 26)).receipts] == [9]
+        assert [(r.series, r.number) for r in daily_list(db.session, hoan_kiem(), date(2026, 10, 1)).receipts] == [
+            ("HK-26E", 3)]
+        # A receipt cancelled in the next year still shows as cancelled on the day it was issued.
+        december = daily_list(db.session, hoan_kiem(), date(2026, 12, 2))
+        assert [(r.number, r.status, r.cancel_reason) for r in december.receipts] == [(10, "cancelled", REVERSED)]
+        assert (december.total.issued, december.total.amount, december.total.cancelled) == (0, 0, 1)
+        empty = daily_list(db.session, hoan_kiem(), date(2026, 11, 24))
+        assert empty.series == [] and (empty.total.issued, empty.total.amount) == (0, 0)
+        other = daily_list(db.session, db.session.query(Agency).filter_by(code=DD).one(), date(2026, 11, 25))
+        assert [(r.series, r.number, r.dossier_code) for r in other.receipts] == [("DA-26E", 1, "DD-R01")]
+
+
+def test_the_usage_report(site):
+    with site.app_context():
+        q3 = usage_report(db.session, hoan_kiem(), quarter(2026, 3))
+        q4 = usage_report(db.session, hoan_kiem(), quarter(2026, 4))
+        q1 = usage_report(db.session, hoan_kiem(), quarter(2027, 1))
+        dong_da = usage_report(db.session, db.session.query(Agency).filter_by(code=DD).one(), quarter(2026, 4))
+    (only,) = q3.series
+    assert (only.series, only.first, only.last, only.count, only.used, only.cancelled, only.previous_last) == (
+        "HK-26E", 1, 2, 2, 2, [], None)
+    assert only.ok and only.missing == [] and q3.ok
+    hk26, hkb = q4.series
+    # HK-26E: 3 to 10, continuing Q3's 2, two cancelled (one after the quarter), nothing missing.
+    assert (hk26.form, hk26.series, hk26.year, hk26.first, hk26.last) == (FORM, "HK-26E", 2026, 3, 10)
+    assert hk26.ranges == [NumberRange(3, 10)] and (hk26.count, hk26.used) == (8, 6)
+    assert [(c.number, c.reason, c.after_quarter, c.dossier_code) for c in hk26.cancelled] == [
+        (4, REVERSED, False, "HK-R04"), (10, REVERSED, True, "HK-R10")]
+    assert hk26.cancelled[1].cancelled_at == datetime(2027, 1, 5, 2, 0, tzinfo=timezone.utc)
+    assert (hk26.previous_last, hk26.expected_first, hk26.missing, hk26.outside, hk26.ok) == (2, 3, [], [], True)
+    # HKB-26E: 1, 2, 4, 6 are Hoàn Kiếm's; 3 is on no receipt (a defect), 5 on Đống Đa's.
+    assert (hkb.first, hkb.last, hkb.count, hkb.used) == (1, 6, 4, 3)
+    assert hkb.ranges == [NumberRange(1, 2), NumberRange(4, 4), NumberRange(6, 6)]
+    assert [(c.number, c.reason, c.after_quarter) for c in hkb.cancelled] == [(2, "Lập nhầm", False)]
+    assert (hkb.previous_last, hkb.missing, hkb.outside, hkb.ok) == (None, [NumberRange(3, 3)], [NumberRange(5, 5)],
+                                                                      False)
+    for s in q4.series:  # every number of the range checked is accounted for, once
+        assert s.checked.count == s.used + len(s.cancelled) + s.missing_count + s.outside_count
+    assert (q4.count, q4.used, q4.cancelled, q4.missing_count, q4.outside_count, q4.ok) == (12, 9, 3, 1, 1, False)
+    assert q1.series == [] and q1.ok
+    # Đống Đa's one HKB-26E number: the series was never its own, so Hoàn Kiếm's numbers are outside it.
+    assert [(s.series, s.first, s.last) for s in dong_da.series] == [("DA-26E", 1, 1), ("HKB-26E", 5, 5)]
+    shared = dong_da.series[1]
+    assert (shared.missing, shared.outside) == ([NumberRange(3, 3)], [NumberRange(1, 2), NumberRange(4, 4)])
+
+
+def test_a_gap_between_quarters_is_found(site):
+    """The quarter should go on from the last number used before it: a series that ended Q3 at 1
+    and starts Q4 at 4 has lost 2 and 3, though Q4's own numbers follow each other."""
+    with site.app_context():
+        hk = hoan_kiem()
+        holder = db.session.query(Receipt).filter_by(series="HKB-26E", number=1).one().dossier_id
+        direct(db.session, hk, holder, "HKC-26E", 1, "phi", 10_000, at(15, 9, month=9))
+        direct(db.session, hk, holder, "HKC-26E", 4, "phi", 10_000, at(5, 9, month=10))
+        direct(db.session, hk, holder, "HKC-26E", 5, "phi", 10_000, at(6, 9, month=10))
+        db.session.commit()
+        q4 = usage_report(db.session, hk, quarter(2026, 4))
+        q3 = usage_report(db.session, hk, quarter(2026, 3))
+    hkc = next(s for s in q4.series if s.series == "HKC-26E")
+    assert (hkc.first, hkc.last, hkc.ranges, hkc.count, hkc.previous_last) == (4, 5, [NumberRange(4, 5)], 2, 1)
+    assert (hkc.missing, hkc.outside, hkc.ok, hkc.checked) == ([NumberRange(2, 3)], [], False, NumberRange(2, 5))
+    assert q4.missing_count == 1 + 2  # HKB-26E's 3, and these
+    assert [(s.series, s.first, s.last, s.ok) for s in q3.series] == [("HK-26E", 1, 2, True), ("HKC-26E", 1, 1, True)]
+
+
+def test_agencies_are_found_by_code(site):
+    with site.app_context():
+        assert find_agency(db.session, " P-HOANKIEM ").code == HK
+        assert find_agency(db.session, "p-hoankiem").code == HK
+        with pytest.raises(NotFound):
+            find_agency(db.session, "P-NOWHERE")
+        for bad in ("", None, "P\x00HK", "X" * 41):
+            with pytest.raises(ValidationError):
+                find_agency(db.session, bad)
