@@ -30,10 +30,13 @@ HKB-26E, with a gap and a number on another unit's receipt, is written directly.
 """
 from __future__ import annotations
 
+import io
+import re
 import secrets
 from datetime import date, datetime, timezone
 
 import pytest
+from openpyxl import load_workbook
 
 from core.db import db
 from core.errors import NotFound, ValidationError
@@ -288,3 +291,176 @@ def test_agencies_are_found_by_code(site):
         for bad in ("", None, "P\x00HK", "X" * 41):
             with pytest.raises(ValidationError):
                 find_agency(db.session, bad)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pages and files
+
+
+def signed_in(app, username: str):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_who_may_see_the_receipt_reports(app, site):
+    for path in ("/reports/receipts/daily", "/reports/receipts/usage"):
+        assert app.test_client().get(path).status_code == 302  # to the login page
+        assert signed_in(app, "motcua").get(path).status_code == 403
+        for username in ("ketoan", "giamsat", "quantri"):
+            response = signed_in(app, username).get(path)
+            assert response.status_code == 200 and 'data-testid="choose"' in text(response), (path, username)
+
+
+def test_the_daily_list_page(app, site):
+    page = text(signed_in(app, "ketoan").get(f"/reports/receipts/daily?agency={HK}&day=2026-11-25"))
+    assert 'data-testid="daily-list" data-agency="P-HOANKIEM" data-day="2026-11-25"' in page
+    assert "Bảng kê biên lai điện tử đã lập" in page and "Mã số thuế: 0110000101" in page
+    rows = re.findall(r'<tr data-number="(\d+)" data-status="(\w+)" data-kind="(\w+)" data-amount="(\d+)">', page)
+    assert rows == [("00000004", "cancelled", "le_phi", "1000000"), ("00000005", "issued", "le_phi", "20000"),
+                    ("00000006", "issued", "phi", "8000"), ("00000007", "issued", "le_phi", "1000000"),
+                    ("00000008", "issued", "phi", "8000"), ("00000001", "issued", "phi", "50000"),
+                    ("00000002", "cancelled", "le_phi", "30000"), ("00000004", "issued", "phi", "70000")]
+    first = re.search(r'<tr data-number="00000004" data-status="cancelled".*?</tr>', page, re.S).group(0)
+    assert "Hủy lúc 10:30 25/11/2026 — Khoản thanh toán bị hoàn trả" in first
+    assert "Được thay bằng biên lai ký hiệu HK-26E, số 00000007" in first and "Nguyễn Văn Bốn" in first
+    assert "08:00:00" in first and "HK-R04" in first
+    assert "Thay thế biên lai ký hiệu HK-26E, số 00000004 đã hủy" in page
+    day = re.search(r'data-testid="day-totals">(.*?)</table>', page, re.S).group(1)
+    assert re.findall(r'data-total="(\w+)" data-issued="(\d+)" data-amount="(\d+)" data-cancelled="(\d+)" '
+                      r'data-cancelled-amount="(\d+)"', day) == [
+        ("le_phi", "2", "1020000", "2", "1030000"), ("phi", "4", "136000", "0", "0"),
+        ("all", "6", "1156000", "2", "1030000")]
+    assert "1.156.000" in day
+    english = text(signed_in(app, "giamsat").get(f"/reports/receipts/daily?agency={HK}&day=2026-11-25&lang=en"))
+    assert "Daily list of e-receipts issued" in english and "Replaced by receipt series HK-26E, number 00000007" \
+        in english and "Totals of the day" in english
+    empty = text(signed_in(app, "giamsat").get(f"/reports/receipts/daily?agency={HK}&day=2026-11-24"))
+    assert "Đơn vị không lập biên lai nào trong ngày này." in empty
+
+
+@pytest.mark.parametrize("query, status, field, message", [
+    ("agency=P-HOANKIEM&day=2026-02-30", 422, "day", "Ngày không hợp lệ"),
+    ("agency=P-HOANKIEM&day=1900-01-01", 422, "day", "Ngày không hợp lệ"),
+    ("agency=P-NOWHERE&day=2026-11-25", 404, "agency", "Không có đơn vị nào mang mã “P-NOWHERE”"),
+    ("agency=P%00X&day=2026-11-25", 422, "agency", "Mã đơn vị không hợp lệ"),
+    ("day=2026-11-25&format=xlsx", 422, "agency", "Chọn đơn vị để tải tệp."),
+    ("agency=P-NOWHERE&day=2026-11-25&format=xlsx", 404, "agency", "Không có đơn vị nào"),
+])
+def test_bad_input_on_the_daily_page(app, site, query, status, field, message):
+    response = signed_in(app, "ketoan").get(f"/reports/receipts/daily?{query}")
+    assert response.status_code == status and response.mimetype == "text/html"
+    page = text(response)
+    assert re.search(rf'data-testid="error-{field}">[^<]*{re.escape(message)}', page), page[-3000:]
+    assert 'data-testid="daily-list"' not in page
+
+
+@pytest.mark.parametrize("query, status, field, message", [
+    ("agency=P-HOANKIEM&quarter=2026-Q5", 422, "quarter", "Quý không hợp lệ"),
+    ("agency=P-HOANKIEM&quarter=Q4-2026", 422, "quarter", "Quý không hợp lệ"),
+    ("agency=P-NOWHERE&quarter=2026-Q4", 404, "agency", "Không có đơn vị nào mang mã “P-NOWHERE”"),
+    ("agency=P-NOWHERE&quarter=2026-Q9", 422, "quarter", "Quý không hợp lệ"),
+])
+def test_bad_input_on_the_usage_page(app, site, query, status, field, message):
+    response = signed_in(app, "giamsat").get(f"/reports/receipts/usage?{query}")
+    assert response.status_code == status
+    page = text(response)
+    assert re.search(rf'data-testid="error-{field}">[^<]*{re.escape(message)}', page)
+    assert 'data-testid="usage"' not in page
+
+
+def test_the_usage_page(app, site):
+    client = signed_in(app, "giamsat")
+    page = text(client.get(f"/reports/receipts/usage?agency={HK}&quarter=2026-q4"))
+    assert 'data-testid="usage" data-agency="P-HOANKIEM" data-quarter="2026-Q4" data-ok="no"' in page
+    assert "Quý 4 năm 2026" in page and "BC26/BLĐT" in page and "cần xác nhận với thành phố" in page
+    assert 'data-testid="gaps"' in page
+    rows = re.findall(r'<tr data-form="01BLP0-001" data-series="([\w-]+)" data-first="(\d+)" data-last="(\d+)" '
+                      r'data-count="(\d+)" data-used="(\d+)" data-cancelled="(\d+)" data-missing="(\d+)" '
+                      r'data-outside="(\d+)">', page)
+    assert rows == [("HK-26E", "3", "10", "8", "6", "2", "0", "0"), ("HKB-26E", "1", "6", "4", "3", "1", "1", "1")]
+    hk26 = re.search(r'data-series="HK-26E".*?</tr>', page, re.S).group(0)
+    assert "00000003" in hk26 and "00000010" in hk26 and "(sau quý)" in hk26 and "Số cuối trước quý: 00000002" in hk26
+    assert re.findall(r'data-cancelled-number="(\d+)"', hk26) == ["00000004", "00000010"]
+    hkb = re.search(r'data-series="HKB-26E".*?</tr>', page, re.S).group(0)
+    assert re.search(r'data-testid="missing">00000003<', hkb)
+    assert "Trên biên lai của quý hoặc đơn vị khác: 00000005" in hkb
+    assert "00000001–00000002, 00000004, 00000006" in hkb  # the ranges used
+    q3 = text(client.get(f"/reports/receipts/usage?agency={HK}&quarter=2026-Q3"))
+    assert 'data-ok="yes"' in q3 and 'data-testid="gaps"' not in q3
+    assert "Quarter 3 of 2026" in text(client.get(f"/reports/receipts/usage?agency={HK}&quarter=2026-Q3&lang=en"))
+
+
+def xlsx(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, text(response)[-2000:]
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return response, load_workbook(io.BytesIO(response.data))
+
+
+def test_the_daily_list_file(app, site):
+    response, book = xlsx(signed_in(app, "ketoan"), f"/reports/receipts/daily?agency={HK}&day=2026-11-25&format=xlsx")
+    assert "bang-ke-bien-lai_P-HOANKIEM_2026-11-25.xlsx" in response.headers["Content-Disposition"]
+    assert book.sheetnames == ["Bảng kê biên lai", "Tổng hợp"]
+    sheet = book["Bảng kê biên lai"]
+    assert sheet["A1"].value == "BẢNG KÊ BIÊN LAI ĐIỆN TỬ ĐÃ LẬP"
+    assert sheet["A2"].value == "Đơn vị: UBND phường Hoàn Kiếm (P-HOANKIEM)" and sheet["A4"].value.startswith(
+        "Ngày: 25/11/2026")
+    assert [c.value for c in sheet[6]][:10] == ["STT", "Mẫu số", "Ký hiệu", "Số", "Thời điểm lập (giờ Việt Nam)",
+                                              "Người nộp", "Mã hồ sơ", "Loại", "Số tiền (đồng)", "Tình trạng"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=7, max_row=14)]
+    assert [(r[0], r[2], r[3], r[7], r[8], r[9]) for r in rows] == [
+        (1, "HK-26E", "00000004", "Lệ phí", 1_000_000, "Đã hủy"), (2, "HK-26E", "00000005", "Lệ phí", 20_000,
+                                                                    "Đã phát hành"),
+        (3, "HK-26E", "00000006", "Phí", 8_000, "Đã phát hành"), (4, "HK-26E", "00000007", "Lệ phí", 1_000_000,
+                                                                 "Đã phát hành"),
+        (5, "HK-26E", "00000008", "Phí", 8_000, "Đã phát hành"), (6, "HKB-26E", "00000001", "Phí", 50_000,
+                                                                  "Đã phát hành"),
+        (7, "HKB-26E", "00000002", "Lệ phí", 30_000, "Đã hủy"), (8, "HKB-26E", "00000004", "Phí", 70_000,
+                                                                "Đã phát hành")]
+    first = rows[0]
+    assert (first[1], first[4], first[5], first[6]) == (FORM, datetime(2026, 11, 25, 8, 0), "Nguyễn Văn Bốn", "HK-R04")
+    assert (first[10], first[11]) == (datetime(2026, 11, 25, 10, 30), REVERSED)
+    assert first[12] == "Được thay bằng biên lai ký hiệu HK-26E, số 00000007"
+    assert rows[3][12] == "Thay thế biên lai ký hiệu HK-26E, số 00000004 đã hủy"
+    assert rows[4][4] == datetime(2026, 11, 25, 23, 59, 30)  # Indochina wall-clock time
+    total = [c.value for c in sheet[15]]
+    assert total[0] == "Tổng cộng" and total[8] == 1_156_000 and "2 biên lai đã hủy" in total[5]
+    summary = [[c.value for c in row] for row in book["Tổng hợp"].iter_rows(min_row=2)]
+    assert summary == [
+        [FORM, "HK-26E", "Lệ phí", 2, 1_020_000, 1, 1_000_000], [FORM, "HK-26E", "Phí", 2, 16_000, 0, 0],
+        [FORM, "HK-26E", "Cộng", 4, 1_036_000, 1, 1_000_000],
+        [FORM, "HKB-26E", "Lệ phí", 0, 0, 1, 30_000], [FORM, "HKB-26E", "Phí", 2, 120_000, 0, 0],
+        [FORM, "HKB-26E", "Cộng", 2, 120_000, 1, 30_000],
+        ["Tổng cộng", None, "Lệ phí", 2, 1_020_000, 2, 1_030_000], ["Tổng cộng", None, "Phí", 4, 136_000, 0, 0],
+        ["Tổng cộng", None, "Cộng", 6, 1_156_000, 2, 1_030_000]]
+
+
+def test_the_usage_file(app, site):
+    response, book = xlsx(signed_in(app, "giamsat"), f"/reports/receipts/usage?agency={HK}&quarter=2026-Q4&format=xlsx")
+    assert "bc26-bldt_P-HOANKIEM_2026-Q4.xlsx" in response.headers["Content-Disposition"]
+    assert book.sheetnames == ["BC26-BLĐT", "Biên lai đã hủy"]
+    sheet = book["BC26-BLĐT"]
+    assert sheet["A1"].value.startswith("BÁO CÁO TÌNH HÌNH SỬ DỤNG BIÊN LAI")
+    assert sheet["A2"].value.startswith("Quý 4 năm 2026 (từ 01/10/2026 đến 31/12/2026")
+    assert "cần xác nhận với thành phố" in sheet["A5"].value
+    assert [c.value for c in sheet[7]][:7] == ["STT", "Mẫu số", "Ký hiệu", "Từ số", "Đến số", "Các khoảng số đã dùng",
+                                             "Số lượng đã dùng"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=8, max_row=10)]
+    assert rows[0] == [1, FORM, "HK-26E", "00000003", "00000010", "00000003–00000010", 8, 6, 2,
+                       "00000004, 00000010", 0, None, None, "00000002"]
+    assert rows[1] == [2, FORM, "HKB-26E", "00000001", "00000006", "00000001–00000002, 00000004, 00000006", 4, 3, 1,
+                       "00000002", 1, "00000003", "00000005", None]
+    assert rows[2][0] == "Tổng cộng" and rows[2][6:11] == [12, 9, 3, None, 1]
+    cancelled = [[c.value for c in row] for row in book["Biên lai đã hủy"].iter_rows(min_row=2)]
+    assert [(r[1], r[2], r[3], r[5], r[6], r[7]) for r in cancelled] == [
+        ("HK-26E", "00000004", "HK-R04", datetime(2026, 11, 25, 10, 30), REVERSED, "Không"),
+        ("HK-26E", "00000010", "HK-R10", datetime(2027, 1, 5, 9, 0), REVERSED, "Có"),
+        ("HKB-26E", "00000002", "HK-R99", datetime(2026, 11, 25, 15, 0), "Lập nhầm", "Không")]
