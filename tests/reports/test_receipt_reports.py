@@ -40,18 +40,21 @@ from openpyxl import load_workbook
 
 from core.db import db
 from core.errors import NotFound, ValidationError
+from core.tokens import create_token
 from payments import receipts as receipts_module
 from payments.agencies import seed_agencies
 from payments.models import Agency, Receipt
 from reconciliation.allocation import active_allocations, reverse
 from reports.receipt_reports import (NumberRange, daily_list, find_agency, holes, parse_day, parse_quarter, quarter,
                                      quarter_of, runs, usage_report)
+from tests.payments.test_openapi import Recorder, operations
 from tests.staff import add_staff
 
 from .conftest import ICT, at, cash, dossier, seed_catalogue
 
 PASSWORD = "Mật-khẩu-biên-lai-2026"
 STAFF = {"motcua": "counter", "ketoan": "finance", "giamsat": "supervisor", "quantri": "admin"}
+ROLES = ("system", "counter", "finance", "supervisor", "admin")
 HK, DD = "P-HOANKIEM", "P-DONGDA"
 FORM = "01BLP0-001"
 REVERSED = "Khoản thanh toán bị hoàn trả (payment reversed)"
@@ -464,3 +467,102 @@ def test_the_usage_file(app, site):
         ("HK-26E", "00000004", "HK-R04", datetime(2026, 11, 25, 10, 30), REVERSED, "Không"),
         ("HK-26E", "00000010", "HK-R10", datetime(2027, 1, 5, 9, 0), REVERSED, "Có"),
         ("HKB-26E", "00000002", "HK-R99", datetime(2026, 11, 25, 15, 0), "Lập nhầm", "Không")]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The API
+
+
+@pytest.fixture
+def tokens(site):
+    with site.app_context():
+        made = {role: create_token(db.session, f"receipts-{role}", role) for role in ROLES}
+        db.session.commit()
+    return made
+
+
+def get(client, tokens, path, role="finance", **query):
+    response = client.get(path, headers={"Authorization": f"Bearer {tokens[role]}"}, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_every_described_status_is_given_and_no_other(app, tokens):
+    rec = Recorder(app.test_client(), tokens)
+    for op, name, good, bad in (("getDailyReceipts", "day", "2026-11-25", "2026-11-31"),
+                                ("getReceiptUsage", "quarter", "2026-Q4", "2026-Q5")):
+        rec.call(op, role="supervisor", query_string={name: good, "agency": HK})
+        rec.call(op, role="system", query_string={name: good, "agency": "P-NOWHERE"})  # 404
+        rec.call(op, role="finance", query_string={name: bad, "agency": HK})  # 422
+        rec.call(op, role="finance", query_string={name: good})  # 422: no agency
+        rec.call(op, role=None, query_string={name: good, "agency": HK})  # 401
+        rec.call(op, role="counter", query_string={name: good, "agency": HK})  # 403
+    described = {(op["operationId"], status) for _, _, op in operations() for status in op["responses"]
+                 if op["operationId"] in ("getDailyReceipts", "getReceiptUsage")}
+    assert rec.seen == described
+
+
+def test_bad_queries_in_the_api(app, tokens):
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {tokens['finance']}"}
+    response = client.get("/api/v1/reports/receipts/daily?day=2026-13-01&agency=P-NOWHERE", headers=headers)
+    body = response.get_json()  # a bad day and an unknown agency: the bad day first, as 422
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert [e["field"] for e in body["errors"]] == ["day"]
+    response = client.get("/api/v1/reports/receipts/usage?quarter=2026-Q9", headers=headers)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["quarter", "agency"]
+    response = client.get("/api/v1/reports/receipts/usage?quarter=2026-Q4&agency=P-NOWHERE", headers=headers)
+    assert response.status_code == 404 and "P-NOWHERE" in response.get_json()["detail"]
+    response = client.get("/api/v1/reports/receipts/daily?day=9999-12-31&agency=P-HOANKIEM", headers=headers)
+    assert response.status_code == 422  # never an overflow past the last day
+    response = client.get("/api/v1/reports/receipts/daily?day=2026-11-25&agency=P%00HK", headers=headers)
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "agency"
+
+
+def test_the_daily_list_in_the_api(app, tokens):
+    body = get(app.test_client(), tokens, "/api/v1/reports/receipts/daily", day="2026-11-25", agency=HK)
+    assert (body["day"], body["agency"]) == ("2026-11-25", {"code": HK, "name": "UBND phường Hoàn Kiếm",
+                                                            "tax_code": "0110000101"})
+    assert [s["series"] for s in body["series"]] == ["HK-26E", "HKB-26E"]
+    first = body["series"][0]["receipts"][0]
+    assert first == {"form": FORM, "series": "HK-26E", "number": "00000004", "issued_at": "2026-11-25T08:00:00+07:00",
+                     "payer_name": "Nguyễn Văn Bốn", "dossier_code": "HK-R04", "kind": "le_phi", "amount": 1_000_000,
+                     "status": "cancelled", "cancelled_at": "2026-11-25T10:30:00+07:00", "cancel_reason": REVERSED,
+                     "replaces": None, "replaced_by": {"form": FORM, "series": "HK-26E", "number": "00000007"}}
+    assert body["series"][0]["receipts"][3]["replaces"] == {"form": FORM, "series": "HK-26E", "number": "00000004"}
+    assert body["series"][0]["receipts"][4]["issued_at"] == "2026-11-25T23:59:30+07:00"
+    assert body["series"][1]["total"] == {"issued": 2, "amount": 120_000, "cancelled": 1, "cancelled_amount": 30_000}
+    assert body["totals"] == [
+        {"kind": "le_phi", "issued": 2, "amount": 1_020_000, "cancelled": 2, "cancelled_amount": 1_030_000},
+        {"kind": "phi", "issued": 4, "amount": 136_000, "cancelled": 0, "cancelled_amount": 0}]
+    assert body["total"] == {"issued": 6, "amount": 1_156_000, "cancelled": 2, "cancelled_amount": 1_030_000}
+    assert body["generated_at"].endswith("+07:00")
+    next_day = get(app.test_client(), tokens, "/api/v1/reports/receipts/daily", role="system", day="2026-11-26",
+                   agency=HK)
+    assert [(r["number"], r["issued_at"]) for s in next_day["series"] for r in s["receipts"]] == [
+        ("00000009", "2026-11-26T00:00:30+07:00")]
+
+
+def test_the_usage_report_in_the_api(app, tokens):
+    body = get(app.test_client(), tokens, "/api/v1/reports/receipts/usage", role="supervisor", quarter="2026-Q4",
+               agency=HK)
+    assert (body["quarter"], body["from"], body["to"], body["ok"]) == ("2026-Q4", "2026-10-01", "2026-12-31", False)
+    hk26, hkb = body["series"]
+    assert {k: hk26[k] for k in ("series", "first", "last", "count", "used", "cancelled", "previous_last", "missing",
+                                 "outside", "ok")} == {
+        "series": "HK-26E", "first": "00000003", "last": "00000010", "count": 8, "used": 6, "cancelled": 2,
+        "previous_last": "00000002", "missing": [], "outside": [], "ok": True}
+    assert hk26["ranges"] == [{"from": "00000003", "to": "00000010", "count": 8}]
+    assert hk26["cancelled_numbers"] == [
+        {"number": "00000004", "dossier_code": "HK-R04", "issued_at": "2026-11-25T08:00:00+07:00",
+         "cancelled_at": "2026-11-25T10:30:00+07:00", "reason": REVERSED, "after_quarter": False},
+        {"number": "00000010", "dossier_code": "HK-R10", "issued_at": "2026-12-02T14:00:00+07:00",
+         "cancelled_at": "2027-01-05T09:00:00+07:00", "reason": REVERSED, "after_quarter": True}]
+    assert (hkb["missing"], hkb["missing_count"], hkb["outside"], hkb["ok"]) == (
+        [{"from": "00000003", "to": "00000003", "count": 1}], 1, [{"from": "00000005", "to": "00000005", "count": 1}],
+        False)
+    assert body["total"] == {"count": 12, "used": 9, "cancelled": 3, "missing_count": 1, "outside_count": 1}
+    q3 = get(app.test_client(), tokens, "/api/v1/reports/receipts/usage", quarter="2026-Q3", agency=HK)
+    assert [(s["first"], s["last"], s["previous_last"], s["ok"]) for s in q3["series"]] == [
+        ("00000001", "00000002", None, True)]
