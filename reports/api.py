@@ -1,6 +1,7 @@
 """The reports' part of the REST API (``/api/v1/reports/...``): the online payment rate of
 CONTRACT.md, the cashless rate, the 766 summary with its points, the dossiers behind any
-figure, money collected, payment times and the reconciliation backlog per unit.
+figure, money collected, payment times, the reconciliation backlog per unit, and the e-receipt
+reports (the daily list of receipts issued and the quarterly usage report BC26/BLĐT).
 
 Thin handlers over ``reports.indicators`` and ``reports.operations``; every answer says the
 period it covers. Roles: supervisor, finance, system (and admin). Described in
@@ -18,11 +19,14 @@ from core.clock import isoformat_ict, utcnow
 from core.db import db
 from core.errors import FieldError, NotFound, ValidationError
 from payments.api import no_nul_in_paths, roll_back_refusals
+from payments.models import Agency
 
 from .definitions import GROUPS, Period, parse_period
 from .indicators import (DRILL_MEASURES, RateReport, RateRow, UnknownGroup, cashless_rate, dossiers_behind,
                          online_payment_rate, summary)
 from .operations import COLLECTION_GROUPS, COLLECTION_PER, as_json_days, backlog, collections, payment_times
+from .receipt_reports import (AgencyInfo, KindTotal, ListedReceipt, NumberRange, ReceiptRef, SeriesUsage, daily_list,
+                              find_agency, number_text, parse_day, parse_quarter, usage_report)
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
 bp.url_value_preprocessor(no_nul_in_paths)
@@ -207,3 +211,98 @@ def _today() -> date:
 
     return ict_day(utcnow())
 
+
+
+# --- e-receipts: the daily list and the usage report (BC26/BLĐT) ------------------------------------
+
+
+def _receipt_query(name: str, parse) -> tuple[Agency, Any]:
+    """The agency and the day or quarter asked for: every value that cannot be read in one 422,
+    then a 404 for an agency nobody has."""
+    errors: list[FieldError] = []
+    when = agency = None
+    try:
+        when = parse(request.args.get(name))
+    except ValidationError as exc:
+        errors += exc.errors
+    try:
+        agency = find_agency(db.session, request.args.get("agency"))
+    except ValidationError as exc:
+        errors += exc.errors
+    except NotFound:
+        if not errors:
+            raise
+    if errors:
+        raise ValidationError("the query is not valid: " + "; ".join(f"{e.field} {e.message}" for e in errors),
+                              errors=errors)
+    return agency, when
+
+
+def _agency_json(agency: AgencyInfo) -> dict[str, Any]:
+    return {"code": agency.code, "name": agency.name, "tax_code": agency.tax_code}
+
+
+def _ref_json(ref: ReceiptRef | None) -> dict[str, Any] | None:
+    return None if ref is None else {"form": ref.form, "series": ref.series, "number": ref.number_text}
+
+
+def _kind_total_json(total: KindTotal) -> dict[str, Any]:
+    body = {"kind": total.kind} if total.kind else {}
+    return {**body, "issued": total.issued, "amount": total.amount, "cancelled": total.cancelled,
+            "cancelled_amount": total.cancelled_amount}
+
+
+def _range_json(r: NumberRange) -> dict[str, Any]:
+    return {"from": number_text(r.first), "to": number_text(r.last), "count": r.count}
+
+
+@bp.get("/reports/receipts/daily")
+@api_roles(*READERS)
+def receipts_daily():
+    """The daily list of the receipts an agency issued (bảng kê biên lai)."""
+    agency, day = _receipt_query("day", parse_day)
+    d = daily_list(db.session, agency, day)
+
+    def receipt(x: ListedReceipt) -> dict[str, Any]:
+        return {"form": x.form, "series": x.series, "number": x.number_text, "issued_at": isoformat_ict(x.issued_at),
+                "payer_name": x.payer_name, "dossier_code": x.dossier_code, "kind": x.kind, "amount": x.amount,
+                "status": x.status, "cancelled_at": isoformat_ict(x.cancelled_at) if x.cancelled_at else None,
+                "cancel_reason": x.cancel_reason, "replaces": _ref_json(x.replaces),
+                "replaced_by": _ref_json(x.replaced_by)}
+
+    return jsonify({
+        "day": d.day.isoformat(), "agency": _agency_json(d.agency),
+        "series": [{"form": s.form, "series": s.series, "receipts": [receipt(x) for x in s.receipts],
+                    "totals": [_kind_total_json(t) for t in s.totals], "total": _kind_total_json(s.total)}
+                   for s in d.series],
+        "totals": [_kind_total_json(t) for t in d.totals], "total": _kind_total_json(d.total),
+        "generated_at": isoformat_ict(utcnow()),
+    })
+
+
+@bp.get("/reports/receipts/usage")
+@api_roles(*READERS)
+def receipts_usage():
+    """The quarterly receipt-usage report (BC26/BLĐT) of an agency."""
+    agency, period = _receipt_query("quarter", parse_quarter)
+    u = usage_report(db.session, agency, period)
+
+    def series(s: SeriesUsage) -> dict[str, Any]:
+        return {"form": s.form, "series": s.series, "first": number_text(s.first), "last": number_text(s.last),
+                "ranges": [_range_json(r) for r in s.ranges], "count": s.count, "used": s.used,
+                "cancelled": len(s.cancelled),
+                "cancelled_numbers": [{"number": c.number_text, "dossier_code": c.dossier_code,
+                                       "issued_at": isoformat_ict(c.issued_at),
+                                       "cancelled_at": isoformat_ict(c.cancelled_at) if c.cancelled_at else None,
+                                       "reason": c.reason, "after_quarter": c.after_quarter} for c in s.cancelled],
+                "previous_last": number_text(s.previous_last) if s.previous_last else None,
+                "missing": [_range_json(r) for r in s.missing], "missing_count": s.missing_count,
+                "outside": [_range_json(r) for r in s.outside], "outside_count": s.outside_count, "ok": s.ok}
+
+    return jsonify({
+        "quarter": period.label, "from": period.start.isoformat(), "to": period.end.isoformat(),
+        "agency": _agency_json(u.agency), "series": [series(s) for s in u.series],
+        "total": {"count": u.count, "used": u.used, "cancelled": u.cancelled, "missing_count": u.missing_count,
+                  "outside_count": u.outside_count},
+        "ok": u.ok, "generated_at": isoformat_ict(utcnow()),
+    })

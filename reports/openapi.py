@@ -1,5 +1,5 @@
 """The reports' part of the OpenAPI document (``payments.openapi`` holds the document):
-the online payment rate of CONTRACT.md and the other indicators. Imported by
+the online payment rate of CONTRACT.md, the other indicators, and the e-receipt reports. Imported by
 ``app.import_api_docs``."""
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ DATE = {"type": "string", "format": "date", "examples": ["2026-11-01"]}
 RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
         "description": "A share between 0 and 1 (not a percentage); null when the denominator is 0."}
 COUNT = {"type": "integer", "minimum": 0}
+RECEIPT_NUMBER = {"type": "string", "pattern": "^[0-9]{8}$", "examples": ["00000001"],
+                  "description": "The receipt number, 8 digits."}
+_RECEIPT_REF = {"required": ["form", "series", "number"],
+                "properties": {"form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER}}
 
 DEFINITION_36 = (
     "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points): "
@@ -100,6 +104,53 @@ EXAMPLE_BACKLOG = {
     "units": [{"key": "P-DONGDA", "name": "UBND phường Đống Đa", "open_exceptions": 2, "overdue_exceptions": 1,
                "late_exceptions": 1, "oldest_open_days": 6, "open_by_age": {"lt1": 0, "1to3": 1, "gt3": 1},
                "amount_open": 58_000, "unclosed_days": ["2026-11-27"], "late_closed_days": []}],
+}
+
+_HK = {"code": "P-HOANKIEM", "name": "UBND phường Hoàn Kiếm", "tax_code": "0110000101"}
+EXAMPLE_DAILY_RECEIPTS = {
+    "day": "2026-11-25", "agency": _HK,
+    "series": [{
+        "form": "01BLP0-001", "series": "HK-26E",
+        "receipts": [
+            {"form": "01BLP0-001", "series": "HK-26E", "number": "00000001", "issued_at": "2026-11-25T09:05:00+07:00",
+             "payer_name": "Nguyễn Văn A", "dossier_code": "000.20.01.H26-261125-0001", "kind": "le_phi",
+             "amount": 1_000_000, "status": "cancelled", "cancelled_at": "2026-11-25T10:30:00+07:00",
+             "cancel_reason": "Khoản thanh toán bị hoàn trả (payment reversed)", "replaces": None,
+             "replaced_by": {"form": "01BLP0-001", "series": "HK-26E", "number": "00000003"}},
+            {"form": "01BLP0-001", "series": "HK-26E", "number": "00000002", "issued_at": "2026-11-25T09:40:00+07:00",
+             "payer_name": "Trần Thị B", "dossier_code": "000.20.01.H26-261125-0002", "kind": "phi",
+             "amount": 16_000, "status": "issued", "cancelled_at": None, "cancel_reason": None, "replaces": None,
+             "replaced_by": None},
+            {"form": "01BLP0-001", "series": "HK-26E", "number": "00000003", "issued_at": "2026-11-25T11:00:00+07:00",
+             "payer_name": "Nguyễn Văn A", "dossier_code": "000.20.01.H26-261125-0001", "kind": "le_phi",
+             "amount": 1_000_000, "status": "issued", "cancelled_at": None, "cancel_reason": None,
+             "replaces": {"form": "01BLP0-001", "series": "HK-26E", "number": "00000001"}, "replaced_by": None},
+        ],
+        "totals": [{"kind": "le_phi", "issued": 1, "amount": 1_000_000, "cancelled": 1, "cancelled_amount": 1_000_000},
+                   {"kind": "phi", "issued": 1, "amount": 16_000, "cancelled": 0, "cancelled_amount": 0}],
+        "total": {"issued": 2, "amount": 1_016_000, "cancelled": 1, "cancelled_amount": 1_000_000},
+    }],
+    "totals": [{"kind": "le_phi", "issued": 1, "amount": 1_000_000, "cancelled": 1, "cancelled_amount": 1_000_000},
+               {"kind": "phi", "issued": 1, "amount": 16_000, "cancelled": 0, "cancelled_amount": 0}],
+    "total": {"issued": 2, "amount": 1_016_000, "cancelled": 1, "cancelled_amount": 1_000_000},
+    "generated_at": "2026-11-26T08:00:00+07:00",
+}
+EXAMPLE_RECEIPT_USAGE = {
+    "quarter": "2026-Q4", "from": "2026-10-01", "to": "2026-12-31", "agency": _HK,
+    "series": [{
+        "form": "01BLP0-001", "series": "HK-26E", "first": "00000151", "last": "00000420",
+        "ranges": [{"from": "00000151", "to": "00000420", "count": 270}], "count": 270, "used": 268, "cancelled": 2,
+        "cancelled_numbers": [
+            {"number": "00000201", "dossier_code": "000.20.01.H26-261125-0001",
+             "issued_at": "2026-11-25T09:05:00+07:00", "cancelled_at": "2026-11-25T10:30:00+07:00",
+             "reason": "Khoản thanh toán bị hoàn trả (payment reversed)", "after_quarter": False},
+            {"number": "00000420", "dossier_code": "000.20.01.H26-261231-0007",
+             "issued_at": "2026-12-31T16:10:00+07:00", "cancelled_at": "2027-01-04T08:15:00+07:00",
+             "reason": "Khoản thanh toán bị hoàn trả (payment reversed)", "after_quarter": True}],
+        "previous_last": "00000150", "missing": [], "missing_count": 0, "outside": [], "outside_count": 0, "ok": True,
+    }],
+    "total": {"count": 270, "used": 268, "cancelled": 2, "missing_count": 0, "outside_count": 0},
+    "ok": True, "generated_at": "2027-01-05T08:00:00+07:00",
 }
 
 _ROW_PROPS = {"key": {"type": "string", "description": "The agency's or procedure's code, the field, the dossier "
@@ -263,6 +314,111 @@ SCHEMAS: dict[str, Any] = {
                     "late_closed_days": {"type": "array", "items": DATE}}}},
         },
     },
+    "ReportAgency": {
+        "type": "object", "required": ["code", "name", "tax_code"],
+        "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "tax_code": _nullable("string")},
+    },
+    "ReceiptKindTotal": {
+        "type": "object",
+        "description": "Receipts of one kind (`kind`), or of every kind (no `kind`): those in force with their "
+                       "amount, and those cancelled with theirs.",
+        "required": ["issued", "amount", "cancelled", "cancelled_amount"],
+        "properties": {"kind": {"type": "string", "enum": ["phi", "le_phi"]},
+                       "issued": {**COUNT, "description": "Receipts not cancelled."},
+                       "amount": {**MONEY, "description": "Their amount: cancelled receipts do not count."},
+                       "cancelled": {**COUNT, "description": "Receipts cancelled (as they are now)."},
+                       "cancelled_amount": {**MONEY, "description": "The amount of the cancelled receipts."}},
+    },
+    "ListedReceipt": {
+        "type": "object",
+        "required": ["form", "series", "number", "issued_at", "payer_name", "dossier_code", "kind", "amount", "status",
+                     "cancelled_at", "cancel_reason", "replaces", "replaced_by"],
+        "properties": {
+            "form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER, "issued_at": TIME,
+            "payer_name": {"type": "string"}, "dossier_code": {"type": "string"},
+            "kind": {"type": "string", "enum": ["phi", "le_phi"]}, "amount": MONEY,
+            "status": {"type": "string", "enum": ["issued", "cancelled"],
+                       "description": "As it is now: a receipt cancelled after the day is `cancelled`."},
+            "cancelled_at": {**TIME, "type": ["string", "null"]}, "cancel_reason": _nullable("string"),
+            "replaces": _nullable("object", **_RECEIPT_REF,
+                                  description="The cancelled receipt this one replaces (form, series, number)."),
+            "replaced_by": _nullable("object", **_RECEIPT_REF,
+                                     description="The receipt that replaces this cancelled one.")},
+    },
+    "DailyReceipts": {
+        "type": "object",
+        "description": "The daily list of the receipts an agency issued (bảng kê biên lai): every receipt issued "
+                       "on the Indochina `day`, by form, series and number, with totals per series and kind and "
+                       "for the day.",
+        "required": ["day", "agency", "series", "totals", "total", "generated_at"],
+        "properties": {
+            "day": DATE, "agency": _ref("ReportAgency"),
+            "series": {"type": "array", "items": {
+                "type": "object", "required": ["form", "series", "receipts", "totals", "total"],
+                "properties": {"form": {"type": "string"}, "series": {"type": "string"},
+                               "receipts": {"type": "array", "items": _ref("ListedReceipt")},
+                               "totals": {"type": "array", "items": _ref("ReceiptKindTotal"),
+                                          "description": "One per kind, phí and lệ phí."},
+                               "total": _ref("ReceiptKindTotal")}}},
+            "totals": {"type": "array", "items": _ref("ReceiptKindTotal"), "description": "The day's, per kind."},
+            "total": _ref("ReceiptKindTotal"), "generated_at": TIME,
+        },
+    },
+    "NumberRange": {
+        "type": "object", "description": "Receipt numbers `from` to `to`, both included.",
+        "required": ["from", "to", "count"],
+        "properties": {"from": RECEIPT_NUMBER, "to": RECEIPT_NUMBER, "count": {"type": "integer", "minimum": 1}},
+    },
+    "ReceiptSeriesUsage": {
+        "type": "object",
+        "required": ["form", "series", "first", "last", "ranges", "count", "used", "cancelled", "cancelled_numbers",
+                     "previous_last", "missing", "missing_count", "outside", "outside_count", "ok"],
+        "properties": {
+            "form": {"type": "string"}, "series": {"type": "string"},
+            "first": {**RECEIPT_NUMBER, "description": "The first number used in the quarter."},
+            "last": {**RECEIPT_NUMBER, "description": "The last number used in the quarter."},
+            "ranges": {"type": "array", "items": _ref("NumberRange"),
+                       "description": "The numbers used in the quarter (one range when none is missing)."},
+            "count": {**COUNT, "description": "Receipts issued in the quarter, cancelled ones included."},
+            "used": {**COUNT, "description": "Of those, the ones not cancelled."},
+            "cancelled": {**COUNT, "description": "Of those, the ones cancelled (as they are now)."},
+            "cancelled_numbers": {"type": "array", "items": {
+                "type": "object",
+                "required": ["number", "dossier_code", "issued_at", "cancelled_at", "reason", "after_quarter"],
+                "properties": {"number": RECEIPT_NUMBER, "dossier_code": {"type": "string"}, "issued_at": TIME,
+                               "cancelled_at": {**TIME, "type": ["string", "null"]}, "reason": _nullable("string"),
+                               "after_quarter": {"type": "boolean",
+                                                 "description": "Cancelled after the quarter ended."}}}},
+            "previous_last": {**RECEIPT_NUMBER, "type": ["string", "null"],
+                              "description": "The last number of the series used before the quarter in the same "
+                                             "year; null when the quarter opened it (it should start at 1)."},
+            "missing": {"type": "array", "items": _ref("NumberRange"),
+                        "description": "Numbers on no receipt at all, from the number after `previous_last` (or 1) "
+                                       "to `last`: a gap in the numbering, which is a defect. Empty when all is well."},
+            "missing_count": COUNT,
+            "outside": {"type": "array", "items": _ref("NumberRange"),
+                        "description": "Numbers in that range on receipts of another quarter or agency sharing the "
+                                       "series. Empty when all is well."},
+            "outside_count": COUNT,
+            "ok": {"type": "boolean", "description": "No number missing and none outside."},
+        },
+    },
+    "ReceiptUsage": {
+        "type": "object",
+        "description": "The quarterly receipt-usage report (BC26/BLĐT) of an agency: per form and series, the "
+                       "numbers used in the quarter, those cancelled, and any gap in the numbering. The exact BC26 "
+                       "layout still needs confirming with the city.",
+        "required": ["quarter", "from", "to", "agency", "series", "total", "ok", "generated_at"],
+        "properties": {
+            "quarter": {"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$", "examples": ["2026-Q4"]},
+            "from": DATE, "to": DATE, "agency": _ref("ReportAgency"),
+            "series": {"type": "array", "items": _ref("ReceiptSeriesUsage")},
+            "total": {"type": "object", "required": ["count", "used", "cancelled", "missing_count", "outside_count"],
+                      "properties": {"count": COUNT, "used": COUNT, "cancelled": COUNT, "missing_count": COUNT,
+                                     "outside_count": COUNT}},
+            "ok": {"type": "boolean"}, "generated_at": TIME,
+        },
+    },
 }
 
 
@@ -273,6 +429,12 @@ RESPONSES = {
                  [{"field": "from", "message": "required: a date YYYY-MM-DD"}])),
     "UnknownGroup": _error("No agency, procedure, field, channel or month with that key.", _problem(
         404, "Not Found", "no agency 'P-NOWHERE'")),
+    "BadReceiptQuery": _error(
+        "A query parameter is not valid: a missing or malformed day (`YYYY-MM-DD`) or quarter (`YYYY-Qn`), or no "
+        "agency code.",
+        _problem(422, "Unprocessable Entity", "the query is not valid: day a date YYYY-MM-DD",
+                 [{"field": "day", "message": "a date YYYY-MM-DD"}])),
+    "UnknownAgency": _error("No agency has that code.", _problem(404, "Not Found", "no agency 'P-NOWHERE'")),
 }
 
 _PERIOD = [
@@ -285,6 +447,9 @@ _GROUP_BY = {"name": "group_by", "in": "query", "required": False,
              "schema": {"type": "string", "enum": list(GROUPS), "default": "agency"},
              "description": "agency, field or procedure (CONTRACT.md); also channel (how the dossier was filed) "
                             "and month.", "example": "agency"}
+
+_AGENCY = {"name": "agency", "in": "query", "required": True, "schema": {"type": "string"},
+           "description": "The agency's code.", "example": "P-HOANKIEM"}
 
 
 def _errors(**named: str) -> dict[str, Any]:
@@ -368,9 +533,33 @@ PATHS: dict[str, Any] = {
         {"200": {"description": "The units, the worst first.", "content": _json("Backlog", EXAMPLE_BACKLOG)},
          **_STANDARD},
         parameters=_PERIOD)},
+    "/api/v1/reports/receipts/daily": {"get": _op(
+        "getDailyReceipts", "Reports", "The daily list of receipts issued (bảng kê biên lai)",
+        "Every e-receipt the agency issued on the Indochina `day`, by form, series and number: form (mẫu số), "
+        "series (ký hiệu), number, issue time, payer, dossier code, kind (phí / lệ phí), amount and status. A "
+        "receipt cancelled later shows as `cancelled`, with when and why; a replacement names the receipt it "
+        "replaces, and a cancelled receipt the one that replaced it. Totals per series and kind and for the day: "
+        "amounts count only receipts not cancelled; cancelled receipts are counted apart.", READERS,
+        {"200": {"description": "The list.", "content": _json("DailyReceipts", EXAMPLE_DAILY_RECEIPTS)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownAgency", "422": "BadReceiptQuery"})},
+        parameters=[{"name": "day", "in": "query", "required": True, "schema": DATE,
+                     "description": "The Indochina day.", "example": "2026-11-25"}, _AGENCY])},
+    "/api/v1/reports/receipts/usage": {"get": _op(
+        "getReceiptUsage", "Reports", "The quarterly receipt-usage report (BC26/BLĐT)",
+        "Per form and series, for the receipts the agency issued in the quarter (Indochina days): the first and "
+        "last number, the ranges used, how many were used, how many cancelled (with their numbers, when and why, "
+        "and whether after the quarter), and the numbers that are on no receipt at all (`missing`; numbering has "
+        "no gaps, so any is a defect), checked from the number after the last one used in the series before the "
+        "quarter. Basis: Nghị định 123/2020/NĐ-CP, Thông tư 78/2021/TT-BTC; the exact BC26 layout still needs "
+        "confirming with the city.", READERS,
+        {"200": {"description": "The report.", "content": _json("ReceiptUsage", EXAMPLE_RECEIPT_USAGE)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownAgency", "422": "BadReceiptQuery"})},
+        parameters=[{"name": "quarter", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": "^[0-9]{4}-[Qq][1-4]$", "examples": ["2026-Q4"]},
+                     "description": "The quarter, `YYYY-Qn`.", "example": "2026-Q4"}, _AGENCY])},
 }
 
 TAGS = [{"name": "Reports", "description": "The online payment rate the city is judged on (Quyết định 766/QĐ-TTg), "
-                                           "the cashless rate, money collected, payment times, delays."}]
+                                           "the cashless rate, money collected, payment times, delays, e-receipts."}]
 
 extend(paths=PATHS, schemas=SCHEMAS, responses=RESPONSES, tags=TAGS)

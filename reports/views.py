@@ -1,6 +1,7 @@
 """Report pages: the supervisor dashboard (``/reports/``), the dossiers behind a figure, money
-collected, and the public monthly disclosure (``/reports/public/...``, no login) with its CSV,
-XLSX and PNG.
+collected, the e-receipt reports (the daily list and the quarterly usage report BC26/BLĐT,
+``/reports/receipts/...``, with their XLSX), and the public monthly disclosure
+(``/reports/public/...``, no login) with its CSV, XLSX and PNG.
 
 Supervisors and admins use the dashboard; finance officers may read it too. Views are thin:
 the figures come from ``indicators``, ``operations`` and ``disclosure``.
@@ -14,17 +15,21 @@ from babel.numbers import format_decimal
 from flask import Blueprint, abort, make_response, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from core.clock import ict_day, utcnow
 from core.db import db
-from core.errors import ServiceError, ValidationError
+from core.errors import NotFound, ServiceError, ValidationError
 from core.login import roles_required
 from core.users import Role
+from payments.models import Agency
 
 from .charts import Series, bars_svg, trend_svg
 from .definitions import GROUPS, Period, parse_period, trend_period
 from .indicators import DRILL_MEASURES, UnknownGroup, breakdown, dossiers_behind, ranking, summary, trend
 from .operations import COLLECTION_GROUPS, COLLECTION_PER, backlog, collections, payment_times
+from .receipt_reports import (daily_list, find_agency, number_text, parse_day, parse_quarter, quarter_of,
+                              usage_report)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READ = (Role.SUPERVISOR.value, Role.FINANCE.value)  # and admin, whom roles_required always lets in
@@ -50,6 +55,12 @@ def report_number(value: float | int | None) -> str:
     if value is None:
         return "—"
     return format_decimal(value, format="#,##0.##", locale=str(get_locale() or "vi"))
+
+
+@bp.app_template_filter("receipt_no")
+def receipt_no(number: int) -> str:
+    """A receipt number as receipts print it: 42 → "00000042"."""
+    return number_text(number)
 
 
 @bp.app_template_filter("duration")
@@ -304,3 +315,96 @@ def public_file(month: str, fmt: str):
                 else "text/csv")
     return _cached(send_file(buffer, mimetype=mimetype, as_attachment=True,
                              download_name=f"{file_stem(period)}.{fmt}"), period)
+
+
+# --- e-receipts: the daily list (bảng kê biên lai) and the usage report (BC26/BLĐT) ------------------
+
+
+def _receipt_page_args(name: str, parse, default):
+    """The agency and the day or quarter a receipt page is asked for, with a message per field
+    for what cannot be read (in the page's language) and the status the page answers with:
+    422 for a bad value, 404 for an agency nobody has. No agency yet is not an error."""
+    errors: dict[str, str] = {}
+    status = 200
+    when = default
+    raw = request.args.get(name)
+    if raw is not None and raw.strip():
+        try:
+            when = parse(raw)
+        except ValidationError:
+            when, status = None, 422
+            errors[name] = (_("Ngày không hợp lệ: chọn một ngày từ năm 2000 đến năm 2100, dạng năm-tháng-ngày, "
+                              "ví dụ 2026-11-25.") if name == "day" else
+                            _("Quý không hợp lệ: viết năm, dấu gạch ngang, chữ Q và số quý (1 đến 4), ví dụ "
+                              "2026-Q4."))
+    agency = None
+    code = (request.args.get("agency") or "").strip()
+    if code:
+        try:
+            agency = find_agency(db.session, code)
+        except NotFound:
+            errors["agency"] = _("Không có đơn vị nào mang mã “%(code)s”. Chọn đơn vị trong danh sách.", code=code)
+            status = status if status != 200 else 404
+        except ValidationError:
+            errors["agency"] = _("Mã đơn vị không hợp lệ. Chọn đơn vị trong danh sách.")
+            status = 422
+    return agency, when, errors, status
+
+
+def _receipt_agencies() -> list[Agency]:
+    return db.session.scalars(select(Agency).order_by(Agency.code)).all()
+
+
+def _xlsx(writer, data, name: str):
+    buffer = io.BytesIO()
+    writer(data, buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=name)
+
+
+def _asked_for_file(agency, errors: dict[str, str], status: int) -> tuple[dict[str, str], int]:
+    """A file needs an agency: asked for one without, the page says so."""
+    if request.args.get("format") == "xlsx" and agency is None and "agency" not in errors:
+        errors = {**errors, "agency": _("Chọn đơn vị để tải tệp.")}
+        status = 422 if status == 200 else status
+    return errors, status
+
+
+@bp.get("/receipts/daily")
+@roles_required(*READ)
+def receipts_daily():
+    """The daily list of the receipts an agency issued (bảng kê biên lai), with its XLSX."""
+    from .exports import daily_receipts_xlsx
+
+    agency, day, errors, status = _receipt_page_args("day", parse_day, _today())
+    errors, status = _asked_for_file(agency, errors, status)
+    result = daily_list(db.session, agency, day) if agency is not None and day is not None else None
+    if result is not None and request.args.get("format") == "xlsx" and not errors:
+        return _xlsx(daily_receipts_xlsx, result, f"bang-ke-bien-lai_{result.agency.code}_{day.isoformat()}.xlsx")
+    shown = day or _today()
+    return render_template(
+        "reports/receipts_daily.html", result=result, agency=agency, day=day, errors=errors,
+        agencies=_receipt_agencies(), day_value=day.isoformat() if day else request.args.get("day", ""),
+        previous_day=(shown - timedelta(days=1)).isoformat(), next_day=(shown + timedelta(days=1)).isoformat(),
+        period_args=_period_args(Period.month(shown.year, shown.month))), status
+
+
+@bp.get("/receipts/usage")
+@roles_required(*READ)
+def receipts_usage():
+    """The quarterly receipt-usage report (BC26/BLĐT) of an agency, with its XLSX."""
+    from .exports import receipt_usage_xlsx
+
+    agency, period, errors, status = _receipt_page_args("quarter", parse_quarter, quarter_of(_today()))
+    errors, status = _asked_for_file(agency, errors, status)
+    result = usage_report(db.session, agency, period) if agency is not None and period is not None else None
+    if result is not None and request.args.get("format") == "xlsx" and not errors:
+        return _xlsx(receipt_usage_xlsx, result, f"bc26-bldt_{result.agency.code}_{period.label}.xlsx")
+    shown = period or quarter_of(_today())
+    return render_template(
+        "reports/receipts_usage.html", result=result, agency=agency, period=period, errors=errors,
+        agencies=_receipt_agencies(),
+        quarter_value=period.label if period else request.args.get("quarter", ""),
+        previous_quarter=quarter_of(shown.start - timedelta(days=1)).label,
+        next_quarter=quarter_of(shown.end + timedelta(days=1)).label, period_args=_period_args(shown)), status
