@@ -11,10 +11,12 @@ simulator's patterns; 2 % carry no reference, 1 % pay half), no callback having 
 any of them.
 
 Timed, each in a fresh subprocess (peak memory is that process's):
-- ``import``: ``import_statement`` (parse, one bank transaction and one statement line per line);
-- ``run``: ``close.run_day`` for the account and day: every line matched by the matcher,
-  allocations, request and dossier sums and states with their history, exceptions,
-  receipts, outbound events and the audit trail written (``reconciliation.bulk``);
+- ``import``: ``import_statement`` (parse, one bank transaction and one statement line per line)
+  and, since statements are matched on import, every line matched by the matcher, allocations,
+  request and dossier sums and states with their history, exceptions, receipts, outbound events
+  and the audit trail written (``reconciliation.bulk``);
+- ``run``: ``close.run_day`` for the account and day, which finds the lines matched already
+  (figures, blocking items, the close);
 - ``bare join``: the same lines' (reference, amount) loaded into a table, joined with
   ``payment_requests`` on the reference, and the matches persisted with ``INSERT ... SELECT``
   — the least any database-side reconciliation of this data must do.

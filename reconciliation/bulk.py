@@ -372,9 +372,15 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
         keys.update(read[row.id][2])
     state.load(references, keys)
     lookup = _Lookup(state)
+    held = _on_closed_days(raw, [row.id for row in transactions if row.direction == "in"])
     decisions: list[tuple[Any, Decision]] = []
     paid: list[_Paid] = []
     for row in transactions:
+        if row.id in held:  # a closed day changes only through a recorded reopen (close.py)
+            day, account = held[row.id]
+            decisions.append((row, Decision(HELD_RULE, 1.0, "held", {"day": day, "account": account},
+                                            exception=HELD_REASON)))
+            continue
         decision = decide(_transfer_facts(row, agencies), lookup, rules, read[row.id])
         decisions.append((row, decision))
         for allocation in decision.allocations:  # carried out in memory, in order: the next decision sees it
@@ -397,6 +403,25 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
     return _write(session, state, decisions, paid, actor, missing_callback)
 
 
+HELD_RULE = "closed_day"
+HELD_REASON = "booked_on_closed_day"
+
+
+def _on_closed_days(raw: Raw, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """The credits among ``ids`` booked on a day already closed: transaction id → (day, account)."""
+    held: dict[int, tuple[str, str]] = {}
+    for part in _chunks(ids):
+        if not part:
+            continue
+        listed, params = raw.in_list("h", part)
+        for transaction_id, day, account in raw.execute(
+                "SELECT t.id, t.booked_on, t.account_number FROM bank_transactions t JOIN daily_closes c "
+                "ON c.account_id = t.account_id AND c.day = t.booked_on AND c.status = 'closed' "
+                f"WHERE t.id IN ({listed})", params):
+            held[transaction_id] = (str(day), account)
+    return held
+
+
 def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], actor: str,
            missing_callback: bool) -> dict[str, int]:
     now = state.now
@@ -407,7 +432,8 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
     resolved = _settle_part_payments(session, state, actor)
     extras = _extras(session, state, list({e.dossier.id for e in paid} | {d.id for d in newly_paid}))
     receipts = _receipts(session, writer, newly_paid, paid, extras, now)
-    exception_count = sum(1 for _, d in decisions if d.exception) + (len(decisions) if missing_callback else 0)
+    exception_count = sum(1 for _, d in decisions if d.exception) + \
+        (sum(1 for _, d in decisions if d.outcome != "held") if missing_callback else 0)
     taken = writer.take_many({"match_decisions": len(decisions), "allocations": len(paid),
                               "exceptions": exception_count, "receipts": len(receipts)})
     for receipt, receipt_id in zip(receipts, taken.get("receipts", [])):
@@ -455,7 +481,7 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
                 request_id=first.request_id if first else (suggestion.request_id if suggestion else None),
                 amount=decision.excess or (row.amount - row.allocated if not decision.allocations else 0),
                 detail=_explain(decision), suggestions=[asdict(s) for s in decision.suggestions]))
-        if missing_callback:
+        if missing_callback and decision.outcome != "held":  # a held credit's one question is its closed day
             settled = bool(decision.allocations) and not decision.exception
             exceptions_rows.append(_exception(
                 "missing_callback", row, None, now, "rule:statement_run", amount=row.amount,

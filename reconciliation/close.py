@@ -16,6 +16,12 @@ what earlier runs have not handled), so an interrupted run resumes by running ag
 6. ``close``: when nothing blocks, the day is closed; a closed day is immutable (allocations
    of its transactions are refused) until a finance officer reopens it with a reason.
 
+Closing means closed. A day closes only once it has ended in Indochina time and a statement
+covers it to its end (one whose period runs past the day, or that was imported after the day
+ended). Money reported afterwards as booked on a closed day is never allocated into it: the
+matcher holds it (``booked_on_closed_day`` in the queue) and the day shows as changed after
+closing, until a recorded reopen and the next run put it in (step 2).
+
 ``dry_run=True`` runs every step and reports, then rolls everything back.
 """
 from __future__ import annotations
@@ -35,7 +41,7 @@ from payments.models import CollectionAccount
 
 from .allocation import active_allocations, reverse
 from .cash import cash_totals
-from .exceptions import open_exception
+from .exceptions import open_exception, resolve
 from .models import (BankTransaction, DailyClose, MatchDecision, ReconException, Statement, StatementImport,
                      StatementLine)
 from .bulk import match_many
@@ -62,6 +68,8 @@ class Action:
     outcomes: tuple[tuple[str, int], ...] = ()
 
     def __str__(self) -> str:
+        if self.kind == "released":
+            return f"released: {self.count} transfer(s) held while the day was closed went through matching"
         if self.kind == "missing_callback":
             return (f"missing_callback: {self.count} transfer(s) only the statement shows: "
                     + ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes))
@@ -137,6 +145,16 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
         counts = match_many(session, list(pending), actor="rule:statement_run", missing_callback=True,
                             commit=not dry_run)
         actions.append(Action("missing_callback", count=len(pending), outcomes=tuple(sorted(counts.items()))))
+    # ... and those held while the day was closed, now that a recorded reopen let them in.
+    held = held_on(session, account, day)
+    if held:
+        counts = match_many(session, [item.transaction_id for item in held], actor="rule:statement_run",
+                            commit=False)
+        for item in held:
+            resolve(session, item, "rule:statement_run", "the day was reopened; matched by the statement run")
+        if not dry_run:
+            session.commit()
+        actions.append(Action("released", count=len(held), outcomes=tuple(sorted(counts.items()))))
     _step(session, record, "missing_callback", dry_run)
     # 3. reversals
     reversals = session.scalars(select(BankTransaction).where(
@@ -273,10 +291,44 @@ def day_figures(session: Session, account: CollectionAccount, day: date, stateme
     return figures
 
 
+def held_on(session: Session, account: CollectionAccount, day: date) -> list[ReconException]:
+    """The credits booked on ``day`` that the matcher held because the day was closed."""
+    t = BankTransaction
+    return list(session.scalars(select(ReconException).join(t, ReconException.transaction_id == t.id).where(
+        t.account_number == account.number, t.booked_on == day, ReconException.status == "open",
+        ReconException.reason == "booked_on_closed_day").order_by(ReconException.id)))
+
+
+def day_is_over(day: date, now: datetime | None = None) -> bool:
+    """Whether the Indochina day has ended."""
+    return to_ict(now or utcnow()).date() > day
+
+
+def covers_to_end(session: Session, statements: list[Statement], day: date) -> bool:
+    """Whether a statement shows the whole day: its period (or its lines) run past the day, or
+    it ends on the day and was imported after the day ended (a statement taken during the day
+    cannot show the rest of it)."""
+    for statement in statements:
+        end = statement.period_end or session.scalar(
+            select(func.max(StatementLine.booking_date)).where(StatementLine.statement_id == statement.id))
+        if end is None or end < day:
+            continue
+        if end > day:
+            return True
+        imported = session.scalar(select(StatementImport.imported_at).where(StatementImport.id == statement.import_id))
+        if imported is not None and to_ict(imported).date() > day:
+            return True
+    return False
+
+
 def blocking_items(session: Session, account: CollectionAccount, day: date, statements: list[Statement]) -> list[str]:
     blocking = []
+    if not day_is_over(day):
+        blocking.append("the day has not ended yet")
     if not statements:
         blocking.append("no statement of this account covers this day")
+    elif not covers_to_end(session, statements, day):
+        blocking.append("no statement covers this day to its end")
     for statement in statements:
         if not statement.balance_ok and not statement.resolved_by:
             blocking.append(f"statement {statement.id}: balance proof failed ({statement.balance_message})")
@@ -317,7 +369,13 @@ def close_day(session: Session, account: CollectionAccount, day: date, actor: st
     if record.status == "closed":
         raise Conflict(f"the day {day} of account {account.number} is already closed", code=Refusal.DAY_ALREADY_CLOSED,
                        params={"day": day, "account": account.number})
+    if not day_is_over(day):
+        raise Conflict(f"the day {day} has not ended yet (Indochina time)", code=Refusal.DAY_NOT_OVER,
+                       params={"day": day, "account": account.number})
     statements = statements_for(session, account, day)
+    if statements and not covers_to_end(session, statements, day):
+        raise Conflict(f"no statement of account {account.number} covers {day} to its end",
+                       code=Refusal.DAY_NOT_COVERED, params={"day": day, "account": account.number})
     blocking = blocking_items(session, account, day, statements)
     if blocking:
         raise Conflict("the day cannot be closed: " + "; ".join(blocking), code=Refusal.DAY_BLOCKED,

@@ -90,6 +90,10 @@ def run_action_label(action: Action) -> str:
         outcomes = ", ".join(f"{n} {Labels.transaction_status(outcome).lower()}" for outcome, n in action.outcomes)
         return _("%(n)d khoản chỉ có trên sao kê (không có báo có) đã qua bước ghép: %(outcomes)s.", n=action.count,
                  outcomes=outcomes)
+    if action.kind == "released":
+        outcomes = ", ".join(f"{n} {Labels.transaction_status(outcome).lower()}" for outcome, n in action.outcomes)
+        return _("%(n)d khoản báo về khi ngày đã khóa sổ được đưa vào ngày và qua bước ghép: %(outcomes)s.",
+                 n=action.count, outcomes=outcomes)
     if action.kind == "missing_from_statement":
         return _("Khoản %(ref)s được báo có nhưng không có trên sao kê.", ref=action.ref)
     if action.kind == "unlinked_reversal":

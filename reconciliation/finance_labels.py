@@ -36,6 +36,7 @@ class Labels:
             "unlinked_reversal": _("Bút toán đảo không rõ giao dịch gốc"),
             "portal_unknown_dossier": _("Cổng DVC báo hồ sơ không có ở đây"),
             "balance_mismatch": _("Lệch số dư sao kê"),
+            "booked_on_closed_day": _("Tiền báo về ngày đã khóa sổ"),
         }.get(code or "", code or "")
 
     @staticmethod
@@ -165,6 +166,8 @@ class Labels:
 
 # close.blocking_items() says what keeps a day open in English sentences of four shapes.
 _BLOCKING = (
+    (re.compile(r"^the day has not ended yet$"), "not_over"),
+    (re.compile(r"^no statement covers this day to its end$"), "not_covered"),
     (re.compile(r"^no statement of this account covers this day$"), "no_statement"),
     (re.compile(r"^statement (\d+): balance proof failed \((.*)\)$", re.S), "balance"),
     (re.compile(r"^statement (\d+): does not follow the previous statement$"), "continuity"),
@@ -178,6 +181,11 @@ def blocking_label(text: str) -> str:
         match = pattern.match(text)
         if match is None:
             continue
+        if kind == "not_over":
+            return _("Ngày chưa kết thúc (giờ Việt Nam): chỉ khóa sổ sau nửa đêm.")
+        if kind == "not_covered":
+            return _("Chưa có sao kê phủ đến hết ngày: sao kê đã nhập được lấy trước khi ngày kết thúc. Nhập sao kê "
+                     "cuối ngày của ngân hàng.")
         if kind == "no_statement":
             return _("Chưa có sao kê nào của tài khoản phủ ngày này: tải sao kê lên trước.")
         if kind == "balance":

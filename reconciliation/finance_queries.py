@@ -396,6 +396,15 @@ class DayView:
     def status(self) -> str:
         return self.record.status if self.record else "open"
 
+    @property
+    def held(self) -> list[tuple[ReconException, BankTransaction]]:
+        """Money reported after the day was closed as booked on it, held out of it."""
+        return [(e, t) for e, t in self.open_items if e.reason == "booked_on_closed_day"]
+
+    @property
+    def changed_after_closing(self) -> bool:
+        return self.status == "closed" and bool(self.held)
+
 
 def day_view(session: Session, account: CollectionAccount, day: date) -> DayView:
     """The day as it stands now (computed, not the figures of the last run)."""

@@ -252,7 +252,7 @@ class Allocation(Base):
 EXCEPTION_REASONS = ("unknown_reference", "amount_mismatch", "overpaid", "request_closed", "duplicate_payment",
                      "unknown_account", "missing_from_statement", "missing_callback", "wrong_account",
                      "below_auto_threshold", "conflicting_report", "reversal", "unlinked_reversal",
-                     "portal_unknown_dossier", "balance_mismatch")
+                     "portal_unknown_dossier", "balance_mismatch", "booked_on_closed_day")
 
 
 class ReconException(Base):

@@ -109,6 +109,9 @@ def match_transaction(session: Session, transaction: BankTransaction, *, rules: 
 def _explain(decision: Decision) -> str:
     """One line a finance officer reads first (the evidence is kept in full beside it)."""
     e = decision.evidence
+    if decision.rule == "closed_day":
+        return (f"booked on {e.get('day')}, a day of account {e.get('account')} already closed: held until the day "
+                "is reopened (with a reason) and run again")
     parts: list[str] = [f"rule {decision.rule} ({decision.confidence:.2f})"]
     if e.get("reference"):
         parts.append(f"reference {e['reference']} of dossier {e.get('dossier_code', '?')}")

@@ -207,3 +207,71 @@ def test_an_account_day_never_run_has_nothing_to_close(seeded):
     account = seeded.scalars(select(CollectionAccount)).first()
     with pytest.raises(Conflict, match="no statement"):
         close_day(seeded, account, date(2026, 1, 5), "user:ketoan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing means closed
+
+
+def test_a_day_closes_only_once_it_has_ended_and_a_statement_covers_it_to_its_end(client, seeded):
+    from core.refusals import Refusal
+    from reconciliation.models import StatementImport
+
+    request = make_request(seeded, amount=8000)
+    transfer = transfer_for(request, when=at(9))
+    assert ok("sepay", post(client, "sepay", *signed("sepay", transfer)))
+    summary = statement(seeded, [transfer])
+    account = account_of(seeded, transfer)
+    today = ict_day(utcnow())
+    with pytest.raises(Conflict) as not_over:
+        close_day(seeded, account, today, "user:ketoan")
+    assert not_over.value.code == Refusal.DAY_NOT_OVER
+    assert "the day has not ended yet" in run_day(seeded, account, today, "user:ketoan", dry_run=True).blocking
+    # The statement was taken at 20:00 on the day itself: it cannot show the rest of the day.
+    seeded.get(StatementImport, summary.import_id).imported_at = at(20)
+    seeded.commit()
+    with pytest.raises(Conflict) as not_covered:
+        close_day(seeded, account, DAY, "user:ketoan")
+    assert not_covered.value.code == Refusal.DAY_NOT_COVERED and not_covered.value.params["day"] == DAY
+    result = run_day(seeded, account, DAY, "user:ketoan")
+    assert result.status == "open" and result.blocking == ["no statement covers this day to its end"]
+    # Imported after midnight, the same statement covers the day: it closes.
+    seeded.get(StatementImport, summary.import_id).imported_at = at(23, 59) + timedelta(minutes=2)
+    seeded.commit()
+    assert run_day(seeded, account, DAY, "user:ketoan").status == "closed"
+
+
+def test_money_reported_on_a_closed_day_is_held_until_a_recorded_reopen(app, client, seeded):
+    """A callback for a transfer booked on a closed day: acknowledged, stored, never allocated
+    into the day; the queue and the day show it; only a reopen and a run put it in."""
+    first, late = make_request(seeded, amount=8000), make_request(seeded, amount=9000)
+    t_first = transfer_for(first, when=at(9))
+    assert ok("bankdirect", post(client, "bankdirect", *signed("bankdirect", t_first)))
+    statement(seeded, [t_first])
+    account = account_of(seeded, t_first)
+    assert run_day(seeded, account, DAY, "user:ketoan").status == "closed"
+    t_late = transfer_for(late, when=at(15))  # the day's statement did not show it
+    assert ok("sepay", post(client, "sepay", *signed("sepay", t_late)))
+    seeded.rollback()
+    stored = seeded.scalar(select(BankTransaction).where(BankTransaction.bank_ref == t_late.bank_ref))
+    assert (stored.allocated, stored.status) == (0, "unmatched")
+    assert seeded.get(PaymentRequest, late.id).status == "open"
+    held = seeded.scalars(select(ReconException).where(ReconException.reason == "booked_on_closed_day")).one()
+    assert (held.status, held.amount, held.transaction_id) == ("open", 9000, stored.id)
+    assert DAY.isoformat() in held.detail
+    assert get_close(seeded, account.id, DAY).status == "closed"
+    # A payment booked today is paid at once, as usual.
+    today_request = make_request(seeded, amount=7000)
+    assert ok("sepay", post(client, "sepay", *signed("sepay", transfer_for(today_request))))
+    seeded.rollback()
+    assert seeded.get(PaymentRequest, today_request.id).status == "paid"
+    # Only a recorded reopen, then a run, puts it in.
+    reopen_day(seeded, account, DAY, "user:ketoan", "tiền báo về sau khi khóa sổ")
+    seeded.commit()
+    result = run_day(seeded, account, DAY, "user:ketoan")
+    assert [a.kind for a in result.actions][:1] == ["released"]
+    seeded.rollback()
+    assert seeded.get(PaymentRequest, late.id).status == "paid"
+    assert seeded.get(ReconException, held.id).status == "resolved"
+    # It is still not on the day's statement, which says so and keeps the day open.
+    assert result.status == "open" and any("missing_from_statement" in b for b in result.blocking)

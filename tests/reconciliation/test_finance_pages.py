@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import zipfile
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from bank_adapters.simulator.statement_files import write_statement
 from core.audit import AuditRecord
-from core.clock import ict_day, utcnow
+from core.clock import ICT, ict_day, utcnow
 from core.db import db
 from payments.agencies import seed_agencies
 from payments.catalogue import seed_catalogue
@@ -643,9 +643,9 @@ def test_assign_note_and_resolve_with_their_refusals(site, ketoan):
 # Statements and the day
 
 
-def statement_bytes(transfers, *, opening: int = 1_000_000, fmt: str = "camt053") -> bytes:
+def statement_bytes(transfers, *, opening: int = 1_000_000, fmt: str = "camt053", day=None) -> bytes:
     buffer = io.BytesIO()
-    day = ict_day(utcnow())
+    day = day or ict_day(utcnow())
     write_statement(fmt, buffer, account=HOANKIEM, bank_bin="970405", day_from=day, day_to=day,
                     opening_balance=opening, transfers=list(transfers))
     return buffer.getvalue()
@@ -704,10 +704,13 @@ def test_a_statement_that_fails_its_balance_proof_is_flagged(site, ketoan):
 def test_the_day_is_run_dry_then_for_real_closed_and_reopened(site, ketoan):
     from reconciliation.cash import record_cash
 
+    # Yesterday's transfers: a day closes only once it has ended (Indochina time).
     today = ict_day(utcnow())
+    yesterday = today - timedelta(days=1)
+    noon = datetime.combine(yesterday, time(12, 0), tzinfo=ICT)
     matched_request = new_request(site, amount=8000)
-    matched = pay(site, matched_request)
-    unknown_request, unknown = unknown_transfer(site, amount=28000, on_statement=False)
+    matched = pay(site, matched_request, when=noon)
+    unknown_request, unknown = unknown_transfer(site, amount=28000, on_statement=False, when=noon)
     cash_dossier = in_db(site, lambda s: make_request(s, amount=5000).dossier_id)
 
     def cash(s):
@@ -715,18 +718,25 @@ def test_the_day_is_run_dry_then_for_real_closed_and_reopened(site, ketoan):
                     clerk_name="Cán bộ motcua")
         s.commit()
     in_db(site, cash)
-    url = f"/finance/days/{account_id(site, HOANKIEM)}/{today.isoformat()}"
+    today_url = f"/finance/days/{account_id(site, HOANKIEM)}/{today.isoformat()}"
+    page = text(ketoan.get(today_url))
+    cash_panel = page.split('data-testid="cash"')[1].split("</section>")[0]
+    assert "1 khoản, tổng 5.000 ₫" in cash_panel and "0000123" in cash_panel  # cash beside, not inside, the bank lines
+    assert "Ngày chưa kết thúc (giờ Việt Nam)" in page.split('data-testid="blocking"')[1]
+    before = snapshot(site)
+    not_over = form_post(ketoan, today_url + "/close", {}, today_url)
+    assert not_over.status_code == 409 and f"Ngày {today.strftime('%d/%m/%Y')} chưa kết thúc" in text(not_over)
+    assert snapshot(site) == before
+    url = f"/finance/days/{account_id(site, HOANKIEM)}/{yesterday.isoformat()}"
+    today = yesterday  # the day this test runs and closes
     page = text(ketoan.get(url))
     assert "Chưa có sao kê nào của tài khoản phủ ngày này" in page
     assert "36.000 ₫" in page.split('data-testid="service-in"')[1][:30]
-    cash_panel = page.split('data-testid="cash"')[1].split("</section>")[0]
-    assert "1 khoản, tổng 5.000 ₫" in cash_panel and "0000123" in cash_panel  # cash beside, not inside, the bank lines
-    before = snapshot(site)
     refused = form_post(ketoan, url + "/close", {}, url)
     assert refused.status_code == 409 and "Chưa khóa sổ được" in text(refused)
     assert snapshot(site) == before
 
-    assert upload(ketoan, statement_bytes([matched, unknown])).status_code == 302
+    assert upload(ketoan, statement_bytes([matched, unknown], day=yesterday)).status_code == 302
     page = text(ketoan.get(url))
     assert "36.000 ₫" in page.split('data-testid="statement-in"')[1][:30]
     assert "8.000 ₫" in page.split('data-testid="matched-sum"')[1][:30]
@@ -970,3 +980,22 @@ def test_an_approval_is_refused_when_the_excess_is_gone_meanwhile(site, ketoan, 
                         f"/finance/refunds/{refund_id}")
     assert refused.status_code == 409 and "hãy từ chối đề nghị này" in text(refused)
     assert snapshot(site) == before
+
+
+def test_a_closed_day_changed_after_closing_says_so_on_its_page_and_in_the_queue(site, ketoan):
+    from reconciliation.close import run_day
+
+    yesterday = ict_day(utcnow()) - timedelta(days=1)
+    noon = datetime.combine(yesterday, time(12, 0), tzinfo=ICT)
+    first = pay(site, new_request(site, amount=8000), when=noon)
+    assert upload(ketoan, statement_bytes([first], day=yesterday)).status_code == 302
+    url = f"/finance/days/{account_id(site, HOANKIEM)}/{yesterday.isoformat()}"
+    closed = in_db(site, lambda s: run_day(s, s.get(CollectionAccount, account_id(site, HOANKIEM)), yesterday,
+                                           "user:ketoan").status)
+    assert closed == "closed" and 'data-testid="changed-after-closing"' not in text(ketoan.get(url))
+    late = pay(site, new_request(site, amount=9000), via="sepay", when=noon + timedelta(hours=3))
+    page = text(ketoan.get(url))
+    banner = page.split('data-testid="changed-after-closing"')[1].split("</div>")[0]
+    assert "Ngày đã thay đổi sau khi khóa sổ." in page and "1 khoản tiền (tổng 9.000 ₫)" in banner
+    queue = text(ketoan.get("/finance/exceptions?reason=booked_on_closed_day"))
+    assert "Tiền báo về ngày đã khóa sổ" in queue and "9.000 ₫" in queue and late.amount == 9000
