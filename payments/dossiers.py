@@ -17,6 +17,7 @@ from core.refusals import Refusal
 from .catalogue import rules_for
 from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
 from .models import Agency, Dossier, DossierCharge, Procedure
+from .money_rules import dossier_status
 
 CHANNELS = ("online", "counter", "post")
 # Beyond any real declared value; larger ones would overflow 64-bit amounts once a rate is applied.
@@ -257,8 +258,4 @@ def search_dossiers(session: Session, query: str, limit: int = 50) -> list[Dossi
 
 
 def payment_status(dossier: Dossier) -> str:
-    if dossier.amount_paid <= 0:
-        return "paid" if dossier.amount_due == 0 else "unpaid"
-    if dossier.amount_paid < dossier.amount_due:
-        return "partially_paid"
-    return "paid" if dossier.amount_paid == dossier.amount_due else "overpaid"
+    return dossier_status(dossier.amount_due, dossier.amount_paid)

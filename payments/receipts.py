@@ -18,17 +18,17 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import to_ict, utcnow
 from core.errors import Conflict, ValidationError
 
-from .models import Agency, Dossier, Receipt, ReceiptCounter
+from .models import Agency, Dossier, Receipt
+from .money_rules import receipts_to_issue
 from .references import normalise
 
-KINDS = ("le_phi", "phi")
 DEFAULT_FORM = "01BLP0-001"
 NUMBER_DIGITS = 8  # Nghị định 254/2026 allows 8 digits from 1 July 2026 (7 before)
 
@@ -73,30 +73,24 @@ def series_of(agency: Agency, year: int) -> tuple[str, str]:
     return agency.receipt_form or DEFAULT_FORM, series_in(pattern, year)
 
 
-def next_number(session: Session, form: str, series: str, year: int) -> int:
-    counter_query = select(ReceiptCounter).where(ReceiptCounter.form == form, ReceiptCounter.series == series,
-                                                 ReceiptCounter.year == year)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+_TAKE = text("INSERT INTO receipt_counters (form, series, year, last_number) VALUES (:f, :s, :y, :n) "
+             "ON CONFLICT (form, series, year) DO UPDATE SET last_number = receipt_counters.last_number + :n "
+             "RETURNING last_number")
 
-        session.execute(insert(ReceiptCounter).values(form=form, series=series, year=year, last_number=0)
-                        .on_conflict_do_nothing())
-        counter_query = counter_query.with_for_update()
-    counter = session.scalar(counter_query)
-    if counter is None:
-        counter = ReceiptCounter(form=form, series=series, year=year, last_number=0)
-        session.add(counter)
-        session.flush()
-    counter.last_number += 1
-    if counter.last_number >= 10 ** NUMBER_DIGITS:
+
+def take_numbers(session: Session, form: str, series: str, year: int, count: int = 1) -> int:
+    """Take ``count`` consecutive numbers of a series and return the first. One statement takes
+    them and locks the counter row until the transaction ends (PostgreSQL; SQLite serialises
+    writers), so numbers have no gaps and a rolled-back issue gives its numbers back. Both the
+    ORM path and the set-based one number through here."""
+    last = session.execute(_TAKE, {"f": form, "s": series, "y": year, "n": count}).scalar_one()
+    if last >= 10 ** NUMBER_DIGITS:
         raise Conflict(f"receipt series {form}/{series} has used every number of {year}")
-    session.flush()
-    return counter.last_number
+    return last - count + 1
 
 
-def receipt_lines(dossier: Dossier, kind: str) -> list[dict]:
-    return [{"name": c.name, "amount": c.amount, "legal_basis": c.legal_basis, "fee_code": c.fee_code}
-            for c in dossier.charges if (c.kind or "le_phi") == kind and c.amount > 0]
+def next_number(session: Session, form: str, series: str, year: int) -> int:
+    return take_numbers(session, form, series, year)
 
 
 def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_channel: str | None = None) -> list[Receipt]:
@@ -109,11 +103,8 @@ def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_ch
     year = to_ict(now).year
     form, series = series_of(agency, year)
     created: list[Receipt] = []
-    for kind in KINDS:
-        lines = receipt_lines(dossier, kind)
-        if not lines or kind in have:
-            continue
-        number = next_number(session, form, series, year)
+    for kind, lines in receipts_to_issue(dossier.charges, have):
+        number = take_numbers(session, form, series, year)
         replaced = session.scalar(select(Receipt.id).where(Receipt.dossier_id == dossier.id, Receipt.kind == kind,
                                                            Receipt.status == "cancelled")
                                   .order_by(Receipt.id.desc()).limit(1))

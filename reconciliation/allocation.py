@@ -21,7 +21,9 @@ from core.clock import utcnow
 from core.errors import Conflict, ValidationError
 from core.refusals import Refusal
 from payments.dossiers import payment_status
+from payments import money_rules as rules
 from payments.models import Dossier, PaymentRequest, PaymentRequestEvent
+from payments.money_rules import payment_channel
 
 from .exceptions import resolve_open_for_request
 from .models import Allocation, BankTransaction, CashPayment, DailyClose
@@ -30,14 +32,9 @@ from .outbox import emit
 
 def payment_channel_for(dossier: Dossier, transaction: BankTransaction | None = None, *, cash: bool = False,
                         portal: bool = False) -> str:
-    """How the citizen paid: on the national portal's platform, through this service acting as
-    the city's gateway (a VietQR transfer for a dossier filed online), a VietQR transfer at the
-    counter, or cash."""
-    if cash:
-        return "cash"
-    if portal or (transaction is not None and "portal" in transaction.channel_list):
-        return "portal"
-    return "gateway" if dossier.channel == "online" else "counter_transfer"
+    """``money_rules.payment_channel`` for these records."""
+    return payment_channel(transaction.channel_list if transaction is not None else (), dossier.channel, cash=cash,
+                           portal=portal)
 
 
 def _is_pg(session: Session) -> bool:
@@ -80,22 +77,14 @@ def ensure_day_open(session: Session, transaction: BankTransaction) -> None:
 
 
 def transaction_status(transaction: BankTransaction) -> str:
-    if transaction.direction != "in":
-        return "ignored"
-    if transaction.allocated <= 0:
-        return "ignored" if transaction.status == "ignored" else "unmatched"
-    return "matched" if transaction.allocated >= transaction.amount else "partially_matched"
+    """``money_rules.transaction_status`` for this transaction."""
+    return rules.transaction_status(transaction.direction, transaction.amount, transaction.allocated,
+                                    transaction.status)
 
 
 def request_status(request: PaymentRequest) -> str:
-    """What a request's state is after its amount paid changed (cancelled stays cancelled)."""
-    if request.status == "cancelled":
-        return "cancelled"
-    if request.amount_paid <= 0:
-        return "expired" if request.expires_at <= utcnow() else "open"
-    if request.amount_paid < request.amount:
-        return "partially_paid"
-    return "paid" if request.amount_paid == request.amount else "overpaid"
+    """``money_rules.request_status`` for this request, now."""
+    return rules.request_status(request.status, request.amount, request.amount_paid, request.expires_at, utcnow())
 
 
 def _request_event(request: PaymentRequest, actor: str, action: str, previous: str, note: str | None,
@@ -152,10 +141,8 @@ def allocate(session: Session, *, dossier_id: int, amount: int, actor: str, rule
                        {"amount": amount, "allocation_rule": rule, "channel": channel,
                         "transaction_ref": transaction.bank_ref if transaction else None,
                         "cash_receipt": cash.receipt_number if cash else None})
-        if request.status in ("paid", "overpaid"):
-            # An earlier part payment was flagged; the request is now paid in full.
-            resolve_open_for_request(session, request.id, ("amount_mismatch",), actor,
-                                     "the request was paid in full by a later payment")
+        if rules.settles_part_payment(request.status):
+            resolve_open_for_request(session, request.id, ("amount_mismatch",), actor, rules.PART_PAYMENT_SETTLED)
     session.flush()
     _after_payment_change(session, dossier, request, before, after,
                           {"payment": _payment_json(allocation, transaction, cash)})
@@ -182,30 +169,26 @@ def _after_payment_change(session: Session, dossier: Dossier, request: PaymentRe
     """Receipts and outbound events follow a change of what a dossier has paid."""
     from payments.receipts import cancel_receipts, issue_receipts
 
-    newly_paid = after in ("paid", "overpaid") and before not in ("paid", "overpaid")
+    newly_paid = rules.became_paid(before, after)
     if newly_paid:
-        channels = {a.payment_channel for a in active_allocations(session, dossier_id=dossier.id)}
-        issue_receipts(session, dossier, actor="system",
-                       payment_channel=channels.pop() if len(channels) == 1 else "mixed")
-    elif before in ("paid", "overpaid") and after not in ("paid", "overpaid"):
+        channels = [a.payment_channel for a in active_allocations(session, dossier_id=dossier.id)]
+        issue_receipts(session, dossier, actor="system", payment_channel=rules.receipt_channel(channels))
+    elif rules.became_unpaid(before, after):
         cancel_receipts(session, dossier, reason="Khoản thanh toán bị hoàn trả (payment reversed)", actor="system")
-    if reversal:
-        emit(session, "dossier.payment_reversed", dossier, request=request, data=data)
-    elif request is not None and request.status in ("paid", "partially_paid", "overpaid"):
-        emit(session, f"payment_request.{request.status}", dossier, request=request, data=data)
-    elif after in ("paid", "partially_paid", "overpaid"):
-        emit(session, f"dossier.{after}", dossier, request=request, data=data)
+    event = rules.event_for_change(request.status if request is not None else None, after, reversal=reversal)
+    if event is not None:
+        emit(session, event, dossier, request=request, data=data)
     if newly_paid:
         _cancel_stale_requests(session, dossier, keep=request)
 
 
 def _cancel_stale_requests(session: Session, dossier: Dossier, keep: PaymentRequest | None) -> None:
-    """Once a dossier is paid, its other open requests would only invite a second payment."""
     from payments.requests import cancel_request
 
-    for other in list(dossier.payment_requests):
-        if other.status == "open" and (keep is None or other.id != keep.id):
-            cancel_request(session, other, "hồ sơ đã được thanh toán đủ (dossier paid in full)", "system")
+    by_id = {r.id: r for r in dossier.payment_requests}
+    for request_id in rules.requests_to_cancel([(r.id, r.status) for r in by_id.values()],
+                                               [keep.id] if keep is not None else []):
+        cancel_request(session, by_id[request_id], rules.STALE_REASON, "system")
 
 
 def reverse(session: Session, allocation: Allocation, actor: str, reason: str) -> None:

@@ -36,7 +36,11 @@ from core.clock import isoformat_ict, to_ict, utcnow
 from core.changes import note_dossiers, note_receipts
 from core.rawsql import Raw, aware
 from payments.models import Dossier, PaymentRequest, PaymentRequestEvent, Receipt
-from payments.receipts import KINDS, NUMBER_DIGITS, series_of
+from payments.money_rules import (PART_PAYMENT_SETTLED, STALE_REASON, became_paid, dossier_event_part,
+                                  dossier_status, event_for_change, payment_channel, receipt_channel,
+                                  receipts_to_issue, request_status, requests_to_cancel, settles_part_payment,
+                                  transaction_status)
+from payments.receipts import series_of, take_numbers
 
 from .matcher import Decision, DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, read_content
 from .models import Allocation, BankTransaction, MatchDecision, OutboxEvent, ReconException
@@ -79,11 +83,7 @@ class _Dossier:
     changed: bool = False
 
     def status(self) -> str:
-        if self.amount_paid <= 0:
-            return "paid" if self.amount_due == 0 else "unpaid"
-        if self.amount_paid < self.amount_due:
-            return "partially_paid"
-        return "paid" if self.amount_paid == self.amount_due else "overpaid"
+        return dossier_status(self.amount_due, self.amount_paid)
 
 
 def _chunks(items: list, size: int = _IN) -> Iterable[list]:
@@ -207,14 +207,7 @@ class _Lookup:
 
 
 def _request_status(request: _Request, now: datetime) -> str:
-    """As ``allocation.request_status``."""
-    if request.status == "cancelled":
-        return "cancelled"
-    if request.amount_paid <= 0:
-        return "expired" if request.expires_at <= now else "open"
-    if request.amount_paid < request.amount:
-        return "partially_paid"
-    return "paid" if request.amount_paid == request.amount else "overpaid"
+    return request_status(request.status, request.amount, request.amount_paid, request.expires_at, now)
 
 
 class _Writer:
@@ -388,8 +381,7 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
             before = dossier.status()
             dossier.amount_paid += allocation.amount
             dossier.changed = True
-            channel = "portal" if "portal" in (row.channels or "").split(",") else \
-                ("gateway" if dossier.channel == "online" else "counter_transfer")
+            channel = payment_channel((row.channels or "").split(","), dossier.channel)
             entry = _Paid(None, row, decision, dossier, None, allocation.amount, channel, dossier.amount_paid,
                           dossier.status(), before)
             if allocation.request_id is not None:
@@ -427,8 +419,7 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
     now = state.now
     writer = _Writer(session, now)
     outcomes: dict[str, int] = defaultdict(int)
-    newly_paid = [d for d in state.dossiers.values()
-                  if d.changed and d.status() in ("paid", "overpaid") and d.status_before not in ("paid", "overpaid")]
+    newly_paid = [d for d in state.dossiers.values() if d.changed and became_paid(d.status_before, d.status())]
     resolved = _settle_part_payments(session, state, actor)
     extras = _extras(session, state, list({e.dossier.id for e in paid} | {d.id for d in newly_paid}))
     receipts = _receipts(session, writer, newly_paid, paid, extras, now)
@@ -468,8 +459,7 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
             "suggestions": [asdict(s) for s in decision.suggestions]})
         status = row.status
         if row.direction == "in":
-            total = row.allocated + allocated[row.id]
-            status = "matched" if total >= row.amount else ("partially_matched" if total > 0 else "unmatched")
+            status = transaction_status(row.direction, row.amount, row.allocated + allocated[row.id])
         writer.rows["bank_transactions"].append({"id": row.id, "allocated": row.allocated + allocated[row.id],
                                                  "status": status})
         if decision.exception:
@@ -488,6 +478,12 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
                 status="resolved" if settled else "open",
                 detail=("no callback announced it; matched from the statement" if settled
                         else "no callback announced it; not matched")))
+    # A part payment and the rest in the same chunk: its item is settled as it is written.
+    for exception in exceptions_rows:
+        request = state.requests_by_id.get(exception["payment_request_id"])
+        if exception["reason"] == "amount_mismatch" and exception["status"] == "open" and request is not None \
+                and settles_part_payment(request.status):
+            exception.update(status="resolved", resolved_at=now, resolved_by=actor, resolution=PART_PAYMENT_SETTLED)
     cancelled = _stale_requests(state, writer, newly_paid, paid, now)
     _events(state, writer, paid, cancelled, extras, now)
     for exception, exception_id in zip(exceptions_rows, taken.get("exceptions", [])):
@@ -548,7 +544,7 @@ def _settle_part_payments(session: Session, state: _State, actor: str) -> list[i
     """Open ``amount_mismatch`` items of requests now paid in full are settled (as on the single
     path). Only a request that had received part of its amount before can have one."""
     paid = [r.id for r in state.requests_by_id.values()
-            if r.changed and r.status in ("paid", "overpaid") and r.id in state.part_paid_before]
+            if r.changed and settles_part_payment(r.status) and r.id in state.part_paid_before]
     resolved: list[int] = []
     table = ReconException.__table__
     for part in _chunks(paid):
@@ -557,7 +553,7 @@ def _settle_part_payments(session: Session, state: _State, actor: str) -> list[i
         if ids:
             session.connection().execute(table.update().where(table.c.id.in_(ids)).values(
                 status="resolved", resolved_at=state.now, resolved_by=actor,
-                resolution="the request was paid in full by a later payment"))
+                resolution=PART_PAYMENT_SETTLED))
             resolved += ids
     return resolved
 
@@ -612,7 +608,7 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
         return []
     raw = Raw(session)
     ids = [d.id for d in dossiers]
-    issued: set[tuple[int, str]] = set()
+    issued: dict[int, set[str]] = defaultdict(set)  # dossier → kinds with a receipt in force
     replaced: dict[tuple[int, str], int] = {}  # the last cancelled receipt of a kind, which a new one replaces
     for part in _chunks(ids):
         listed, params = raw.in_list("d", part)
@@ -620,7 +616,7 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
                 f"SELECT id, dossier_id, kind, status FROM receipts WHERE dossier_id IN ({listed}) ORDER BY id",
                 params):
             if status == "issued":
-                issued.add((dossier_id, kind))
+                issued[dossier_id].add(kind)
             else:
                 replaced[(dossier_id, kind)] = receipt_id
     channels: dict[int, set[str]] = defaultdict(set)
@@ -631,38 +627,27 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
     year = to_ict(now).year
     wanted: list[tuple[_Dossier, str, list[dict]]] = []
     for dossier in dossiers:
-        for kind in KINDS:
-            lines = [{"name": c.name, "amount": c.amount, "legal_basis": c.legal_basis, "fee_code": c.fee_code}
-                     for c in extras.charges[dossier.id] if (c.kind or "le_phi") == kind and c.amount > 0]
-            if lines and (dossier.id, kind) not in issued:
-                wanted.append((dossier, kind, lines))
+        for kind, lines in receipts_to_issue(extras.charges[dossier.id], issued[dossier.id]):
+            wanted.append((dossier, kind, lines))
     if not wanted:
         return []
     needed: dict[tuple[str, str], int] = defaultdict(int)
     for dossier, _, _ in wanted:
         needed[series_of(extras.agencies[dossier.agency_id], year)] += 1
     next_number: dict[tuple[str, str], int] = {}
-    for (form, serie), count in sorted(needed.items()):
-        # One statement takes the numbers and locks the counter (in a fixed order, as the single path).
-        last = raw.one("INSERT INTO receipt_counters (form, series, year, last_number) VALUES (:f, :s, :y, :n) "
-                       "ON CONFLICT (form, series, year) DO UPDATE SET last_number = receipt_counters.last_number + :n "
-                       "RETURNING last_number", {"f": form, "s": serie, "y": year, "n": count})[0]
-        if last >= 10 ** NUMBER_DIGITS:
-            from core.errors import Conflict
-
-            raise Conflict(f"receipt series {form}/{serie} has used every number of {year}")
-        next_number[(form, serie)] = last - count + 1
+    for (form, serie), count in sorted(needed.items()):  # counters locked in a fixed order
+        next_number[(form, serie)] = take_numbers(session, form, serie, year, count)
     rows = []
     for dossier, kind, lines in wanted:
         form, serie = series_of(extras.agencies[dossier.agency_id], year)
         number = next_number[(form, serie)]
         next_number[(form, serie)] += 1
-        used = set(channels[dossier.id])
+        used = channels[dossier.id]
         rows.append({"id": None, "agency_id": dossier.agency_id, "dossier_id": dossier.id, "form": form,
                      "series": serie, "year": year, "number": number, "kind": kind,
                      "payer_name": dossier.applicant_name, "lines": lines,
                      "amount": sum(line["amount"] for line in lines),
-                     "payment_channel": used.pop() if len(used) == 1 else "mixed",
+                     "payment_channel": receipt_channel(used),
                      "lookup_token": secrets.token_urlsafe(18), "issued_at": now, "issued_by": "system",
                      "status": "issued", "cancelled_at": None, "cancelled_by": None, "cancel_reason": None,
                      "replaces_id": replaced.get((dossier.id, kind))})
@@ -671,38 +656,36 @@ def _receipts(session: Session, writer: _Writer, dossiers: list[_Dossier], paid:
 
 def _stale_requests(state: _State, writer: _Writer, dossiers: list[_Dossier], paid: list[_Paid],
                     now: datetime) -> list[_Request]:
-    """Once a dossier is paid, its other open requests are cancelled (as on the single path)."""
-    reason = "hồ sơ đã được thanh toán đủ (dossier paid in full)"
+    """Once a dossier is paid, its other open requests are cancelled (``money_rules``)."""
+    reason = STALE_REASON
     paying = {e.request.id for e in paid if e.request is not None}
     cancelled = []
     for dossier in dossiers:
-        for request in dossier.requests:
-            if request.status == "open" and request.id not in paying:
-                request.status, request.cancel_reason, request.changed = "cancelled", reason, True
-                writer.rows["payment_request_events"].append({
-                    "request_id": request.id, "at": now, "actor": "system", "action": "cancelled",
-                    "from_status": "open", "to_status": "cancelled", "note": reason, "data": None})
-                cancelled.append(request)
+        by_id = {r.id: r for r in dossier.requests}
+        for request_id in requests_to_cancel([(r.id, r.status) for r in dossier.requests], paying):
+            request = by_id[request_id]
+            request.status, request.cancel_reason, request.changed = "cancelled", reason, True
+            writer.rows["payment_request_events"].append({
+                "request_id": request.id, "at": now, "actor": "system", "action": "cancelled",
+                "from_status": "open", "to_status": "cancelled", "note": reason, "data": None})
+            cancelled.append(request)
     return cancelled
 
 
 def _events(state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_Request], extras: _Extras,
             now: datetime) -> None:
     """The outbound events the single path would write: one per payment, one per cancellation."""
-    from .outbox import online_flag
+    from .outbox import fee_list
 
-    fees = {dossier_id: [{"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
-                          "legal_basis": c.legal_basis} for c in charges]
-            for dossier_id, charges in extras.charges.items()}
+    fees = {dossier_id: fee_list(charges) for dossier_id, charges in extras.charges.items()}
     channels: dict[int, list[str]] = defaultdict(list, {k: list(v) for k, v in extras.channels.items()})
     names = extras.names
 
-    def payload(dossier: _Dossier, amount_paid: int, status: str) -> dict[str, Any]:
-        used = channels[dossier.id]
-        return {"code": dossier.code, "portal_code": dossier.portal_code, "procedure_code": names[dossier.id][0],
-                "agency_code": names[dossier.id][1], "channel": dossier.channel, "amount_due": dossier.amount_due,
-                "amount_paid": amount_paid, "payment_status": status, "fees": fees.get(dossier.id, []),
-                "payment_channels": sorted(set(used)), "online_payment": online_flag(used)}
+    def payload(dossier: _Dossier, amount_paid: int) -> dict[str, Any]:
+        return dossier_event_part(
+            code=dossier.code, portal_code=dossier.portal_code, procedure_code=names[dossier.id][0],
+            agency_code=names[dossier.id][1], channel=dossier.channel, amount_due=dossier.amount_due,
+            amount_paid=amount_paid, fees=fees.get(dossier.id, []), payment_channels=channels[dossier.id])
 
     def add(event_type: str, dossier: _Dossier, body: dict[str, Any]) -> None:
         event_id = "evt_" + secrets.token_hex(12)
@@ -716,22 +699,20 @@ def _events(state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_
         channels[entry.dossier.id].append(entry.channel)
         row = entry.transaction
         body: dict[str, Any] = {
-            "dossier": payload(entry.dossier, entry.dossier_paid, entry.dossier_status),
+            "dossier": payload(entry.dossier, entry.dossier_paid),
             "payment": {"amount": entry.amount, "payment_channel": entry.channel, "channel": row.first_channel,
                         "transaction_ref": row.bank_ref, "cash_receipt": None,
                         "received_at": isoformat_ict(aware(row.booked_at))}}
         if entry.request is not None:
             body["payment_request"] = {"reference": entry.request.reference, "amount": entry.request.amount,
                                        "amount_paid": entry.request_paid, "status": entry.request_status}
-            if entry.request_status in ("paid", "partially_paid", "overpaid"):
-                add(f"payment_request.{entry.request_status}", entry.dossier, body)
-                continue
-        if entry.dossier_status in ("paid", "partially_paid", "overpaid"):
-            add(f"dossier.{entry.dossier_status}", entry.dossier, body)
+        event = event_for_change(entry.request_status if entry.request is not None else None, entry.dossier_status)
+        if event is not None:
+            add(event, entry.dossier, body)
     for request in cancelled:
         dossier = state.dossiers[request.dossier_id]
         add("payment_request.cancelled", dossier, {
-            "dossier": payload(dossier, dossier.amount_paid, dossier.status()),
+            "dossier": payload(dossier, dossier.amount_paid),
             "payment_request": {"reference": request.reference, "amount": request.amount,
                                 "amount_paid": request.amount_paid, "status": "cancelled"},
             "reason": request.cancel_reason})

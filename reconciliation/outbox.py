@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import isoformat_ict, utcnow
-from payments.dossiers import payment_status
 from payments.models import Dossier, PaymentRequest
+from payments.money_rules import dossier_event_part
 
 from .models import OutboxDelivery, OutboxEvent
 
@@ -41,16 +41,6 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 EVENT_TYPES = ("payment_request.paid", "payment_request.partially_paid", "payment_request.overpaid",
                "payment_request.refunded", "payment_request.cancelled", "dossier.paid", "dossier.partially_paid",
                "dossier.overpaid", "dossier.payment_reversed")
-# The national portal's sync flag for a paid dossier: paid on the national platform, through a
-# provincial gateway, or otherwise.
-ONLINE_FLAG = {"portal": 1, "gateway": 2}
-
-
-def online_flag(channels: list[str]) -> int:
-    flags = [ONLINE_FLAG.get(c, 0) for c in channels]
-    return 1 if 1 in flags else (2 if 2 in flags else 0)
-
-
 def dossier_payload(session: Session, dossier: Dossier) -> dict[str, Any]:
     from .models import Allocation
 
@@ -58,21 +48,17 @@ def dossier_payload(session: Session, dossier: Dossier) -> dict[str, Any]:
         allocations = session.scalars(select(Allocation).where(Allocation.dossier_id == dossier.id,
                                                                Allocation.reversed_at.is_(None))
                                       .order_by(Allocation.id)).all()
-    channels = [a.payment_channel for a in allocations]
-    return {
-        "code": dossier.code,
-        "portal_code": dossier.portal_code,
-        "procedure_code": dossier.procedure.code,
-        "agency_code": dossier.agency.code,
-        "channel": dossier.channel,
-        "amount_due": dossier.amount_due,
-        "amount_paid": dossier.amount_paid,
-        "payment_status": payment_status(dossier),
-        "fees": [{"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
-                  "legal_basis": c.legal_basis} for c in dossier.charges],
-        "payment_channels": sorted(set(channels)),
-        "online_payment": online_flag(channels),
-    }
+    return dossier_event_part(
+        code=dossier.code, portal_code=dossier.portal_code, procedure_code=dossier.procedure.code,
+        agency_code=dossier.agency.code, channel=dossier.channel, amount_due=dossier.amount_due,
+        amount_paid=dossier.amount_paid, fees=fee_list(dossier.charges),
+        payment_channels=[a.payment_channel for a in allocations])
+
+
+def fee_list(charges) -> list[dict[str, Any]]:
+    """The ``fees`` of an event's dossier: its charge lines."""
+    return [{"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
+             "legal_basis": c.legal_basis} for c in charges]
 
 
 def emit(session: Session, event_type: str, dossier: Dossier, *, request: PaymentRequest | None = None,

@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 from core.clock import as_utc, ict_day_bounds
 from core.errors import FieldError, NotFound, ValidationError
 from payments.models import Agency, Dossier, Receipt
-from payments.receipts import KINDS, NUMBER_DIGITS
+from payments.money_rules import RECEIPT_KINDS as KINDS
+from payments.receipts import NUMBER_DIGITS
 
 from .definitions import Period
 

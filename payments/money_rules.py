@@ -1,0 +1,148 @@
+"""The rules of money, each written once: pure functions on plain values.
+
+Both writers of payments use them: ``reconciliation.allocation`` (one payment at a time
+through the ORM: manual matches, cash, the portal, reversals) and ``reconciliation.bulk`` (many
+at a time, set-based: the callbacks' fast path, statement imports and runs). What a dossier's
+or a request's state is after its sums change, how a payment counts for the 766 indicator,
+a transaction's state, which receipts a paid dossier gets, which outbound event a change
+sends, the dossier's part of an event, and which requests a paid dossier cancels: nothing of
+that is decided anywhere else (``tests/payments/test_money_rules.py`` and the property test
+``tests/reconciliation/test_money_properties.py``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Protocol
+
+PAID = ("paid", "overpaid")
+STALE_REASON = "hồ sơ đã được thanh toán đủ (dossier paid in full)"
+RECEIPT_KINDS = ("le_phi", "phi")
+
+
+def dossier_status(amount_due: int, amount_paid: int) -> str:
+    """``unpaid``, ``partially_paid``, ``paid`` or ``overpaid`` (nothing due counts as paid)."""
+    if amount_paid <= 0:
+        return "paid" if amount_due == 0 else "unpaid"
+    if amount_paid < amount_due:
+        return "partially_paid"
+    return "paid" if amount_paid == amount_due else "overpaid"
+
+
+def request_status(current: str, amount: int, amount_paid: int, expires_at: datetime, now: datetime) -> str:
+    """A request's state after its amount paid changed (cancelled stays cancelled; a request
+    nothing is paid on is open until it expires)."""
+    if current == "cancelled":
+        return "cancelled"
+    if amount_paid <= 0:
+        return "expired" if expires_at <= now else "open"
+    if amount_paid < amount:
+        return "partially_paid"
+    return "paid" if amount_paid == amount else "overpaid"
+
+
+def transaction_status(direction: str, amount: int, allocated: int, current: str | None = None) -> str:
+    """``matched``, ``partially_matched``, ``unmatched``, or ``ignored`` (money out, or a credit
+    set aside that nothing is allocated from)."""
+    if direction != "in":
+        return "ignored"
+    if allocated <= 0:
+        return "ignored" if current == "ignored" else "unmatched"
+    return "matched" if allocated >= amount else "partially_matched"
+
+
+def payment_channel(transfer_channels: Iterable[str], dossier_channel: str, *, cash: bool = False,
+                    portal: bool = False) -> str:
+    """How the citizen paid (the 766 indicator's question, DOMAIN.md): cash; on the national
+    portal's platform; through this service as the city's gateway (a VietQR transfer for a
+    dossier filed online); or a VietQR transfer at the counter."""
+    if cash:
+        return "cash"
+    if portal or "portal" in set(transfer_channels):
+        return "portal"
+    return "gateway" if dossier_channel == "online" else "counter_transfer"
+
+
+def receipt_channel(payment_channels: Iterable[str]) -> str:
+    """What a receipt says the dossier was paid through: the one channel, or ``mixed``."""
+    used = set(payment_channels)
+    return used.pop() if len(used) == 1 else "mixed"
+
+
+def became_paid(before: str, after: str) -> bool:
+    return after in PAID and before not in PAID
+
+
+def became_unpaid(before: str, after: str) -> bool:
+    return before in PAID and after not in PAID
+
+
+PART_PAYMENT_SETTLED = "the request was paid in full by a later payment"
+
+
+def settles_part_payment(request_status_after: str) -> bool:
+    """A request paid in full settles the ``amount_mismatch`` item its earlier part payment opened."""
+    return request_status_after in PAID
+
+
+def event_for_change(request_status_after: str | None, dossier_status_after: str, *,
+                     reversal: bool = False) -> str | None:
+    """The outbound event a change of what a dossier has paid sends (None: none)."""
+    if reversal:
+        return "dossier.payment_reversed"
+    if request_status_after in ("paid", "partially_paid", "overpaid"):
+        return f"payment_request.{request_status_after}"
+    if dossier_status_after in ("paid", "partially_paid", "overpaid"):
+        return f"dossier.{dossier_status_after}"
+    return None
+
+
+def requests_to_cancel(requests: Iterable[tuple[int, str]], keep: Iterable[int]) -> list[int]:
+    """Once a dossier is paid, its other open requests would only invite a second payment."""
+    kept = set(keep)
+    return [request_id for request_id, status in requests if status == "open" and request_id not in kept]
+
+
+class ChargeLike(Protocol):
+    name: str
+    amount: int
+    kind: str | None
+    legal_basis: str | None
+    fee_code: str | None
+
+
+def receipt_lines(charges: Iterable[ChargeLike], kind: str) -> list[dict[str, Any]]:
+    """The lines of the receipt of one kind: every charge of that kind above 0 đồng."""
+    return [{"name": c.name, "amount": c.amount, "legal_basis": c.legal_basis, "fee_code": c.fee_code}
+            for c in charges if (c.kind or "le_phi") == kind and c.amount > 0]
+
+
+def receipts_to_issue(charges: Iterable[ChargeLike], issued_kinds: Iterable[str]) -> list[tuple[str, list[dict]]]:
+    """A paid dossier's receipts still to issue: one per kind (``phí`` and ``lệ phí`` go to
+    different treasury accounts) with something to pay and no receipt in force."""
+    charges = list(charges)
+    issued = set(issued_kinds)
+    wanted = []
+    for kind in RECEIPT_KINDS:
+        lines = receipt_lines(charges, kind)
+        if lines and kind not in issued:
+            wanted.append((kind, lines))
+    return wanted
+
+
+ONLINE_FLAG = {"portal": 1, "gateway": 2}  # the portal's DuocThanhToanTrucTuyen: 1 on its platform, 2 elsewhere online
+
+
+def online_flag(payment_channels: Iterable[str]) -> int:
+    flags = [ONLINE_FLAG.get(c, 0) for c in payment_channels]
+    return 1 if 1 in flags else (2 if 2 in flags else 0)
+
+
+def dossier_event_part(*, code: str, portal_code: str | None, procedure_code: str, agency_code: str, channel: str,
+                       amount_due: int, amount_paid: int, fees: list[dict[str, Any]],
+                       payment_channels: Iterable[str]) -> dict[str, Any]:
+    """The ``dossier`` object of every outbound event."""
+    used = list(payment_channels)
+    return {"code": code, "portal_code": portal_code, "procedure_code": procedure_code, "agency_code": agency_code,
+            "channel": channel, "amount_due": amount_due, "amount_paid": amount_paid,
+            "payment_status": dossier_status(amount_due, amount_paid), "fees": fees,
+            "payment_channels": sorted(set(used)), "online_payment": online_flag(used)}
