@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from flask_babel import force_locale, gettext
 
 from .money import format_vnd
+from .vocabulary import ExceptionStatus, RefundStatus, RequestStatus, label
 
 if TYPE_CHECKING:
     from .errors import ServiceError
@@ -105,20 +106,15 @@ class _Entry:
 
 
 def _refund_status(code: str) -> str:
-    return {"requested": gettext("Chờ duyệt"), "approved": gettext("Đã duyệt, chờ chuyển trả"),
-            "rejected": gettext("Bị từ chối"), "paid": gettext("Đã chuyển trả"),
-            "failed": gettext("Chuyển trả không thành công"), "cancelled": gettext("Đã hủy")}.get(code, code)
+    return label(RefundStatus, code)
 
 
 def _request_status(code: str) -> str:
-    return {"open": gettext("Đang chờ thanh toán"), "partially_paid": gettext("Đã nộp một phần"),
-            "paid": gettext("Đã thanh toán"), "overpaid": gettext("Đã nộp thừa"), "expired": gettext("Đã hết hạn"),
-            "cancelled": gettext("Đã hủy")}.get(code, code)
+    return label(RequestStatus, code)
 
 
 def _exception_status(code: str) -> str:
-    return {"open": gettext("Đang mở"), "resolved": gettext("Đã xử lý"),
-            "dismissed": gettext("Đã bỏ qua")}.get(code, code)
+    return label(ExceptionStatus, code)
 
 
 def _act(code: str) -> str:

@@ -23,6 +23,8 @@ from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
 from core.db import db
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal, refusal_text
+from core.vocabulary import (DossierChannel, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus, RequestStatus,
+                             Source, label)
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
 from core.users import Role
@@ -52,24 +54,12 @@ VALIDITY_CHOICES = ("30", "120", "480", "1440", "4320")  # minutes; empty: the d
 
 @bp.app_template_global()
 def request_status_label(status: str) -> str:
-    return {
-        "open": _("Chờ thanh toán"),
-        "partially_paid": _("Đã thanh toán một phần"),
-        "paid": _("Đã thanh toán"),
-        "overpaid": _("Đã thanh toán (nộp thừa)"),
-        "expired": _("Hết hiệu lực"),
-        "cancelled": _("Đã hủy"),
-    }.get(status, status)
+    return label(RequestStatus, status)
 
 
 @bp.app_template_global()
 def payment_status_label(status: str) -> str:
-    return {
-        "unpaid": _("Chưa nộp"),
-        "partially_paid": _("Đã nộp một phần"),
-        "paid": _("Đã nộp đủ"),
-        "overpaid": _("Nộp thừa"),
-    }.get(status, status)
+    return label(PaymentStatus, status)
 
 
 @bp.app_template_global()
@@ -96,11 +86,7 @@ def payer_class_label(payer_class: str | None) -> str:
 
 @bp.app_template_global()
 def channel_label(channel: str) -> str:
-    return {
-        "counter": _("Trực tiếp tại bộ phận một cửa"),
-        "online": _("Trực tuyến (Cổng dịch vụ công)"),
-        "post": _("Qua dịch vụ bưu chính"),
-    }.get(channel, channel)
+    return label(DossierChannel, channel)
 
 
 @bp.app_template_global()
@@ -110,32 +96,19 @@ def field_label(field: str) -> str:
 
 @bp.app_template_global()
 def fee_kind_label(kind: str | None) -> str:
-    return {"phi": _("Phí"), "le_phi": _("Lệ phí")}.get(kind or "", "")
+    return label(FeeKind, kind)
 
 
 @bp.app_template_global()
 def payment_channel_label(channel: str | None) -> str:
     """How a payment was made (the 766 indicator's channels)."""
-    return {
-        "portal": _("Cổng Dịch vụ công quốc gia"),
-        "gateway": _("Chuyển khoản trực tuyến (VietQR)"),
-        "counter_transfer": _("Chuyển khoản tại quầy (VietQR)"),
-        "card": _("Thẻ ngân hàng"),
-        "cash": _("Tiền mặt"),
-    }.get(channel or "", channel or "")
+    return label(PaymentChannel, channel)
 
 
 @bp.app_template_global()
 def source_channel_label(channel: str | None) -> str:
     """What brought a payment to the service (a bank's callback, the statement, the clerk)."""
-    return {
-        "payos": "payOS",
-        "sepay": "SePay",
-        "bankdirect": _("Ngân hàng (kết nối trực tiếp)"),
-        "statement": _("Sao kê ngân hàng"),
-        "portal": _("Cổng Dịch vụ công"),
-        "cash": _("Tiền mặt tại quầy"),
-    }.get(channel or "", channel or "")
+    return label(Source, channel)
 
 
 @bp.app_template_global()
@@ -146,7 +119,7 @@ def receipt_title(kind: str | None) -> str:
 
 @bp.app_template_global()
 def receipt_status_label(status: str) -> str:
-    return {"issued": _("Đã phát hành"), "cancelled": _("Đã hủy")}.get(status, status)
+    return label(ReceiptStatus, status)
 
 
 @bp.app_template_global("receipt_number")

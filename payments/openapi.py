@@ -18,6 +18,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from core.refusals import Refusal
+from core.vocabulary import (DossierChannel, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus, RequestStatus,
+                             Source, values)
 from qr.vietqr import encode_transfer
 
 from .references import check_symbol, purpose_for
@@ -41,7 +43,7 @@ TIME = {"type": "string", "format": "date-time",
         "description": "ISO 8601 with the Indochina Time offset (+07:00).", "examples": ["2026-11-25T09:00:00+07:00"]}
 DOSSIER_CODE = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._/\\-]{2,59}$",
                 "examples": ["000.12.03.H26-261125-0001"]}
-REQUEST_STATUSES = ["open", "partially_paid", "paid", "overpaid", "expired", "cancelled"]
+REQUEST_STATUSES = list(values(RequestStatus))
 PAYER_CLASSES = ["individual_ward", "individual_other", "organisation"]
 
 # --- examples, made with the service's own functions so that they are real ------------------
@@ -241,7 +243,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "code": {"type": "string", "examples": ["BD"]},
             "name": {"type": "string"},
-            "kind": {"type": "string", "enum": ["phi", "le_phi"], "description": "phí (fee) or lệ phí (charge)."},
+            "kind": {"type": "string", "enum": list(values(FeeKind)), "description": "phí (fee) or lệ phí (charge)."},
             "payer_class": {"type": "string", "enum": ["any", *PAYER_CLASSES]},
             "amount": {**MONEY, "description": "A fixed amount in đồng (absent for a rate)."},
             "rate": {"type": "number", "minimum": 0, "description": "Per mille of the declared value, e.g. 1.5 "
@@ -280,7 +282,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string", "maxLength": 300},
             "amount": {**MONEY, "maximum": 10**13 - 1},
-            "kind": {"type": "string", "enum": ["phi", "le_phi"]},
+            "kind": {"type": "string", "enum": list(values(FeeKind))},
             "fee_code": {"type": "string"},
             "legal_basis": {"type": "string"},
         },
@@ -310,7 +312,7 @@ SCHEMAS: dict[str, Any] = {
             "agency_code": {"type": "string", "examples": ["HN-VPDKDD-CN02"]},
             "applicant_name": {"type": "string", "maxLength": 200},
             "submitted_at": {**TIME, "description": "When it was submitted (default: now); needs an offset."},
-            "channel": {"type": "string", "enum": ["online", "counter", "post"], "default": "counter"},
+            "channel": {"type": "string", "enum": list(values(DossierChannel)), "default": "counter"},
             "payer_class": {"type": "string", "enum": PAYER_CLASSES,
                             "description": "Shorthand for `parameters.payer_class`."},
             "charges": {"type": "array", "items": _ref("ChargeInput"),
@@ -350,9 +352,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "transaction_ref": {"type": "string"},
             "amount": MONEY,
-            "channel": {"type": "string", "enum": ["payos", "sepay", "bankdirect", "portal", "statement", "cash"],
+            "channel": {"type": "string", "enum": list(values(Source)),
                         "description": "How the service heard of the payment."},
-            "payment_channel": {"type": "string", "enum": ["portal", "gateway", "counter_transfer", "card", "cash"],
+            "payment_channel": {"type": "string", "enum": list(values(PaymentChannel)),
                                 "description": "How the citizen paid."},
             "received_at": TIME,
             "allocated_at": TIME,
@@ -371,8 +373,8 @@ SCHEMAS: dict[str, Any] = {
             "number": {"type": "string", "pattern": "^[0-9]{8}$", "examples": ["00000001"]},
             "issued_at": TIME,
             "amount": MONEY,
-            "kind": {"type": "string", "enum": ["phi", "le_phi"]},
-            "status": {"type": "string", "enum": ["issued", "cancelled", "replaced"],
+            "kind": {"type": "string", "enum": list(values(FeeKind))},
+            "status": {"type": "string", "enum": list(values(ReceiptStatus)),
                        "description": "`replaced`: cancelled, and a later receipt replaces it."},
             "pdf_url": {"type": "string", "format": "uri",
                         "description": "The receipt's PDF (`GET /api/v1/receipts/{token}.pdf`, any role)."},
@@ -390,13 +392,13 @@ SCHEMAS: dict[str, Any] = {
             "field": {"type": "string", "examples": ["land"]},
             "agency_code": {"type": "string"},
             "applicant_name": {"type": "string"},
-            "channel": {"type": "string", "enum": ["online", "counter", "post"]},
+            "channel": {"type": "string", "enum": list(values(DossierChannel))},
             "submitted_at": TIME,
             "payer_class": _nullable("string"),
             "parameters": _ref("DossierParameters"),
             "amount_due": MONEY,
             "amount_paid": MONEY,
-            "payment_status": {"type": "string", "enum": ["unpaid", "partially_paid", "paid", "overpaid"]},
+            "payment_status": {"type": "string", "enum": list(values(PaymentStatus))},
             "charges": {"type": "array", "items": _ref("Charge")},
             "payment_requests": {"type": "array", "items": _ref("PaymentRequestSummary")},
             "payments": {"type": "array", "items": _ref("Payment")},

@@ -13,6 +13,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from core.money import format_vnd
+from core.vocabulary import (CloseStatus, Direction, EventStatus, ExceptionReason, ExceptionStatus, PaymentChannel,
+                             RefundStatus, Source, TransactionStatus, label)
 
 
 class Labels:
@@ -20,65 +22,42 @@ class Labels:
 
     @staticmethod
     def reason(code: str | None) -> str:
-        return {
-            "unknown_reference": _("Không nhận ra mã thanh toán"),
-            "amount_mismatch": _("Sai số tiền"),
-            "overpaid": _("Nộp thừa"),
-            "request_closed": _("Yêu cầu đã hết hạn hoặc đã hủy"),
-            "duplicate_payment": _("Nộp trùng"),
-            "unknown_account": _("Tài khoản nhận không phải của đơn vị"),
-            "missing_from_statement": _("Không có trên sao kê"),
-            "missing_callback": _("Chỉ có trên sao kê (không có báo có)"),
-            "wrong_account": _("Nộp vào tài khoản của đơn vị khác"),
-            "below_auto_threshold": _("Chưa đủ tin cậy để tự ghép"),
-            "conflicting_report": _("Các kênh báo khác nhau"),
-            "reversal": _("Giao dịch bị ngân hàng đảo"),
-            "unlinked_reversal": _("Bút toán đảo không rõ giao dịch gốc"),
-            "portal_unknown_dossier": _("Cổng DVC báo hồ sơ không có ở đây"),
-            "balance_mismatch": _("Lệch số dư sao kê"),
-            "booked_on_closed_day": _("Tiền báo về ngày đã khóa sổ"),
-        }.get(code or "", code or "")
+        return label(ExceptionReason, code)
 
     @staticmethod
     def exception_status(code: str) -> str:
-        return {"open": _("Đang mở"), "resolved": _("Đã xử lý"), "dismissed": _("Đã bỏ qua")}.get(code, code)
+        return label(ExceptionStatus, code)
 
     @staticmethod
     def transaction_status(code: str, disposition: str | None = None) -> str:
         if disposition == "not_ours":
             return _("Không thuộc đơn vị, chờ trả lại")
-        return {"matched": _("Đã khớp"), "partially_matched": _("Khớp một phần"), "unmatched": _("Chưa khớp"),
-                "ignored": _("Không tính")}.get(code, code)
+        return label(TransactionStatus, code)
 
     @staticmethod
     def refund_status(code: str) -> str:
-        return {"requested": _("Chờ duyệt"), "approved": _("Đã duyệt, chờ chuyển trả"), "rejected": _("Bị từ chối"),
-                "paid": _("Đã chuyển trả"), "failed": _("Chuyển trả không thành công"),
-                "cancelled": _("Đã hủy")}.get(code, code)
+        return label(RefundStatus, code)
 
     @staticmethod
     def close_status(code: str | None) -> str:
-        return {"open": _("Chưa khóa sổ"), "closed": _("Đã khóa sổ")}.get(code or "open", code or "")
+        return label(CloseStatus, code or "open")
 
     @staticmethod
     def event_status(code: str) -> str:
-        return {"pending": _("Chờ gửi"), "delivered": _("Đã gửi"), "dead": _("Ngừng gửi lại")}.get(code, code)
+        return label(EventStatus, code)
 
     @staticmethod
     def direction(code: str) -> str:
-        return {"in": _("Tiền vào"), "out": _("Tiền ra")}.get(code, code)
+        return label(Direction, code)
 
     @staticmethod
     def channel(code: str) -> str:
         """What reported a transaction."""
-        return {"payos": "payOS", "sepay": "SePay", "bankdirect": _("Ngân hàng (kết nối trực tiếp)"),
-                "statement": _("Sao kê"), "portal": _("Cổng DVC quốc gia")}.get(code, code)
+        return label(Source, code)
 
     @staticmethod
     def payment_channel(code: str) -> str:
-        return {"portal": _("Nền tảng thanh toán của Cổng DVC"), "gateway": _("Cổng thanh toán của thành phố"),
-                "counter_transfer": _("Chuyển khoản VietQR tại quầy"), "card": _("Thẻ"),
-                "cash": _("Tiền mặt")}.get(code, code)
+        return label(PaymentChannel, code)
 
     @staticmethod
     def rule(code: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.clock import utcnow
 from core.db import Base
 from core.types import UTCDateTime
+from core.vocabulary import ExceptionReason, PaymentChannel, values
 
 Money = BigInteger
 
@@ -197,7 +198,7 @@ class StatementLine(Base):
 
 # --- reconciliation: decisions, allocations, exceptions, refunds, closes -------------------
 
-PAYMENT_CHANNELS = ("portal", "gateway", "counter_transfer", "card", "cash")
+PAYMENT_CHANNELS = values(PaymentChannel)
 
 
 class MatchDecision(Base):
@@ -249,10 +250,7 @@ class Allocation(Base):
     reverse_reason: Mapped[str | None] = mapped_column(Text)
 
 
-EXCEPTION_REASONS = ("unknown_reference", "amount_mismatch", "overpaid", "request_closed", "duplicate_payment",
-                     "unknown_account", "missing_from_statement", "missing_callback", "wrong_account",
-                     "below_auto_threshold", "conflicting_report", "reversal", "unlinked_reversal",
-                     "portal_unknown_dossier", "balance_mismatch", "booked_on_closed_day")
+EXCEPTION_REASONS = values(ExceptionReason)
 
 
 class ReconException(Base):

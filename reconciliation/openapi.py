@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.vocabulary import Direction, ExceptionStatus, PaymentChannel, TransactionStatus, values
 from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref, extend
 
 FINANCE = ["finance", "admin"]
@@ -85,7 +86,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["dossier_code", "reference", "amount", "payment_channel"],
         "properties": {"dossier_code": {"type": "string"}, "reference": _nullable("string"), "amount": MONEY,
                        "payment_channel": {"type": "string",
-                                           "enum": ["portal", "gateway", "counter_transfer", "card", "cash"]}},
+                                           "enum": list(values(PaymentChannel))}},
     },
     "Transaction": {
         "type": "object",
@@ -95,11 +96,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "transaction_ref": {"type": "string", "description": "The bank's reference."},
             "bank_bin": _nullable("string"), "account": {"type": "string"}, "amount": MONEY,
-            "direction": {"type": "string", "enum": ["in", "out"]}, "booked_at": TIME, "booked_on": DATE,
+            "direction": {"type": "string", "enum": list(values(Direction))}, "booked_at": TIME, "booked_on": DATE,
             "content": {"type": "string"},
             "channels": {"type": "array", "items": {"type": "string", "enum": ["payos", "sepay", "bankdirect",
                                                                                "portal", "statement"]}},
-            "status": {"type": "string", "enum": ["matched", "partially_matched", "unmatched", "ignored"]},
+            "status": {"type": "string", "enum": list(values(TransactionStatus))},
             "allocated": MONEY, "on_statement": {"type": "boolean"}, "known_account": {"type": "boolean"},
             "allocations": {"type": "array", "items": _ref("TransactionAllocation")},
         },
@@ -122,7 +123,7 @@ SCHEMAS: dict[str, Any] = {
                      "received_at", "dossier_code", "detail", "owner", "deadline", "created_at", "suggestions"],
         "properties": {
             "id": {"type": "integer"}, "reason": {"type": "string"},
-            "status": {"type": "string", "enum": ["open", "resolved", "dismissed"]},
+            "status": {"type": "string", "enum": list(values(ExceptionStatus))},
             "transaction_ref": _nullable("string"), "amount": MONEY,
             "amount_concerned": {**MONEY, "description": "The money the item is about (e.g. the excess held)."},
             "account": _nullable("string"), "content": _nullable("string"), "received_at": TIME,
@@ -213,7 +214,7 @@ PATHS: dict[str, Any] = {
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "422": "BadQuery"})},
         parameters=[
             {"name": "status", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["open", "resolved", "dismissed", "all"]},
+             "schema": {"type": "string", "enum": [*values(ExceptionStatus), "all"]},
              "description": "Default `open`.", "example": "open"},
             {"name": "reason", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "Only this reason.", "example": "unknown_reference"},

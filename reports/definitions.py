@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.clock import ict_day_bounds
 from core.errors import FieldError, ValidationError
 from core.settings import get_setting, set_setting
+from core.vocabulary import PaymentChannel
 from payments.api import DOSSIER_STATUSES
 
 # --- dossier statuses --------------------------------------------------------------------------
@@ -36,8 +37,8 @@ SHAPE_CANCELLED = 8  # status rejected, withdrawn or stopped
 SHAPE_NOT_STARTED = 16  # status submitted
 SHAPE_NOT_COUNTED = SHAPE_CANCELLED | SHAPE_NOT_STARTED
 
-# --- payment channels (reconciliation.models.PAYMENT_CHANNELS), one bit each -------------------
-CHANNEL_BITS = {"portal": 1, "gateway": 2, "counter_transfer": 4, "card": 8, "cash": 16}
+# --- payment channels (core.vocabulary.PaymentChannel), one bit each, in their order -----------
+CHANNEL_BITS = {channel.value: 1 << i for i, channel in enumerate(PaymentChannel)}
 ALL_CHANNELS_MASK = sum(CHANNEL_BITS.values())
 CASH_BIT = CHANNEL_BITS["cash"]
 

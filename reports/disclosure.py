@@ -16,6 +16,7 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from core.clock import ict_day, to_ict, utcnow
+from core.vocabulary import PaymentChannel, label
 
 from .charts import Series, monthly_png
 from .definitions import BASIS_766, BASIS_CASHLESS, CANCELLED_STATUSES, Period
@@ -24,9 +25,7 @@ from .operations import UnitBacklog, backlog
 
 TIER_NAMES = {"city": "Cơ quan, đơn vị cấp thành phố", "commune": "UBND phường, xã",
               "district": "UBND quận, huyện, thị xã (trước 1/7/2025)"}
-CHANNEL_NAMES = {"portal": "Nền tảng thanh toán của Cổng Dịch vụ công quốc gia",
-                 "gateway": "Cổng thanh toán của thành phố (VietQR trực tuyến)",
-                 "counter_transfer": "Chuyển khoản VietQR tại quầy", "card": "Thẻ ngân hàng", "cash": "Tiền mặt"}
+
 
 
 @dataclass
@@ -56,7 +55,7 @@ def build(session: Session, period: Period, today: date | None = None) -> Disclo
 
 
 def definitions_text(d: Disclosure) -> list[tuple[str, str]]:
-    online = ", ".join(CHANNEL_NAMES.get(c, c) for c in d.summary.settings.online_channels)
+    online = ", ".join(label(PaymentChannel, c) for c in d.summary.settings.online_channels)
     spec = d.summary.settings.scoring["3.6"]
     return [
         ("Tỷ lệ thanh toán trực tuyến (mục 3.6)",

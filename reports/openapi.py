@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.vocabulary import DossierChannel, FeeKind, values
 from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref, extend
 
 from .definitions import GROUPS
@@ -245,7 +246,7 @@ SCHEMAS: dict[str, Any] = {
                      "amount_due", "amount_paid", "payment_channels", "paid_online", "cashless"],
         "properties": {"code": {"type": "string"}, "agency_code": {"type": "string"},
                        "procedure_code": {"type": "string"}, "field": {"type": "string"},
-                       "channel": {"type": "string", "enum": ["online", "counter", "post"]}, "submitted_at": TIME,
+                       "channel": {"type": "string", "enum": list(values(DossierChannel))}, "submitted_at": TIME,
                        "status": {"type": "string"}, "amount_due": MONEY,
                        "amount_paid": {"type": "integer", "description": "Net: allocations less paid refunds."},
                        "payment_channels": {"type": "array", "items": {"type": "string", "enum": [
@@ -323,7 +324,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "Receipts of one kind (`kind`), or of every kind (no `kind`): those in force with their "
                        "amount, and those cancelled with theirs.",
         "required": ["issued", "amount", "cancelled", "cancelled_amount"],
-        "properties": {"kind": {"type": "string", "enum": ["phi", "le_phi"]},
+        "properties": {"kind": {"type": "string", "enum": list(values(FeeKind))},
                        "issued": {**COUNT, "description": "Receipts not cancelled."},
                        "amount": {**MONEY, "description": "Their amount: cancelled receipts do not count."},
                        "cancelled": {**COUNT, "description": "Receipts cancelled (as they are now)."},
@@ -336,7 +337,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER, "issued_at": TIME,
             "payer_name": {"type": "string"}, "dossier_code": {"type": "string"},
-            "kind": {"type": "string", "enum": ["phi", "le_phi"]}, "amount": MONEY,
+            "kind": {"type": "string", "enum": list(values(FeeKind))}, "amount": MONEY,
             "status": {"type": "string", "enum": ["issued", "cancelled"],
                        "description": "As it is now: a receipt cancelled after the day is `cancelled`."},
             "cancelled_at": {**TIME, "type": ["string", "null"]}, "cancel_reason": _nullable("string"),

@@ -136,7 +136,7 @@ def test_counter_sees_a_transfer_arrive_then_a_clerk_takes_cash(seeded_app, page
 
     deliver(seeded_app, paid_by_transfer)
     payments = page.get_by_test_id("payments")
-    expect(payments).to_contain_text("Chuyển khoản tại quầy (VietQR)", timeout=10_000)
+    expect(payments).to_contain_text("Chuyển khoản VietQR tại quầy", timeout=10_000)
     expect(payments).to_contain_text("SePay")
     expect(payments).to_contain_text("3.028.000 ₫")
     expect(page.get_by_test_id("receipts")).to_contain_text("Đã phát hành")
