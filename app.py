@@ -19,7 +19,7 @@ MODEL_MODULES = ("core.users", "core.tokens", "core.settings", "core.audit", "pa
 
 
 # Every package that adds operations to the OpenAPI document (payments.openapi holds it).
-API_DOC_MODULES = ("reconciliation.openapi", "reports.openapi")
+API_DOC_MODULES = ("reconciliation.api.openapi", "reports.openapi")
 
 
 def import_api_docs() -> None:
@@ -68,11 +68,11 @@ def register_blueprints(app: Flask) -> None:
     from payments.api import bp as api
     from payments.citizen import bp as citizen
     from payments.counter import bp as counter
-    from reconciliation.admin_events import bp as admin_events
-    from reconciliation.api import bp as recon_api
-    from reconciliation.cash_views import bp as cash
-    from reconciliation.finance import bp as finance
-    from reconciliation.webhooks import bp as callbacks
+    from reconciliation.web.admin_events import bp as admin_events
+    from reconciliation.api.api import bp as recon_api
+    from reconciliation.web.cash_views import bp as cash
+    from reconciliation.web.finance import bp as finance
+    from reconciliation.inbound.webhooks import bp as callbacks
     from reports.api import bp as reports_api
     from reports.views import bp as reports
 
@@ -93,9 +93,9 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(recon_api)
     csrf.exempt(reports_api)
     csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)
-    csrf.exempt("reconciliation.finance.upload_statement")  # checks CSRF itself, after raising the size limit
+    csrf.exempt("reconciliation.web.finance.upload_statement")  # checks CSRF itself, after raising the size limit
     if app.config["APP_ENV"] in DEV_ENVS:  # the simulated portal platform plays its part in demos and tests
-        from reconciliation.simulator_views import bp as simulator
+        from simulator.views import bp as simulator
 
         app.register_blueprint(simulator)
         csrf.exempt(simulator)
@@ -112,7 +112,7 @@ def register_cli(app: Flask) -> None:
     from qr.cli import qr_cli
     from reconciliation.cli import (audit_cli, day_cli, events_cli, journal_cli, match_cli, scheduler_cli,
                                     statement_cli)
-    from reconciliation.simulator_cli import bank_cli
+    from simulator.cli import bank_cli
     from reports.cli import report_cli
 
     register_seeder(10, "demo staff users", seed_demo_users)

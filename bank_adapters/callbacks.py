@@ -2,7 +2,7 @@
 
 A callback adapter is pure: bytes and headers in, a verified :class:`CallbackEvent` (or a
 :class:`Refusal`) out, and the format's own answer for each outcome. It never touches the
-database; the service (``reconciliation.ingest``) journals the raw request first, asks the
+database; the service (``reconciliation.inbound.ingest``) journals the raw request first, asks the
 adapter, stores the transfer, checks replays against what it has seen, and answers with
 what the adapter writes for the outcome.
 

@@ -117,7 +117,7 @@ def prepare(url: str, workdir: Path, count: int) -> Path:
 
     from app import create_app
     from bank_adapters.keys import DEMO_PAYOS_CHECKSUM_KEY
-    from bank_adapters.simulator.callbacks import payos_request
+    from simulator.callbacks import payos_request
     from bank_adapters.transfers import IN, BankTransfer
     from core.cli import alembic_config
     from core.clock import utcnow

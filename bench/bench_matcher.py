@@ -4,7 +4,7 @@ real-looking bank contents that name no request must never match automatically.
     .venv/bin/python bench/bench_matcher.py [--requests 10000] [--negatives 100000] [--seed 766]
 
 Positives: ``--requests`` issued payment requests (references drawn as the service draws
-them); for each, the simulator's bank alterations (``bank_adapters.simulator.contents``: a
+them); for each, the simulator's bank alterations (``simulator.contents``: a
 random combination of prefixes, suffixes, case, diacritics, punctuation, spaces, line breaks,
 truncation, dropped content) applied to its QR purpose, paid with the exact amount. Correct
 means: allocated to that request, whole; or, where the alteration destroyed the reference
@@ -15,7 +15,7 @@ Negatives: ``--negatives`` contents in the shapes of DOMAIN.md's "Transfers in p
 followed by letters and digits) with no reference in them, judged against the same issued
 requests (with amounts that could match): none may be allocated.
 
-The matcher is the service's (``reconciliation.matcher.decide``) with its default rules; the
+The matcher is the service's (``reconciliation.matching.matcher.decide``) with its default rules; the
 requests are looked up in memory, as the decision itself is pure.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bank_adapters.simulator.contents import account_number, alter, keeps_reference, payer_name  # noqa: E402
+from simulator.contents import account_number, alter, keeps_reference, payer_name  # noqa: E402
 from payments.references import new_reference, purpose_for  # noqa: E402
-from reconciliation.matcher import MatchRules, RequestFacts, TransferFacts, decide  # noqa: E402
+from reconciliation.matching.matcher import MatchRules, RequestFacts, TransferFacts, decide  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 3, tzinfo=timezone.utc)
 WORDS = ["CHUYEN TIEN", "CK", "TRA TIEN HANG", "NOP TIEN", "HOC PHI", "TIEN NHA", "THANH TOAN", "UNG HO",

@@ -8,7 +8,7 @@ For each case the simulator's writers make a file of that many entries for one c
 account and day (bench_statement_parse.Transfers: realistic contents, unique references);
 then a fresh subprocess migrates a new database (SQLite WAL synchronous=FULL, or a database
 on a durable PostgreSQL 15 started for the run), loads the agencies and their accounts, and
-imports the file with ``reconciliation.statement_import.import_statement`` (the code path of
+imports the file with ``reconciliation.inbound.statement_import.import_statement`` (the code path of
 ``flask statement import`` and ``POST /api/v1/statements``): every line becomes a bank
 transaction and a statement line, in 5,000-line transactions, with the balance proof. It
 reports the import's seconds and the process's peak resident memory. One core.
@@ -42,7 +42,7 @@ def child(path: str, url: str, workdir: str) -> None:
     from core.cli import alembic_config
     from core.db import db
     from payments.agencies import seed_agencies
-    from reconciliation.statement_import import import_statement
+    from reconciliation.inbound.statement_import import import_statement
 
     command.upgrade(alembic_config(url), "head")
     app = create_app({"APP_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": workdir})
@@ -63,7 +63,7 @@ def child(path: str, url: str, workdir: str) -> None:
 
 
 def make(fmt: str, count: int, directory: Path) -> Path:
-    from bank_adapters.simulator.statement_files import write_statement
+    from simulator.statement_files import write_statement
     from bench_statement_parse import DAY, Transfers
 
     layout = {"csv": {"layout": "vietcombank"}, "xlsx": {"layout": "vietcombank"}}.get(fmt, {})

@@ -73,7 +73,7 @@ class Transfers:
 
 
 def make_file(case: str, count: int, directory: Path) -> Path:
-    from bank_adapters.simulator.statement_files import write_statement
+    from simulator.statement_files import write_statement
 
     fmt, kwargs = CASES[case]
     path = directory / f"{case}-{count}.{ {'camt053': 'xml', 'mt940': 'sta'}.get(fmt, fmt) }"

@@ -14,7 +14,7 @@ Timed, each in a fresh subprocess (peak memory is that process's):
 - ``import``: ``import_statement`` (parse, one bank transaction and one statement line per line)
   and, since statements are matched on import, every line matched by the matcher, allocations,
   request and dossier sums and states with their history, exceptions, receipts, outbound events
-  and the audit trail written (``reconciliation.bulk``);
+  and the audit trail written (``reconciliation.matching.bulk``);
 - ``run``: ``close.run_day`` for the account and day, which finds the lines matched already
   (figures, blocking items, the close);
 - ``bare join``: the same lines' (reference, amount) loaded into a table, joined with
@@ -50,8 +50,8 @@ def setup(url: str, workdir: str, count: int) -> None:
     from sqlalchemy import insert, select
 
     from app import create_app
-    from bank_adapters.simulator.contents import alter
-    from bank_adapters.simulator.statement_files import write_statement
+    from simulator.contents import alter
+    from simulator.statement_files import write_statement
     from bank_adapters.transfers import IN, BankTransfer
     from core.cli import alembic_config
     from core.clock import ICT
@@ -136,13 +136,13 @@ def timed(step: str, url: str, workdir: str) -> dict:
         session = db.Session()
         started = time.perf_counter()
         if step == "import":
-            from reconciliation.statement_import import import_statement
+            from reconciliation.inbound.statement_import import import_statement
 
             with open(Path(workdir) / "statement.csv", "rb") as handle:
                 summary = import_statement(session, handle, filename="statement.csv", actor="bench")
             result["entries"] = summary.entries
         elif step == "run":
-            from reconciliation.close import run_day
+            from reconciliation.workflow.close import run_day
 
             account = session.scalar(select(CollectionAccount).where(CollectionAccount.number == ACCOUNT))
             outcome = run_day(session, account, DAY, "bench")

@@ -41,7 +41,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bank_adapters.keys import DEMO_BANK_PRIVATE_KEY, DEMO_SERVICE_PUBLIC_KEY  # noqa: E402
-from bank_adapters.simulator.delivery import HttpTransport, bankdirect_builder, deliver  # noqa: E402
+from simulator.delivery import HttpTransport, bankdirect_builder, deliver  # noqa: E402
 from bank_adapters.transfers import IN, BankTransfer  # noqa: E402
 from core.cli import alembic_config  # noqa: E402
 from core.clock import utcnow  # noqa: E402

@@ -75,7 +75,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
             )
         settings["SECRET_KEY"] = "dev-only-not-secret"
     if settings["APP_ENV"] == "development" and not settings.get("PORTAL_QUERY_URL"):
-        # The demo's platform is the simulator, served by the app itself (reconciliation.simulator_views).
+        # The demo's platform is the simulator, served by the app itself (simulator.views).
         settings["PORTAL_QUERY_URL"] = "http://127.0.0.1:5000/simulator/portal/query"
     return settings
 

@@ -1,7 +1,7 @@
 """The counter clerk's pages: find or register a dossier, see its charges with their legal
 basis, ask for payment, print the VietQR card in one click, and watch "paid" appear; then the
 payments received, the e-receipts (PDF), and the form that records cash taken at the counter
-(it posts to the ``cash`` blueprint of ``reconciliation.cash_views``, which re-renders this
+(it posts to the ``cash`` blueprint of ``reconciliation.web.cash_views``, which re-renders this
 page through :func:`render_dossier` when it refuses).
 
 Views are thin: the rules live in ``dossiers``, ``requests`` and ``fees``; a ``ServiceError``

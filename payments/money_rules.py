@@ -1,7 +1,7 @@
 """The rules of money, each written once: pure functions on plain values.
 
-Both writers of payments use them: ``reconciliation.allocation`` (one payment at a time
-through the ORM: manual matches, cash, the portal, reversals) and ``reconciliation.bulk`` (many
+Both writers of payments use them: ``reconciliation.matching.allocation`` (one payment at a time
+through the ORM: manual matches, cash, the portal, reversals) and ``reconciliation.matching.bulk`` (many
 at a time, set-based: the callbacks' fast path, statement imports and runs). What a dossier's
 or a request's state is after its sums change, how a payment counts for the 766 indicator,
 a transaction's state, which receipts a paid dossier gets, which outbound event a change

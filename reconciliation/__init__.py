@@ -18,14 +18,14 @@ def init_app(app: Flask) -> None:
     global _ready
     if _ready:
         return
-    from . import portal  # noqa: F401  (registers the portal's handler)
-    from .ingest import on_transfers
-    from .reconcile import on_new_transfers
+    from reconciliation.channels import portal  # noqa: F401  (registers the portal's handler)
+    from reconciliation.inbound.ingest import on_transfers
+    from reconciliation.matching.reconcile import on_new_transfers
 
     on_transfers(on_new_transfers)
     from payments.serializers import register_payment_lines
 
-    from .serializers import dossier_payments
+    from reconciliation.api.serializers import dossier_payments
 
     register_payment_lines(dossier_payments)
     event.listen(Session, "before_flush", _cancelled_requests_are_announced)
@@ -37,7 +37,7 @@ def _cancelled_requests_are_announced(session: Session, _context, _instances) ->
     event in the same transaction, whichever package cancelled it."""
     from payments.models import PaymentRequestEvent
 
-    from .outbox import emit
+    from reconciliation.channels.outbox import emit
 
     for obj in list(session.new):
         if isinstance(obj, PaymentRequestEvent) and obj.action == "cancelled" and obj.request is not None:

@@ -33,7 +33,7 @@ def journal_cli() -> None:
 @with_appcontext
 def replay(entry_id: int | None, failed: bool) -> None:
     """Re-run journal entry ENTRY_ID, or every failed one, from its stored bytes."""
-    from .ingest import replay_entry, retry_failed
+    from reconciliation.inbound.ingest import replay_entry, retry_failed
 
     if (entry_id is None) == (not failed):
         raise click.UsageError("give one journal entry ID, or --failed")
@@ -67,8 +67,8 @@ def statement_cli() -> None:
 @with_appcontext
 def import_command(path: Path, actor: str) -> None:
     """Import a statement file (camt.053, MT940, xlsx/xls or csv; the format is read from the content)."""
-    from .serializers import import_json
-    from .statement_import import import_statement
+    from reconciliation.api.serializers import import_json
+    from reconciliation.inbound.statement_import import import_statement
 
     size = path.stat().st_size
     session = db.Session()
@@ -115,7 +115,7 @@ def scheduler_run(only: tuple[str, ...], stop_after: float | None, scale: float,
     """Run the scheduler; several instances may run, one leads (the others stand by)."""
     import logging
 
-    from .scheduler import all_jobs, serve
+    from reconciliation.scheduler import all_jobs, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     unknown = set(only) - {job.name for job in all_jobs()}
@@ -127,7 +127,7 @@ def scheduler_run(only: tuple[str, ...], stop_after: float | None, scale: float,
 @scheduler_cli.command("jobs")
 def scheduler_jobs() -> None:
     """List the jobs and their schedules."""
-    from .scheduler import all_jobs
+    from reconciliation.scheduler import all_jobs
 
     for job in all_jobs():
         when = f"every {job.seconds} s" if job.seconds else "at " + ":".join(f"{job.cron[k]:02d}" for k in
@@ -140,7 +140,7 @@ def scheduler_jobs() -> None:
 @with_appcontext
 def scheduler_once(name: str) -> None:
     """Run one job now (outside the schedule), recorded like any run."""
-    from .scheduler import instance_name, job_by_name, run_job
+    from reconciliation.scheduler import instance_name, job_by_name, run_job
 
     try:
         job = job_by_name(name)
@@ -206,7 +206,7 @@ def _date(text: str):
 @with_appcontext
 def day_run(account: str, day: str, dry_run: bool, no_close: bool, actor: str) -> None:
     """Run the statement run of ACCOUNT for DAY (YYYY-MM-DD, Indochina day)."""
-    from .close import run_day
+    from reconciliation.workflow.close import run_day
 
     session = db.Session()
     try:
@@ -235,7 +235,7 @@ def day_run(account: str, day: str, dry_run: bool, no_close: bool, actor: str) -
 @with_appcontext
 def day_reopen(account: str, day: str, reason: str, actor: str) -> None:
     """Reopen a closed day (recorded with the reason)."""
-    from .close import reopen_day
+    from reconciliation.workflow.close import reopen_day
 
     try:
         with db.transaction() as session:
@@ -257,7 +257,7 @@ def match_rules() -> None:
     """Show the rules in force as JSON."""
     import json
 
-    from .reconcile import load_rules
+    from reconciliation.matching.reconcile import load_rules
 
     with db.transaction() as session:
         click.echo(json.dumps(load_rules(session).as_data(), indent=2))
@@ -270,8 +270,8 @@ def match_rules() -> None:
 @with_appcontext
 def match_set(name: str, value: float, actor: str) -> None:
     """Set auto_threshold, suggest_threshold, or the confidence of one rule (0 to 1)."""
-    from .matcher import MatchRules
-    from .reconcile import load_rules, save_rules
+    from reconciliation.matching.matcher import MatchRules
+    from reconciliation.matching.reconcile import load_rules, save_rules
 
     with db.transaction() as session:
         data = load_rules(session).as_data()
@@ -297,7 +297,7 @@ def events_cli() -> None:
 @with_appcontext
 def events_deliver() -> None:
     """Deliver the events that are due now."""
-    from .outbox import deliver_due
+    from reconciliation.channels.outbox import deliver_due
 
     url, secret = current_app.config.get("DOSSIER_EVENTS_URL"), current_app.config.get("DOSSIER_EVENTS_SECRET")
     if not url or not secret:

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from core.clock import ict_day, utcnow
 from core.db import db
 
-from .models import JobRun
+from reconciliation.models import JobRun
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 766_2026  # any constant shared by every instance of this service
@@ -58,7 +58,7 @@ def job_expire_requests(app: Flask) -> str:
 
 
 def job_retry_journal(app: Flask) -> str:
-    from .ingest import retry_failed
+    from reconciliation.inbound.ingest import retry_failed
 
     session = db.Session()
     try:
@@ -71,7 +71,7 @@ def job_retry_journal(app: Flask) -> str:
 
 
 def job_deliver_events(app: Flask) -> str:
-    from .outbox import deliver_due
+    from reconciliation.channels.outbox import deliver_due
 
     session = db.Session()
     try:
@@ -82,8 +82,8 @@ def job_deliver_events(app: Flask) -> str:
 
 
 def job_portal_query(app: Flask) -> str:
-    from .portal import query_pending
-    from .portal_client import http_poster
+    from reconciliation.channels.portal import query_pending
+    from reconciliation.channels.portal_client import http_poster
 
     session = db.Session()
     try:
@@ -95,7 +95,7 @@ def job_portal_query(app: Flask) -> str:
 
 
 def job_statement_folder(app: Flask) -> str:
-    from .dropfolder import process_folder
+    from reconciliation.inbound.dropfolder import process_folder
 
     folder = app.config.get("STATEMENT_DROP_DIR")
     if not folder:
@@ -108,7 +108,7 @@ def job_close_yesterday(app: Flask) -> str:
 
     from payments.models import CollectionAccount
 
-    from .close import run_day, statements_for
+    from reconciliation.workflow.close import run_day, statements_for
 
     day = ict_day(utcnow()) - timedelta(days=1)
     done = []
@@ -117,7 +117,7 @@ def job_close_yesterday(app: Flask) -> str:
         for account in session.scalars(select(CollectionAccount).where(CollectionAccount.active.is_(True))).all():
             if not statements_for(session, account, day):
                 continue
-            from .close import get_close
+            from reconciliation.workflow.close import get_close
 
             record = get_close(session, account.id, day)
             session.commit()
@@ -133,7 +133,7 @@ def job_close_yesterday(app: Flask) -> str:
 def job_reminders(app: Flask) -> str:
     from sqlalchemy import func, select
 
-    from .models import ReconException
+    from reconciliation.models import ReconException
 
     today = ict_day(utcnow())
     with db.transaction() as session:

@@ -15,7 +15,7 @@ from bank_adapters.callbacks import (KIND_PORTAL_FAILED, KIND_PORTAL_PAID, KIND_
                                      get_adapter)
 from bank_adapters.keys import (DEMO_BANK_PRIVATE_KEY, DEMO_KEYS, DEMO_PAYOS_CHECKSUM_KEY, DEMO_PORTAL_SECRET,
                                 DEMO_SEPAY_API_KEY, DEMO_SEPAY_HMAC_SECRET)
-from bank_adapters.simulator import callbacks as build
+from simulator import callbacks as build
 from bank_adapters.transfers import BankTransfer
 from qr.banks import all_banks
 

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from bank_adapters.simulator import contents
-from bank_adapters.simulator.contents import NAMES, PATTERNS, alter, keeps_reference
+from simulator import contents
+from simulator.contents import NAMES, PATTERNS, alter, keeps_reference
 from payments.references import LENGTH, find_references, is_valid, new_reference, purpose_for
 
 REF = "HS7K2M9QXAS"

@@ -16,8 +16,8 @@ from werkzeug.serving import make_server
 from bank_adapters.callbacks import ChannelKeys, InboundRequest, Outcome, Refusal, get_adapter
 from bank_adapters.keys import (DEMO_BANK_PRIVATE_KEY, DEMO_KEYS, DEMO_PAYOS_CHECKSUM_KEY, DEMO_PORTAL_SECRET,
                                 DEMO_SEPAY_API_KEY, DEMO_SEPAY_HMAC_SECRET, DEMO_SERVICE_PUBLIC_KEY)
-from bank_adapters.simulator import delivery
-from bank_adapters.simulator.delivery import (DELIVERED, DUPLICATE, GAVE_UP, REFUSED, SCHEDULES, Answer,
+from simulator import delivery
+from simulator.delivery import (DELIVERED, DUPLICATE, GAVE_UP, REFUSED, SCHEDULES, Answer,
                                               HttpTransport, WsgiTransport, deliver, judge)
 from bank_adapters.transfers import BankTransfer
 
@@ -300,7 +300,7 @@ def test_http_transport_refuses_other_schemes():
 
 
 def test_delivery_does_not_import_flask():
-    code = "import sys, bank_adapters.simulator.delivery; sys.exit('flask' in sys.modules)"
+    code = "import sys, simulator.delivery; sys.exit('flask' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=str(__import__("pathlib").Path(__file__).parents[2]),
                           timeout=60).returncode == 0
 

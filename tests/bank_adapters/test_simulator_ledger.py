@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bank_adapters.simulator.ledger import DEFAULT_OPENING_BALANCE, Ledger
+from simulator.ledger import DEFAULT_OPENING_BALANCE, Ledger
 from bank_adapters.transfers import BankTransfer
 
 ACCOUNT = "113000012345"

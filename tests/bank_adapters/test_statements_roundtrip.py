@@ -1,6 +1,6 @@
 """The simulator's statement writers against the readers: what is written is read back, in
 every shape and layout, to what that shape can carry (the table in
-``bank_adapters/simulator/statement_files.py``), with balances that prove. Also: the MT940
+``simulator/statement_files.py``), with balances that prove. Also: the MT940
 reader against the ``mt-940`` package, and memory that stays flat whatever the file size."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bank_adapters.simulator.statement_files import (
+from simulator.statement_files import (
     SectionSpec, mt940_writable, ustrd_parts, write_statement,
 )
 from bank_adapters.statements import (

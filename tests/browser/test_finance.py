@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from bank_adapters.simulator.statement_files import write_statement
-from core.clock import ict_day, utcnow
+from simulator.statement_files import write_statement
+from core.clock import ICT, ict_day, utcnow
 from core.db import db
 from core.users import User
 from payments.agencies import seed_agencies
@@ -74,9 +75,13 @@ def test_a_finance_officers_day(finance_app, page, browser, tmp_path):
         exact_request = make_request(db.session, amount=8000)
     ref = damaged_request.reference
     damaged = ref[:-1] + ("2" if ref[-1] != "2" else "3")
-    transfers = [pay(finance_app, damaged_request, content=f"MBVCB.123456.{damaged} LE PHI.CT tu 0011001234567"),
-                 pay(finance_app, overpaid_request, amount=10000),
-                 pay(finance_app, exact_request)]
+    # Booked yesterday: a day is closed only once it has ended.
+    day = ict_day(utcnow()) - timedelta(days=1)
+    noon = datetime.combine(day, time(12, 0), tzinfo=ICT)
+    transfers = [pay(finance_app, damaged_request, content=f"MBVCB.123456.{damaged} LE PHI.CT tu 0011001234567",
+                     when=noon),
+                 pay(finance_app, overpaid_request, amount=10000, when=noon + timedelta(minutes=5)),
+                 pay(finance_app, exact_request, when=noon + timedelta(minutes=10))]
 
     # The queue, by reason and age.
     sign_in(page, base, "ketoan")
@@ -135,7 +140,6 @@ def test_a_finance_officers_day(finance_app, page, browser, tmp_path):
         assert (refund.status, refund.requested_by, refund.decided_by) == ("approved", "user:ketoan", "user:ketoan2")
 
     # The statement, then the day: run, figures, close.
-    day = ict_day(utcnow())
     statement = tmp_path / "sao-ke-hoan-kiem.xml"
     buffer = io.BytesIO()
     write_statement("camt053", buffer, account=HOANKIEM, bank_bin="970405", day_from=day, day_to=day,

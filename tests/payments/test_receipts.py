@@ -4,7 +4,7 @@ and years; a cancelled receipt stays, marked, and its replacement says what it r
 the citizen downloads a receipt only under a token of its own dossier.
 
 Payments go through the real paths: the banks' callback endpoints (``tests.reconciliation``
-helpers) and the counter's cash (``reconciliation.cash.record_cash``)."""
+helpers) and the counter's cash (``reconciliation.matching.cash.record_cash``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +29,8 @@ from payments.models import Dossier, Receipt, ReceiptCounter
 from payments.receipt_pdf import (CHANNEL_WORDS, SIGNATURE_LINE, ReceiptDocument, ReceiptLine, channel_words,
                                   layout_receipt, receipt_document, receipt_filename, render_receipt)
 from payments.requests import create_payment_request
-from reconciliation.allocation import active_allocations, reverse
-from reconciliation.cash import record_cash
+from reconciliation.matching.allocation import active_allocations, reverse
+from reconciliation.matching.cash import record_cash
 from tests.reconciliation.conftest import make_request, ok, post, signed, transfer_for
 
 A5_PT = (419.53, 595.28)
@@ -371,7 +371,7 @@ def test_an_agency_with_a_bad_series_setting_still_gets_a_dated_series(seeded):
 def test_receipts_paid_by_callback_either_side_of_new_year(app, client, seeded, monkeypatch):
     """The callbacks' set-based path dates the series the same way: 23:59:59 on 31 December and
     00:00:00 on 1 January (Indochina) are in different series, and the new year starts at 1."""
-    from reconciliation import bulk
+    from reconciliation.matching import bulk
 
     requests = [make_request(seeded, amount=8000) for _ in range(3)]
     for request, moment in zip(requests, [datetime(2026, 12, 31, 16, 59, 59, tzinfo=timezone.utc),

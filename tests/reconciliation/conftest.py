@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bank_adapters.keys import DEMO_BANK_PRIVATE_KEY, DEMO_KEYS
-from bank_adapters.simulator import callbacks as build
+from simulator import callbacks as build
 from bank_adapters.transfers import IN, BankTransfer
 from core.clock import utcnow
 from payments.agencies import seed_agencies

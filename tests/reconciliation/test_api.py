@@ -95,7 +95,7 @@ def test_transactions_show_channels_status_and_allocations(client, tokens, seede
 
 
 def test_exceptions_list_with_suggestions_and_paging(app, client, tokens, seeded):
-    import reconciliation.api as api
+    import reconciliation.api.api as api
 
     request = make_request(seeded, amount=8000)
     damaged = request.reference[:-1] + ("2" if request.reference[-1] != "2" else "3")
@@ -119,7 +119,7 @@ def test_exceptions_list_with_suggestions_and_paging(app, client, tokens, seeded
 def test_a_statement_line_confirms_a_callback_and_never_duplicates_it(client, tokens, seeded, tmp_path):
     from datetime import date
 
-    from bank_adapters.simulator.statement_files import write_statement
+    from simulator.statement_files import write_statement
     from core.clock import ict_day
 
     request = make_request(seeded, amount=8000)

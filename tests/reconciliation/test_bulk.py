@@ -18,10 +18,10 @@ from payments.agencies import seed_agencies
 from payments.catalogue import seed_catalogue
 from payments.requests import cancel_request
 from qr.vietqr import decode
-from reconciliation.bulk import match_many
+from reconciliation.matching.bulk import match_many
 from reconciliation.models import BankTransaction
-from reconciliation.reconcile import match_transaction
-from reconciliation.transactions import record_transfer
+from reconciliation.matching.reconcile import match_transaction
+from reconciliation.inbound.transactions import record_transfer
 
 from .conftest import make_dossier
 

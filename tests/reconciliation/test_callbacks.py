@@ -198,7 +198,7 @@ def test_an_unknown_channel_is_404(client, seeded):
 
 
 def test_a_failure_after_the_journal_keeps_the_entry_and_asks_for_a_retry(app, client, seeded, runner):
-    from reconciliation import ingest
+    from reconciliation.inbound import ingest
 
     request = make_request(seeded)
     transfer = transfer_for(request)

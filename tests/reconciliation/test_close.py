@@ -10,15 +10,15 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from bank_adapters.simulator.statement_files import write_statement
+from simulator.statement_files import write_statement
 from core.clock import ICT, ict_day, utcnow
 from core.errors import Conflict
 from payments.models import CollectionAccount, Dossier, PaymentRequest
-from reconciliation.close import close_day, get_close, reopen_day, run_day
-from reconciliation.exceptions import resolve
-from reconciliation.manual import Part, match_manually
+from reconciliation.workflow.close import close_day, get_close, reopen_day, run_day
+from reconciliation.workflow.exceptions import resolve
+from reconciliation.matching.manual import Part, match_manually
 from reconciliation.models import BankTransaction, ReconException
-from reconciliation.statement_import import import_statement
+from reconciliation.inbound.statement_import import import_statement
 
 from .conftest import make_request, ok, post, signed, transfer_for
 
@@ -167,7 +167,7 @@ def test_a_reversal_on_the_statement_undoes_the_payment_and_reopens_the_request(
 
 
 def test_cash_is_shown_beside_the_bank_lines(client, seeded):
-    from reconciliation.cash import record_cash
+    from reconciliation.matching.cash import record_cash
 
     request = make_request(seeded, amount=8000)
     transfer = transfer_for(request, when=at(9))

@@ -7,13 +7,13 @@ import threading
 
 from sqlalchemy import func, select
 
-from bank_adapters.simulator.statement_files import write_statement
+from simulator.statement_files import write_statement
 from core.clock import ict_day
 from core.db import db
 from payments.models import CollectionAccount, PaymentRequest
-from reconciliation.close import run_day
+from reconciliation.workflow.close import run_day
 from reconciliation.models import Allocation, BankTransaction
-from reconciliation.statement_import import import_statement
+from reconciliation.inbound.statement_import import import_statement
 
 from .conftest import make_request, signed, transfer_for
 

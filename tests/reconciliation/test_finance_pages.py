@@ -21,14 +21,14 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bank_adapters.simulator.statement_files import write_statement
+from simulator.statement_files import write_statement
 from core.audit import AuditRecord
 from core.clock import ICT, ict_day, utcnow
 from core.db import db
 from payments.agencies import seed_agencies
 from payments.catalogue import seed_catalogue
 from payments.models import CollectionAccount, Dossier, PaymentRequest
-from reconciliation import finance_queries
+from reconciliation.web import finance_queries
 from reconciliation.models import (Allocation, BankTransaction, DailyClose, ExceptionNote, MatchDecision,
                                    OutboxDelivery, OutboxEvent, ReconException, Refund, StatementImport)
 from tests.staff import add_staff
@@ -146,9 +146,9 @@ def unknown_transfer(app, *, amount: int = 8000, content: str = "CHUYEN TIEN NOP
     if on_statement:
         import io
 
-        from bank_adapters.simulator.statement_files import write_statement
+        from simulator.statement_files import write_statement
         from core.clock import ict_day
-        from reconciliation.statement_import import import_statement
+        from reconciliation.inbound.statement_import import import_statement
 
         day = ict_day(transfer.booked_at)
         buffer = io.BytesIO()
@@ -251,7 +251,7 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(site, keto
 
 def _refund(session, transaction_id: int) -> int:
     """A refund waiting for approval (made with the rule, as another officer would)."""
-    from reconciliation.refunds import request_refund
+    from reconciliation.workflow.refunds import request_refund
 
     refund = request_refund(session, amount=1000, reason="trả lại", beneficiary_bank="970436",
                             beneficiary_account="0011001234567", beneficiary_name="NGUYEN VAN A", actor="user:ketoan2",
@@ -315,7 +315,7 @@ def test_the_queue_by_reason_and_age_and_its_search(site, ketoan):
     assert rows(queue())[0] == str(eid)  # the most urgent first
     assert "quá hạn" in queue(overdue="1")
     # An item about a statement, not a transaction: listed, and settled on its own page.
-    from reconciliation.exceptions import open_exception
+    from reconciliation.workflow.exceptions import open_exception
 
     def statement_item(s):
         item = open_exception(s, "balance_mismatch", account_id=s.scalar(select(CollectionAccount.id).where(
@@ -702,7 +702,7 @@ def test_a_statement_that_fails_its_balance_proof_is_flagged(site, ketoan):
 
 
 def test_the_day_is_run_dry_then_for_real_closed_and_reopened(site, ketoan):
-    from reconciliation.cash import record_cash
+    from reconciliation.matching.cash import record_cash
 
     # Yesterday's transfers: a day closes only once it has ended (Indochina time).
     today = ict_day(utcnow())
@@ -983,7 +983,7 @@ def test_an_approval_is_refused_when_the_excess_is_gone_meanwhile(site, ketoan, 
 
 
 def test_a_closed_day_changed_after_closing_says_so_on_its_page_and_in_the_queue(site, ketoan):
-    from reconciliation.close import run_day
+    from reconciliation.workflow.close import run_day
 
     yesterday = ict_day(utcnow()) - timedelta(days=1)
     noon = datetime.combine(yesterday, time(12, 0), tzinfo=ICT)

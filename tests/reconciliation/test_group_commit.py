@@ -13,8 +13,9 @@ from bank_adapters.callbacks import InboundRequest, Outcome
 from bank_adapters.keys import DEMO_KEYS
 from core.clock import utcnow
 from core.db import db
-from reconciliation import group_commit, ingest
-from reconciliation.ingest import Pending, process_batch
+from reconciliation.inbound import group_commit
+from reconciliation.inbound import ingest
+from reconciliation.inbound.ingest import Pending, process_batch
 from reconciliation.models import Allocation, BankTransaction, JournalEntry, MatchDecision
 
 from .conftest import make_request, signed, transfer_for

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from payments.references import ALPHABET, check_symbol, new_reference
-from reconciliation.matcher import (DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, find_dossier_codes,
+from reconciliation.matching.matcher import (DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, find_dossier_codes,
                                     near_references, truncated_reference)
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
@@ -194,7 +194,7 @@ def test_every_issued_reference_is_found_after_the_banks_alterations():
     alteration destroys the content (then nothing matches)."""
     import random
 
-    from bank_adapters.simulator.contents import alter, keeps_reference
+    from simulator.contents import alter, keeps_reference
 
     rng = random.Random(766)
     requests = [request(dossier_id=i, amount=1000 * (i % 90 + 1)) for i in range(1, 400)]

@@ -16,15 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bank_adapters.simulator.statement_files import write_statement
+from simulator.statement_files import write_statement
 from core.clock import ict_day, utcnow
 from payments import money_rules as rules
 from payments.models import Dossier, PaymentRequest, Receipt
-from reconciliation.allocation import active_allocations, reverse
-from reconciliation.cash import record_cash
-from reconciliation.manual import Part, match_manually, unmatch
+from reconciliation.matching.allocation import active_allocations, reverse
+from reconciliation.matching.cash import record_cash
+from reconciliation.matching.manual import Part, match_manually, unmatch
 from reconciliation.models import Allocation, BankTransaction, ReconException
-from reconciliation.statement_import import import_statement
+from reconciliation.inbound.statement_import import import_statement
 
 from .conftest import make_request, ok, post, signed, transfer_for
 

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from core.clock import utcnow
 from reconciliation.models import OutboxDelivery, OutboxEvent
-from reconciliation.outbox import MAX_ATTEMPTS, RETRY_DELAYS, deliver_due, replay
+from reconciliation.channels.outbox import MAX_ATTEMPTS, RETRY_DELAYS, deliver_due, replay
 
 from .conftest import make_request, ok, post, signed, transfer_for
 

@@ -10,19 +10,19 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bank_adapters.keys import DEMO_KEYS
-from bank_adapters.simulator import callbacks as build
-from bank_adapters.simulator.ledger import transfer_to_json
-from bank_adapters.simulator.platform import Platform, PlatformPayment
-from bank_adapters.simulator.statement_files import write_statement
+from simulator import callbacks as build
+from simulator.ledger import transfer_to_json
+from simulator.platform import Platform, PlatformPayment
+from simulator.statement_files import write_statement
 from bank_adapters.transfers import IN, BankTransfer
 from core.clock import ict_day, utcnow
 from core.tokens import create_token
 from payments.agencies import default_account
 from payments.models import Dossier
 from reconciliation.models import Allocation, BankTransaction, JournalEntry, OutboxEvent, PortalPayment, ReconException
-from reconciliation.portal import initialise, query_pending
-from reconciliation.portal_client import wsgi_poster
-from reconciliation.statement_import import import_statement
+from reconciliation.channels.portal import initialise, query_pending
+from reconciliation.channels.portal_client import wsgi_poster
+from reconciliation.inbound.statement_import import import_statement
 
 from .conftest import make_dossier, make_request, ok, post, signed
 
@@ -168,7 +168,7 @@ def test_a_day_of_four_channels(app, client, seeded):
     """A land dossier paid on the portal, a civil-status dossier filed online paid by VietQR,
     a counter dossier paid by VietQR, one paid in cash: each has its channel in the API and
     in the events."""
-    from reconciliation.cash import record_cash
+    from reconciliation.matching.cash import record_cash
 
     token = create_token(seeded, "one-stop", "system")
     land = make_dossier(seeded, amount=3_028_000, channel="online", procedure="1.013831", agency="HN-VPDKDD-CN02")

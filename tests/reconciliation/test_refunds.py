@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from core.db import db
 from core.errors import Conflict, Forbidden, ServiceError, ValidationError
 from payments.models import Dossier, PaymentRequest
-from reconciliation.manual import mark_not_ours
+from reconciliation.matching.manual import mark_not_ours
 from reconciliation.models import BankTransaction, OutboxEvent, ReconException, Refund
-from reconciliation.refunds import decide, mark_paid, refundable_from_dossier, request_refund
+from reconciliation.workflow.refunds import decide, mark_paid, refundable_from_dossier, request_refund
 
 from .conftest import make_request, ok, post, signed, transfer_for
 
@@ -23,9 +23,9 @@ def on_statement(session, transfer):
     """The bank's statement shows the transfer (money is returned only once it does)."""
     import io
 
-    from bank_adapters.simulator.statement_files import write_statement
+    from simulator.statement_files import write_statement
     from core.clock import ict_day
-    from reconciliation.statement_import import import_statement
+    from reconciliation.inbound.statement_import import import_statement
 
     day = ict_day(transfer.booked_at)
     buffer = io.BytesIO()
@@ -152,7 +152,7 @@ def test_concurrent_requests_cannot_refund_the_same_money_twice(app, client, see
 
 
 def test_a_refund_is_withdrawn_or_fails_and_the_money_is_held_again(client, seeded):
-    from reconciliation.refunds import cancel, mark_failed
+    from reconciliation.workflow.refunds import cancel, mark_failed
 
     dossier, _ = overpay(client, seeded)
     first = request_refund(seeded, dossier_id=dossier.id, amount=2000, reason="x", actor="user:a", **PAYEE)

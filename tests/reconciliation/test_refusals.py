@@ -12,14 +12,14 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from bank_adapters.simulator.statement_files import write_statement
+from simulator.statement_files import write_statement
 from core.clock import ict_day
 from core.errors import Conflict
 from core.refusals import MESSAGES, Refusal, render
 from core.tokens import create_token
 from payments.models import CollectionAccount, Dossier
-from reconciliation.close import Action
-from reconciliation.finance import run_action_label
+from reconciliation.workflow.close import Action
+from reconciliation.web.finance import run_action_label
 from reconciliation.models import BankTransaction, DailyClose
 
 from .conftest import make_request, ok, post, signed, transfer_for

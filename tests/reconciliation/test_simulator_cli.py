@@ -63,8 +63,8 @@ def test_refusals_of_the_simulator(runner, seeded, app, tmp_path):
 def test_portal_pay_with_and_without_the_confirmation(app, runner, seeded, tmp_path):
     from datetime import timedelta
 
-    from reconciliation.portal import query_pending
-    from reconciliation.portal_client import wsgi_poster
+    from reconciliation.channels.portal import query_pending
+    from reconciliation.channels.portal_client import wsgi_poster
 
     app.config["SIMBANK_DIR"] = str(tmp_path / "simbank")
     app.config["SIMPORTAL_DIR"] = str(tmp_path / "simportal")

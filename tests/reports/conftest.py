@@ -17,10 +17,10 @@ from core.clock import ict_day
 from payments.agencies import default_account, seed_agencies
 from payments.dossiers import parse_dossier_input, register_dossier
 from payments.models import Dossier, FeeItem, PaymentRequest, Procedure
-from reconciliation.allocation import allocate, reverse
-from reconciliation.cash import record_cash
+from reconciliation.matching.allocation import allocate, reverse
+from reconciliation.matching.cash import record_cash
 from reconciliation.models import Allocation, BankTransaction
-from reconciliation.refunds import decide, mark_paid, request_refund
+from reconciliation.workflow.refunds import decide, mark_paid, request_refund
 from reports.definitions import Period
 
 ICT = timezone(timedelta(hours=7))

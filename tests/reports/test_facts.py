@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select, text
 
 from core.cli import alembic_config
 from payments.models import Dossier, PaymentRequest, Receipt
-from reconciliation.allocation import reverse
+from reconciliation.matching.allocation import reverse
 from reconciliation.models import Allocation
 from reports.facts import check, dossier_rows, rebuild
 from reports.indicators import online_payment_rate

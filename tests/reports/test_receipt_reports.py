@@ -4,7 +4,7 @@ biên lai) and the quarterly usage report (BC26/BLĐT), as functions, as pages w
 of receipts and the figures computed by hand.
 
 The receipts of ward Hoàn Kiếm's series HK-26E are issued through the real paths (cash at the
-counter, ``reconciliation.cash.record_cash``; a reversal that cancels a receipt; the payment
+counter, ``reconciliation.matching.cash.record_cash``; a reversal that cancels a receipt; the payment
 again, whose receipt replaces the cancelled one), on a clock the test sets; a second series
 HKB-26E, with a gap and a number on another unit's receipt, is written directly.
 
@@ -44,7 +44,7 @@ from core.tokens import create_token
 from payments import receipts as receipts_module
 from payments.agencies import seed_agencies
 from payments.models import Agency, Receipt
-from reconciliation.allocation import active_allocations, reverse
+from reconciliation.matching.allocation import active_allocations, reverse
 from reports.receipt_reports import (NumberRange, daily_list, find_agency, holes, parse_day, parse_quarter, quarter,
                                      quarter_of, runs, usage_report)
 from tests.payments.test_openapi import Recorder, operations

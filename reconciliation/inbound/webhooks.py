@@ -1,0 +1,54 @@
+"""``POST /callbacks/<channel>``: the banks' and the portal's callbacks, in their own formats.
+
+Thin: the body is read up to ``CALLBACK_MAX_BYTES`` (a larger one is refused before any
+parsing), handed to ``ingest.receive`` with the service's clock and the app's group commit,
+and the adapter's answer is sent back as it is. No cookies, no CSRF (these are not browser forms): authentication is
+each format's own signature or key.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from bank_adapters.callbacks import ChannelKeys, InboundRequest, adapter_names
+from core.clock import utcnow
+from core.db import db
+
+from reconciliation.inbound.ingest import CALLBACK_MAX_BYTES, receive
+
+bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
+
+
+def channel_keys() -> ChannelKeys:
+    """The channels' keys, loaded once per app from its configuration."""
+    keys = current_app.extensions.get("channel_keys")
+    if keys is None:
+        from bank_adapters.keys import load_channel_keys
+
+        keys = current_app.extensions["channel_keys"] = load_channel_keys(current_app.config)
+    return keys
+
+
+def batcher():
+    """This app's group commit (one per process: gunicorn forks before the first request)."""
+    found = current_app.extensions.get("callback_batcher")
+    if found is None:
+        from reconciliation.inbound.group_commit import CallbackBatcher
+
+        found = current_app.extensions.setdefault(
+            "callback_batcher", CallbackBatcher(current_app.config["CALLBACK_BATCH_MAX"]))
+    return found
+
+
+@bp.post("/<channel>")
+def callback(channel: str):
+    if channel not in adapter_names():
+        abort(404)
+    limit = current_app.config.get("CALLBACK_MAX_BYTES", CALLBACK_MAX_BYTES)
+    if request.content_length is not None and request.content_length > limit:
+        body = b"\0" * (limit + 1)  # not read at all: only its size matters
+    else:
+        body = request.stream.read(limit + 1)
+    inbound = InboundRequest(body=body, headers={k.lower(): v for k, v in request.headers.items()},
+                             remote_addr=request.remote_addr, received_at=utcnow())
+    result = receive(db.session, channel, inbound, channel_keys(), max_bytes=limit, batcher=batcher())
+    return Response(result.response.body, status=result.response.status, content_type=result.response.content_type)
