@@ -7,9 +7,10 @@ through the message catalogue, for the pages, the CLI and the API (whose problem
 the code itself, for machines). Pages never guess a reason from the state again: they show
 ``refusal_text(exc)``.
 
-A refusal without an entry here keeps the English ``detail`` it was raised with; the codes that
-people meet at the counter, on the finance pages or in the CLI all have one
-(``tests/core/test_refusals.py`` checks that every code has its sentence in both languages).
+A refusal without an entry here keeps the ``detail`` it was raised with: only the generic codes
+(one per kind of answer) and ``request_gone`` (raised with its Vietnamese sentence already) have
+none. ``tests/reconciliation/test_refusals.py`` checks that every other code is raised somewhere
+and has its sentence in both languages.
 """
 from __future__ import annotations
 
@@ -192,6 +193,9 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.NOT_A_STATEMENT: _Entry(N_("Tệp này không phải sao kê mà hệ thống đọc được (camt.053, MT940, hoặc tệp "
                                  "Excel/CSV sao kê của ngân hàng). Chưa nhập gì.")),
     R.UNREADABLE_STATEMENT: _Entry(N_("Không đọc được sao kê: tệp hỏng hoặc thiếu phần cần thiết. Chưa nhập gì.")),
+    R.INVALID_STATUS: _Entry(N_("Trạng thái hồ sơ không phải một trạng thái của Cổng Dịch vụ công quốc gia.")),
+    R.INVALID_CANCEL: _Entry(N_("Lý do hủy phải là một đoạn văn bản, tối đa 1.000 ký tự.")),
+    R.CONCURRENT_CHANGE: _Entry(N_("Yêu cầu thanh toán vừa được người khác thay đổi cùng lúc: đọc lại rồi thử lại.")),
     R.INVALID_REFUND: _Entry(N_("Đề nghị hoàn tiền chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_DOSSIER: _Entry(N_("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_CASH: _Entry(N_("Khoản tiền mặt chưa hợp lệ: xem các ô được đánh dấu.")),

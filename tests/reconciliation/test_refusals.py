@@ -191,3 +191,20 @@ def test_a_conflict_names_its_generic_code():
     assert problem["code"] == "day_closed" and problem["params"] == {"day": "2026-11-25"}
     with pytest.raises(ValueError):
         Refusal("nope")
+
+
+GENERIC = {Refusal.BAD_REQUEST, Refusal.INVALID, Refusal.NOT_FOUND, Refusal.CONFLICT, Refusal.UNAUTHORIZED,
+           Refusal.FORBIDDEN, Refusal.PAYLOAD_TOO_LARGE, Refusal.REQUEST_GONE}
+
+
+def test_every_named_refusal_is_raised_somewhere_and_has_its_sentence():
+    """No code is dead, and none reaches a person as an English rule sentence."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    source = "\n".join(p.read_text(encoding="utf-8") for folder in ("core", "payments", "reconciliation", "reports")
+                       for p in (root / folder).rglob("*.py") if p.name != "refusals.py")
+    for code in Refusal:
+        assert f"Refusal.{code.name}" in source or f'"{code.value}"' in source, code
+        if code not in GENERIC:
+            assert code in MESSAGES, code
