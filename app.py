@@ -18,17 +18,6 @@ MODEL_MODULES = ("core.users", "core.tokens", "core.settings", "core.audit", "pa
                  "reconciliation.models", "reports.models")
 
 
-# Every package that adds operations to the OpenAPI document (payments.openapi holds it).
-API_DOC_MODULES = ("reconciliation.api.openapi", "reports.openapi")
-
-
-def import_api_docs() -> None:
-    import importlib
-
-    for name in API_DOC_MODULES:
-        importlib.import_module(name)
-
-
 def import_models() -> None:
     import importlib
 
@@ -42,7 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path, config))
     register_extensions(app)
-    import_api_docs()
+    register_hooks()
+    register_jobs()
+    register_api_docs()
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
@@ -52,13 +43,50 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from core.login import init_login
-    from reconciliation import init_app as init_reconciliation
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
     csrf.init_app(app)
     init_login(app)  # Flask-Login: staff sessions for the pages
-    init_reconciliation(app)  # the callback pipeline's hooks, outbound events
+
+
+def register_hooks() -> None:
+    """Every connection between packages that runs by itself, in one place (each idempotent)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from payments.serializers import register_payment_lines
+    from reconciliation.api.serializers import dossier_payments
+    from reconciliation.channels.outbox import announce_cancellations
+    from reconciliation.channels.portal import handle_event
+    from reconciliation.inbound.ingest import on_transfers, set_portal_handler
+    from reconciliation.matching.reconcile import on_new_transfers
+    from reports.facts import install as keep_report_tables
+
+    on_transfers(on_new_transfers)  # new credits are matched in the callback's own transaction
+    set_portal_handler(handle_event)  # the national portal's confirmations
+    register_payment_lines(dossier_payments)  # a dossier lists its payments (the API, receipts)
+    if not event.contains(Session, "before_flush", announce_cancellations):
+        event.listen(Session, "before_flush", announce_cancellations)  # a cancelled request's event
+    keep_report_tables()  # the reports' tables follow every session's changes
+
+
+def register_jobs() -> None:
+    """The scheduler's jobs of packages above reconciliation (its own are ``scheduler.JOBS``)."""
+    from reconciliation.scheduler import register_job
+    from reports.jobs import REPORT_FACTS
+
+    register_job(REPORT_FACTS)
+
+
+def register_api_docs() -> None:
+    """The OpenAPI document (``payments.openapi``) with the other packages' operations."""
+    from payments.openapi import extend
+    from reconciliation.api import openapi as reconciliation_doc
+    from reports import openapi as reports_doc
+
+    for doc in (reconciliation_doc, reports_doc):
+        extend(paths=doc.PATHS, schemas=doc.SCHEMAS, responses=doc.RESPONSES, tags=doc.TAGS)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -717,8 +717,8 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 
 def extend(*, paths: dict[str, Any], schemas: dict[str, Any] | None = None,
            responses: dict[str, Any] | None = None, tags: list[dict[str, str]] | None = None) -> None:
-    """Add another package's operations to the one document (``reconciliation.api.openapi``,
-    ``reports.openapi`` call this when imported; ``app.import_api_docs`` imports them)."""
+    """Add another package's operations to the one document (``app.register_api_docs`` calls
+    it for ``reconciliation.api.openapi`` and ``reports.openapi``). Idempotent."""
     for name, schema in (schemas or {}).items():
         SCHEMAS.setdefault(name, schema)
     for name, response in (responses or {}).items():

@@ -1,46 +1,13 @@
-"""Reconciliation: the journal, bank transactions, the matcher, allocations, exceptions,
-statement runs and the daily close, refunds, the portal channel, cash, outbound events and
-the scheduled jobs.
+"""Reconciliation: money in, matched to dossiers, and the day closed against the bank.
 
-``init_app(app)`` connects it to the rest: the callback pipeline's hooks (matching on the
-fast path, the portal's confirmations) and the outbound event for a cancelled request.
+- ``inbound``: callbacks, the journal, bank transactions, statement import;
+- ``matching``: the matcher and the two writers (one at a time, set-based), manual acts, cash;
+- ``workflow``: the exceptions queue, refunds, the statement run and daily close;
+- ``channels``: the national portal's platform and the outbound events;
+- ``web``, ``api``: the pages and the REST API;
+- ``models``, ``cli``, ``scheduler``.
+
+Nothing happens on import: ``create_app`` (``app.py``) connects the hooks (matching on the
+fast path, the portal's confirmations, the payments a dossier lists, the event of a cancelled
+request) and the jobs, and adds this package's operations to the API description.
 """
-from __future__ import annotations
-
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-_ready = False
-
-
-def init_app(app: Flask) -> None:
-    global _ready
-    if _ready:
-        return
-    from reconciliation.channels import portal  # noqa: F401  (registers the portal's handler)
-    from reconciliation.inbound.ingest import on_transfers
-    from reconciliation.matching.reconcile import on_new_transfers
-
-    on_transfers(on_new_transfers)
-    from payments.serializers import register_payment_lines
-
-    from reconciliation.api.serializers import dossier_payments
-
-    register_payment_lines(dossier_payments)
-    event.listen(Session, "before_flush", _cancelled_requests_are_announced)
-    _ready = True
-
-
-def _cancelled_requests_are_announced(session: Session, _context, _instances) -> None:
-    """A cancellation (from the counter, the API or the system) is written with its outbound
-    event in the same transaction, whichever package cancelled it."""
-    from payments.models import PaymentRequestEvent
-
-    from reconciliation.channels.outbox import emit
-
-    for obj in list(session.new):
-        if isinstance(obj, PaymentRequestEvent) and obj.action == "cancelled" and obj.request is not None:
-            request = obj.request
-            emit(session, "payment_request.cancelled", request.dossier, request=request,
-                 data={"reason": obj.note}, flush=False)

@@ -2,10 +2,6 @@
 the cashless rate, the monthly public disclosure, money collected, payment times and the
 reconciliation backlog per unit. Definitions and decisions: ``docs/REPORTS.md``.
 
-Importing the package registers the ORM listeners that keep the reports' tables in step
-(``reports.facts``); ``create_app`` imports it through its blueprints.
+``create_app`` installs the ORM listeners that keep the reports' tables in step
+(``reports.facts.install``) and registers the job that drains their queue (``reports.jobs``).
 """
-from __future__ import annotations
-
-from . import facts as _facts  # noqa: F401  (registers the listeners)
-from . import jobs as _jobs  # noqa: F401  (the scheduled job that drains the reports' queue)

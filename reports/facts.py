@@ -129,7 +129,6 @@ def _tables_present(session: Session) -> bool:
     return True
 
 
-@event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _flush_context) -> None:
     dossiers = session.info.setdefault(_DOSSIERS, set())
     receipts = session.info.setdefault(_RECEIPTS, set())
@@ -148,7 +147,6 @@ def _note_changes(session: Session, _flush_context) -> None:
                 receipts.add(obj.id)
 
 
-@event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the outer commit writes
@@ -205,7 +203,6 @@ def drain(session: Session, batch: int = 2000) -> int:
             return done
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:
         for key in (_DOSSIERS, _RECEIPTS, DOSSIERS, RECEIPTS):
@@ -410,3 +407,14 @@ def _normal(row: tuple | None) -> tuple | None:
         return None
     return tuple(v.isoformat() if isinstance(v, date) else v for v in row)
 
+
+
+_LISTENERS = (("after_flush", _note_changes), ("before_commit", _write_before_commit),
+              ("after_transaction_end", _forget))
+
+
+def install() -> None:
+    """Keep the reports' tables in step with every session's changes (``create_app`` calls it)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

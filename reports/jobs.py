@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from core.db import db
-from reconciliation.scheduler import Job, register_job
+from reconciliation.scheduler import Job
 
 
 def job_report_facts(app: Flask) -> str:
@@ -16,5 +16,5 @@ def job_report_facts(app: Flask) -> str:
     return f"{count} report row(s) rewritten"
 
 
-register_job(Job("report_facts", job_report_facts, seconds=30,
-                 description="report rows of dossiers changed by the fast path are rewritten"))
+REPORT_FACTS = Job("report_facts", job_report_facts, seconds=30,
+                   description="report rows of dossiers changed by the fast path are rewritten")

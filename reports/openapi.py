@@ -1,12 +1,12 @@
 """The reports' part of the OpenAPI document (``payments.openapi`` holds the document):
-the online payment rate of CONTRACT.md, the other indicators, and the e-receipt reports. Imported by
-``app.import_api_docs``."""
+the online payment rate of CONTRACT.md, the other indicators, and the e-receipt reports. Added to the document by
+``app.register_api_docs``."""
 from __future__ import annotations
 
 from typing import Any
 
 from core.vocabulary import DossierChannel, FeeKind, values
-from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref, extend
+from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref
 
 from .definitions import GROUPS
 from .indicators import DRILL_MEASURES
@@ -563,4 +563,3 @@ PATHS: dict[str, Any] = {
 TAGS = [{"name": "Reports", "description": "The online payment rate the city is judged on (Quyết định 766/QĐ-TTg), "
                                            "the cashless rate, money collected, payment times, delays, e-receipts."}]
 
-extend(paths=PATHS, schemas=SCHEMAS, responses=RESPONSES, tags=TAGS)

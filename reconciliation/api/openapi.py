@@ -1,12 +1,12 @@
 """The reconciliation API's part of the OpenAPI document (``payments.openapi`` holds the
 document and its building blocks): statements, bank transactions, exceptions and the
-portal payment initialisation. Imported by ``app.import_api_docs``."""
+portal payment initialisation. Added to the document by ``app.register_api_docs``."""
 from __future__ import annotations
 
 from typing import Any
 
 from core.vocabulary import Direction, ExceptionStatus, PaymentChannel, TransactionStatus, values
-from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref, extend
+from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref
 
 FINANCE = ["finance", "admin"]
 SYSTEM = ["system", "admin"]
@@ -236,4 +236,3 @@ TAGS = [
     {"name": "Reconciliation", "description": "What the matcher could not settle, in front of finance officers."},
 ]
 
-extend(paths=PATHS, schemas=SCHEMAS, responses=RESPONSES, tags=TAGS)

@@ -180,3 +180,16 @@ def replay(session: Session, event: OutboxEvent, url: str | None, secret: str | 
     audit.record(session, actor, "event.replayed", "outbox_event", event.id,
                  {"event_id": event.event_id, "status_code": log.status_code})
     return log
+
+
+def announce_cancellations(session: Session, _context, _instances) -> None:
+    """A ``before_flush`` listener (installed by ``create_app``): a cancellation (from the
+    counter, the API or the system) is written with its outbound event in the same
+    transaction, whichever package cancelled it."""
+    from payments.models import PaymentRequestEvent
+
+    for obj in list(session.new):
+        if isinstance(obj, PaymentRequestEvent) and obj.action == "cancelled" and obj.request is not None:
+            request = obj.request
+            emit(session, "payment_request.cancelled", request.dossier, request=request,
+                 data={"reason": obj.note}, flush=False)

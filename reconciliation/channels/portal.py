@@ -33,7 +33,7 @@ from payments.models import Dossier, code_key
 
 from reconciliation.matching.allocation import active_allocations, allocate, lock_transaction
 from reconciliation.workflow.exceptions import open_exception
-from reconciliation.inbound.ingest import Handled, journal_request, set_portal_handler
+from reconciliation.inbound.ingest import Handled, journal_request
 from reconciliation.models import PortalPayment
 from reconciliation.channels.outbox import emit
 from reconciliation.inbound.transactions import record_transfer
@@ -172,8 +172,6 @@ def _status(dossier: Dossier) -> str:
     status = payment_status(dossier)
     return status if status in ("paid", "partially_paid", "overpaid") else "paid"
 
-
-set_portal_handler(handle_event)
 
 
 # --- the status query for confirmations that did not come ------------------------------------

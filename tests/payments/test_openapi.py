@@ -16,13 +16,13 @@ from datetime import datetime
 import pytest
 
 from core.tokens import create_token
-from app import import_api_docs
+from app import register_api_docs
 from payments.openapi import (DOCUMENT, EXAMPLE_AGENCIES, EXAMPLE_DOSSIER, EXAMPLE_DOSSIER_INPUT,
                               EXAMPLE_PAYMENT_REQUEST, EXAMPLE_PROCEDURES, HTTP_METHODS, resolve)
 from payments.references import is_valid
 from qr.vietqr import decode
 
-import_api_docs()  # the document is whole (every package's operations) before any test reads it
+register_api_docs()  # the document is whole (every package's operations) before any test reads it
 
 ROLES = ("system", "counter", "finance", "supervisor", "admin")
 # The operations of the payments package; the other packages' are exercised in their own tests.
