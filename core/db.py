@@ -157,4 +157,16 @@ class Database:
             yield session
 
 
+@contextmanager
+def transactional(session: Session) -> Iterator[Session]:
+    """A unit of work on a session a request already holds: commits when the block ends,
+    rolls back if anything in it raises (a refusal changes nothing), and re-raises."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 db = Database()

@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
-from core.db import db
+from core.db import db, transactional
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal, refusal_text
 from core.vocabulary import (DossierChannel, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus, RequestStatus,
@@ -482,11 +482,10 @@ def create_request():
                                    form_amount=raw_amount)
     minutes = int(raw_minutes) if raw_minutes in VALIDITY_CHOICES else None
     try:
-        payment = create_payment_request(db.session, dossier, current_user.actor, amount=amount,
-                                         expires_in_minutes=minutes)
-        db.session.commit()
+        with transactional(db.session):
+            payment = create_payment_request(db.session, dossier, current_user.actor, amount=amount,
+                                             expires_in_minutes=minutes)
     except ServiceError as exc:
-        db.session.rollback()
         return _render_dossier(dossier, exc.status, request_error=refusal_text(exc), form_amount=raw_amount)
     flash(_("Đã tạo yêu cầu thanh toán %(ref)s: %(amount)s. Bấm “In thẻ” để in mã QR.",
             ref=payment.reference, amount=format_vnd(payment.amount)), "success")
@@ -502,10 +501,9 @@ def cancel(reference: str):
     if not storable_text(reason):
         reason = ""  # refused below as a missing reason
     try:
-        cancel_request(db.session, payment, reason, current_user.actor)
-        db.session.commit()
+        with transactional(db.session):
+            cancel_request(db.session, payment, reason, current_user.actor)
     except ServiceError as exc:
-        db.session.rollback()
         return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: refusal_text(exc)})
     flash(_("Đã hủy yêu cầu thanh toán %(ref)s.", ref=payment.reference), "success")
     return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))

@@ -13,8 +13,8 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.db import db
-from core.errors import Conflict, ServiceError, ValidationError
+from core.db import db, transactional
+from core.errors import ServiceError
 from core.refusals import Refusal, refusal_text
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
@@ -87,14 +87,13 @@ def record(code: str):
     if errors:
         return render_dossier(dossier, 422, cash_errors=errors, cash_form=values)
     try:
-        # Locked before reading what remains due: two clerks cannot both take the last đồng.
-        locked = lock_dossier(db.session, dossier.id)
-        payment = record_cash(db.session, locked, amount=amount, receipt_number=values["receipt_number"],
-                              clerk_username=current_user.username, clerk_name=current_user.full_name,
-                              amount_tendered=tendered, note=values["note"] or None)
-        db.session.commit()
+        with transactional(db.session):
+            # Locked before reading what remains due: two clerks cannot both take the last đồng.
+            locked = lock_dossier(db.session, dossier.id)
+            payment = record_cash(db.session, locked, amount=amount, receipt_number=values["receipt_number"],
+                                  clerk_username=current_user.username, clerk_name=current_user.full_name,
+                                  amount_tendered=tendered, note=values["note"] or None)
     except ServiceError as exc:
-        db.session.rollback()
         dossier = load_dossier(code)
         return render_dossier(dossier, exc.status, cash_errors=_refusal(exc, amount, remaining_due(dossier)),
                               cash_form=values)

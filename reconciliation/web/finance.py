@@ -24,11 +24,11 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.clock import ict_day, utcnow
-from core.db import db
-from core.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationError
-from core.refusals import Refusal, refusal_text
+from core.db import db, transactional
+from core.errors import NotFound, ServiceError
 from core.login import roles_required
 from core.money import format_vnd
+from core.refusals import Refusal, refusal_text
 from core.users import Role, User
 from payments.models import CollectionAccount, Dossier
 from qr.banks import all_banks
@@ -267,10 +267,9 @@ def match(transaction_id: int):
         return render_template("finance/confirm_match.html", facts=facts, item=item, parsed=parsed, targets=targets,
                                form_name=form_name, lang_next=_back(item, transaction_id))
     try:
-        made = match_manually(db.session, transaction_id, parsed.parts, current_user.actor, parsed.note)
-        db.session.commit()
+        with transactional(db.session):
+            made = match_manually(db.session, transaction_id, parsed.parts, current_user.actor, parsed.note)
     except ServiceError as exc:
-        db.session.rollback()
         return _refuse(item, transaction_id, form_name, exc.status, _refusal(exc), parsed)
     flash(_("Đã ghép %(amount)s của giao dịch %(ref)s cho %(n)d hồ sơ.", amount=format_vnd(sum(a.amount for a in made)),
             ref=facts.transaction.bank_ref, n=len({a.dossier_id for a in made})), "success")
@@ -412,14 +411,13 @@ def create_refund():
     source, item = _refund_source_from(request.form)
     parsed = refund_form(request.form)
     try:
-        refund = request_refund(
-            db.session, amount=parsed.amount or 0, reason=parsed.reason, beneficiary_bank=parsed.bank,
-            beneficiary_account=parsed.account, beneficiary_name=parsed.name, actor=current_user.actor,
-            transaction_id=source.transaction.id if source.transaction else None,
-            dossier_id=source.dossier.id if source.dossier else None, exception_id=item.id if item else None)
-        db.session.commit()
+        with transactional(db.session):
+            refund = request_refund(
+                db.session, amount=parsed.amount or 0, reason=parsed.reason, beneficiary_bank=parsed.bank,
+                beneficiary_account=parsed.account, beneficiary_name=parsed.name, actor=current_user.actor,
+                transaction_id=source.transaction.id if source.transaction else None,
+                dossier_id=source.dossier.id if source.dossier else None, exception_id=item.id if item else None)
     except ServiceError as exc:
-        db.session.rollback()
         messages = {
             "amount": _("Số tiền hoàn là số đồng nguyên dương, ví dụ 2.000."),
             "reason": _("Nhập lý do hoàn tiền."),
@@ -473,10 +471,9 @@ def decide_refund(refund_id: int):
     refund = _refund(refund_id)
     approve = request.form.get("decision") == "approve"
     try:
-        decide(db.session, refund, current_user.actor, approve=approve, note=clean(request.form.get("note"), 2000))
-        db.session.commit()
+        with transactional(db.session):
+            decide(db.session, refund, current_user.actor, approve=approve, note=clean(request.form.get("note"), 2000))
     except ServiceError as exc:
-        db.session.rollback()
         return _render_refund(_refund(refund_id), exc.status, {"decide": _refusal(exc)})
     if approve:
         flash(_("Đã duyệt đề nghị hoàn %(amount)s. Sau khi ngân hàng chuyển trả, ghi số tham chiếu vào đây.",
@@ -491,10 +488,9 @@ def decide_refund(refund_id: int):
 def refund_paid(refund_id: int):
     refund = _refund(refund_id)
     try:
-        mark_paid(db.session, refund, current_user.actor, clean(request.form.get("payout_ref"), 120))
-        db.session.commit()
+        with transactional(db.session):
+            mark_paid(db.session, refund, current_user.actor, clean(request.form.get("payout_ref"), 120))
     except ServiceError as exc:
-        db.session.rollback()
         return _render_refund(_refund(refund_id), exc.status, {"paid": _refusal(exc)})
     flash(_("Đã ghi nhận chuyển trả %(amount)s (tham chiếu %(ref)s).", amount=format_vnd(refund.amount),
             ref=refund.payout_ref), "success")
@@ -565,10 +561,9 @@ def run(account_id: int, day: str):
 def close(account_id: int, day: str):
     account, the_day = _account(account_id), _day(day)
     try:
-        close_day(db.session, account, the_day, current_user.actor)
-        db.session.commit()
+        with transactional(db.session):
+            close_day(db.session, account, the_day, current_user.actor)
     except ServiceError as exc:
-        db.session.rollback()
         return _render_day(account, the_day, exc.status, {"close": _refusal(exc)})
     flash(_("Đã khóa sổ ngày %(day)s của tài khoản %(account)s.", day=the_day.strftime("%d/%m/%Y"),
             account=account.number), "success")
@@ -580,10 +575,9 @@ def close(account_id: int, day: str):
 def reopen(account_id: int, day: str):
     account, the_day = _account(account_id), _day(day)
     try:
-        reopen_day(db.session, account, the_day, current_user.actor, clean(request.form.get("reason"), 2000))
-        db.session.commit()
+        with transactional(db.session):
+            reopen_day(db.session, account, the_day, current_user.actor, clean(request.form.get("reason"), 2000))
     except ServiceError as exc:
-        db.session.rollback()
         return _render_day(account, the_day, exc.status, {"reopen": _refusal(exc)})
     flash(_("Đã mở lại ngày %(day)s. Nhớ chạy đối soát và khóa sổ lại sau khi sửa.",
             day=the_day.strftime("%d/%m/%Y")), "success")
