@@ -160,8 +160,10 @@ def match_new_lines(session: Session, import_id: int) -> int:
     if not ids:
         return 0
     match_many(session, ids, actor="rule:statement_import", missing_callback=True)
-    return sum(session.scalar(select(func.count()).select_from(t).where(t.id.in_(part), t.allocated > 0)) or 0
-               for part in (ids[i:i + 500] for i in range(0, len(ids), 500)))
+    return session.scalar(
+        select(func.count(func.distinct(t.id))).select_from(t).join(line, line.transaction_id == t.id)
+        .join(Statement, Statement.id == line.statement_id)
+        .where(Statement.import_id == import_id, line.is_new.is_(True), t.allocated > 0)) or 0
 
 
 def _read_ahead(events: Iterator[Any], batch: int = 2000, depth: int = 8) -> Iterator[Any]:
