@@ -4,7 +4,7 @@
   the page never tells whether a username exists (an unknown name costs the same hash check).
 - Lock-out: after ``MAX_FAILED_LOGINS`` wrong passwords in a row the account is locked for
   ``LOCK_MINUTES``; while locked even the right password is refused.
-- ``next`` only ever redirects to a path on this site.
+- ``next`` only ever redirects to a path on this site (``core.web.safe_next``).
 - ``roles_required(...)`` guards pages: no session → the login page (coming back afterwards),
   a role that may not → 403; ``admin`` may do everything.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import wraps
 from typing import Callable
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -26,6 +25,7 @@ from .clock import utcnow
 from .db import db
 from .errors import Forbidden, problem
 from .users import Role, User, find_user
+from .web import safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -100,21 +100,6 @@ def roles_required(*roles: str) -> Callable:
         return wrapper
 
     return decorator
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target:
-        return None
-    target = target.strip()
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def _home_for(user: StaffUser) -> str:
