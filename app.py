@@ -43,11 +43,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from core.login import init_login
+    from core.security import init_security
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
     csrf.init_app(app)
     init_login(app)  # Flask-Login: staff sessions for the pages
+    init_security(app)  # CSP, framing, no-store on staff pages, HSTS on https
 
 
 def register_hooks() -> None:

@@ -52,6 +52,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "PUBLIC_BASE_URL": None,
         "CALLBACK_BATCH_MAX": 32,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
     instance_file = Path(instance_path) / "config.py"
     if instance_file.exists():
@@ -67,6 +71,12 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         settings["APP_ENV"] = "testing"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
+    if "SESSION_COOKIE_SECURE" not in settings:
+        # Sent over https only: when the public address is https, and always outside development
+        # and tests (a production behind plain http would otherwise carry sessions in clear).
+        https = str(settings.get("PUBLIC_BASE_URL") or "").strip().lower().startswith("https://")
+        settings["SESSION_COOKIE_SECURE"] = https or settings["APP_ENV"] not in DEV_ENVS
+    settings.setdefault("REMEMBER_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
     if not settings.get("SECRET_KEY"):
         if settings["APP_ENV"] not in DEV_ENVS:
             raise ConfigError(

@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -90,6 +90,7 @@ def roles_required(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
+            g.staff_page = True  # never cached (core.security)
             if not current_user.is_authenticated:
                 return _unauthorized()
             if roles and not current_user.may(*roles):

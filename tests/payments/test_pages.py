@@ -412,7 +412,7 @@ def test_print_page_shows_the_receipt_card(site, clerk):
     token = make_request(site)
     reference = in_db(site, lambda s: s.scalar(select(PaymentRequest.reference)))
     page = text(clerk.get(f"/counter/payment-requests/{reference}/print?layout=receipt80"))
-    assert f"/pay/{token}/card.png?layout=receipt80" in page and "size: 80mm auto" in page
+    assert f"/pay/{token}/card.png?layout=receipt80" in page and "/static/css/page-80mm.css" in page
     assert clerk.get(f"/counter/payment-requests/{reference}/print?layout=a4").status_code == 404
 
 
