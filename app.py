@@ -14,7 +14,7 @@ from core.web import babel, register_error_handlers, select_locale
 csrf = CSRFProtect()
 
 # Every module that defines models; Alembic's autogenerate and the tests import them all.
-MODEL_MODULES = ("core.users", "core.tokens", "core.settings", "core.audit", "payments.models",
+MODEL_MODULES = ("core.users", "core.throttle", "core.tokens", "core.settings", "core.audit", "payments.models",
                  "reconciliation.models", "reports.models")
 
 
@@ -30,6 +30,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path, config))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (sign-in throttling) and scheme as the proxies in front saw them.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_hooks()
     register_jobs()

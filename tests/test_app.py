@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, inspect, select
 
 from core.db import db
-from core.users import User
+from core.users import User, UserRole
 
 
 def test_home_page_is_vietnamese_first(client):
@@ -54,7 +54,7 @@ def test_seed_is_idempotent(app, runner):
     assert second.exit_code == 0 and "password:" not in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 4
-        roles = set(db.session.scalars(select(User.role)))
+        roles = set(db.session.scalars(select(UserRole.role)))
     assert roles == {"admin", "counter", "finance", "supervisor"}
 
 
@@ -84,11 +84,11 @@ def test_times_round_trip_as_utc(session):
     from core.clock import ICT
 
     moment = datetime(2026, 11, 25, 9, 0, tzinfo=ICT)
-    user = User(username="t", full_name="T", role="admin", password_hash="x", locked_until=moment)
+    user = User(username="t", full_name="T", roles=["admin"], password_hash="x", last_login_at=moment)
     session.add(user)
     session.commit()
     session.expire_all()
-    stored = session.get(User, user.id).locked_until
+    stored = session.get(User, user.id).last_login_at
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == moment and stored.hour == 2
     assert stored.astimezone(timezone.utc).hour == 2

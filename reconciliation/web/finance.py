@@ -20,7 +20,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.clock import ict_day, utcnow
@@ -29,7 +28,7 @@ from core.errors import NotFound, ServiceError
 from core.login import roles_required
 from core.money import format_vnd
 from core.refusals import Refusal, refusal_text
-from core.users import Role, User
+from core.users import Role, User, users_holding
 from payments.models import CollectionAccount, Dossier
 from qr.banks import all_banks
 
@@ -141,9 +140,7 @@ def _day(text: str) -> date:
 
 
 def _people() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True),
-                                                      User.role.in_((Role.FINANCE.value, Role.ADMIN.value)))
-                                   .order_by(User.full_name)))
+    return users_holding(db.session, Role.FINANCE.value, Role.ADMIN.value)
 
 
 def _form_exception():

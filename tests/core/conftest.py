@@ -10,7 +10,7 @@ from .web import PASSWORD, STAFF
 
 @pytest.fixture
 def staff(app):
-    """The app over a database with one user per staff role."""
+    """The app over a database with one user per staff role (and a finance officer who is admin too)."""
     with app.app_context():
         add_staff(db.session, STAFF, PASSWORD)
         db.session.commit()

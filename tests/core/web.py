@@ -8,7 +8,7 @@ from core.db import db
 
 PASSWORD = "Mật-khẩu-thử-2026"  # what tests.staff.add_staff gives everyone here
 STAFF = {"motcua": "counter", "ketoan": "finance", "ketoan2": "finance", "giamsat": "supervisor",
-         "quantri": "admin"}
+         "quantri": "admin", "truongphong": ("finance", "admin")}
 
 
 def text(response) -> str:
