@@ -138,7 +138,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from core.cli import db_cli, seed_command, token_cli
+    from core.cli import db_cli, seed_command, token_cli, user_cli
     from core.demo_users import seed_demo_users
     from core.seed import register_seeder
     from payments.agencies import seed_agencies
@@ -159,6 +159,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(qr_cli)
     app.cli.add_command(token_cli)
+    app.cli.add_command(user_cli)
     app.cli.add_command(catalogue_cli)
     for command in (journal_cli, statement_cli, bank_cli, scheduler_cli, audit_cli, day_cli, match_cli, events_cli,
                     report_cli):
