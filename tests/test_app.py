@@ -49,12 +49,13 @@ def test_page_errors_are_pages(client):
 def test_seed_is_idempotent(app, runner):
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
-    assert first.output.count("password:") == 4
+    assert first.output.count("password:") == 5
     second = runner.invoke(args=["seed"])
     assert second.exit_code == 0 and "password:" not in second.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 4
+        assert db.session.scalar(select(func.count()).select_from(User)) == 5
         roles = set(db.session.scalars(select(UserRole.role)))
+        assert all(user.must_change_password for user in db.session.scalars(select(User)))
     assert roles == {"admin", "counter", "finance", "supervisor"}
 
 

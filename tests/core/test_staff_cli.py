@@ -1,5 +1,5 @@
 """``flask user ...`` exactly as CONTRACT.md's "Staff accounts" says (stdout, stderr, exit codes),
-on both databases."""
+and ``flask seed`` without demo users outside development and testing; on both databases."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from app import create_app
 from core.audit import AuditRecord
 from core.passwords import MIN_LENGTH
 from core.users import User
@@ -118,3 +119,25 @@ def test_disabling_the_last_admin_is_refused(app, runner):
     assert refused.exit_code == 1 and "last_admin" in refused.stderr and user(app, "quantri").active
     runner.invoke(args=["user", "create", "quantri2", "--role", "admin"])
     assert runner.invoke(args=["user", "disable", "quantri"]).exit_code == 0
+
+
+def test_seed_makes_demo_users_in_testing(app, runner):
+    output = runner.invoke(args=["seed"]).stdout
+    assert output.count("password:") == 5
+    assert in_db(app, lambda s: s.scalar(select(func.count()).select_from(User))) == 5
+
+
+def test_seed_in_production_creates_no_user_and_prints_no_password(database_url, tmp_path, monkeypatch):
+    for key in ("APP_ENV", "PUBLIC_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    production = create_app({"APP_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "prod-secret",
+                             "INSTANCE_PATH": str(tmp_path / "instance")})
+    try:
+        assert production.config["APP_ENV"] == "production"
+        result = production.test_cli_runner().invoke(args=["seed"])
+        assert result.exit_code == 0, result.output
+        assert "password" not in result.output.lower()
+        assert "user create" in result.stdout  # says how staff accounts are made instead
+        assert in_db(production, lambda s: s.scalar(select(func.count()).select_from(User))) == 0
+    finally:
+        production.extensions["database"].engine.dispose()
