@@ -99,6 +99,7 @@ def register_api_docs() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from core.login import bp as auth
+    from core.staff_views import bp as staff
     from core.views import bp as site
     from payments.admin import bp as admin
     from payments.api import bp as api
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(counter)
     app.register_blueprint(admin)
+    app.register_blueprint(staff)
     app.register_blueprint(recon_api)
     app.register_blueprint(callbacks)
     app.register_blueprint(finance)

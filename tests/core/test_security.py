@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 def test_every_answer_carries_the_security_headers(staff):
     client = signed_in(staff, "quantri")
-    for url in ("/", "/login", "/counter/", "/admin/catalogue", "/no-such-page", "/api/v1/agencies", "/healthz",
+    for url in ("/", "/login", "/counter/", "/admin/users", "/no-such-page", "/api/v1/agencies", "/healthz",
                 "/static/css/app.css", "/reports/public/"):
         response = client.get(url)
         headers = response.headers
@@ -32,11 +32,12 @@ def test_every_answer_carries_the_security_headers(staff):
 
 def test_staff_pages_and_the_api_are_never_stored(staff):
     signed = signed_in(staff, "quantri")
-    for url in ("/counter/", "/finance/exceptions", "/admin/catalogue", "/reports/", "/"):
+    for url in ("/counter/", "/finance/exceptions", "/admin/users", "/admin/catalogue", "/reports/", "/password",
+                "/"):
         response = signed.get(url)
         assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", url
     anonymous = staff.test_client()
-    for url in ("/counter/", "/admin/catalogue", "/login", "/api/v1/agencies"):
+    for url in ("/counter/", "/admin/users", "/login", "/api/v1/agencies"):
         assert "no-store" in anonymous.get(url).headers.get("Cache-Control", ""), url
     assert "no-store" not in anonymous.get("/").headers.get("Cache-Control", "")
     assert "no-store" not in signed.get("/static/css/app.css").headers.get("Cache-Control", "")
