@@ -103,6 +103,7 @@ class Refusal(StrEnum):
     PASSWORD_UNCHANGED = "password_unchanged"
     WRONG_PASSWORD = "wrong_password"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    NOT_FINANCE_OFFICER = "not_finance_officer"
 
 
 def N_(text: str) -> str:
@@ -241,6 +242,8 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.WRONG_PASSWORD: _Entry(N_("Mật khẩu hiện tại không đúng.")),
     R.TOO_MANY_ATTEMPTS: _Entry(N_("Đã nhập sai nhiều lần: vui lòng chờ %(wait)s rồi thử lại. Tài khoản không bị "
                                    "khóa; mỗi lần nhập sai tiếp theo phải chờ lâu hơn."), labels={"wait": _wait}),
+    R.NOT_FINANCE_OFFICER: _Entry(N_("Chỉ cán bộ kế toán mới duyệt hay từ chối đề nghị hoàn tiền, kể cả với tài khoản "
+                                     "quản trị: nguyên tắc bốn mắt cần hai cán bộ kế toán khác nhau.")),
 }
 
 
