@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .accounts import create_user, reset_password, set_active, set_roles
-from .db import db
+from .db import db, transactional
 from .errors import NotFound, ServiceError
 from .login import roles_required
 from .refusals import refusal_text
@@ -56,11 +56,10 @@ def create():
     form = {"username": (request.form.get("username") or "").strip(),
             "full_name": (request.form.get("full_name") or "").strip(), "roles": request.form.getlist("roles")}
     try:
-        user, password = create_user(db.session, form["username"], form["roles"], current_user.actor,
-                                     full_name=form["full_name"])
-        db.session.commit()
+        with transactional(db.session):
+            user, password = create_user(db.session, form["username"], form["roles"], current_user.actor,
+                                         full_name=form["full_name"])
     except ServiceError as exc:
-        db.session.rollback()
         return _render(exc.status, create_error=refusal_text(exc), form=form)
     return render_template("admin/user_password.html", user=user, password=password, created=True)
 
@@ -89,10 +88,9 @@ def roles(user_id: int):
 def _act(user_id: int, act, done: str):
     user = _user(user_id)
     try:
-        act(user)
-        db.session.commit()
+        with transactional(db.session):
+            act(user)
     except ServiceError as exc:
-        db.session.rollback()
         return _render(exc.status, row_error=(user_id, refusal_text(exc)))
     flash(done % {"name": user.username}, "success")
     return redirect(url_for(".index"))
@@ -102,6 +100,6 @@ def _act(user_id: int, act, done: str):
 @roles_required(ADMIN)
 def reset(user_id: int):
     user = _user(user_id)
-    password = reset_password(db.session, user, current_user.actor)
-    db.session.commit()
+    with transactional(db.session):
+        password = reset_password(db.session, user, current_user.actor)
     return render_template("admin/user_password.html", user=user, password=password, created=False)
