@@ -14,7 +14,7 @@ from core.web import babel, register_error_handlers, select_locale
 csrf = CSRFProtect()
 
 # Every module that defines models; Alembic's autogenerate and the tests import them all.
-MODEL_MODULES = ("core.users", "core.tokens", "core.settings", "core.audit", "payments.models",
+MODEL_MODULES = ("core.users", "core.throttle", "core.tokens", "core.settings", "core.audit", "payments.models",
                  "reconciliation.models", "reports.models")
 
 
@@ -30,6 +30,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_settings(app.instance_path, config))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (sign-in throttling) and scheme as the proxies in front saw them.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_hooks()
     register_jobs()
@@ -43,11 +49,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from core.login import init_login
+    from core.security import init_security
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
     csrf.init_app(app)
     init_login(app)  # Flask-Login: staff sessions for the pages
+    init_security(app)  # CSP, framing, no-store on staff pages, HSTS on https
 
 
 def register_hooks() -> None:
@@ -91,6 +99,7 @@ def register_api_docs() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from core.login import bp as auth
+    from core.staff_views import bp as staff
     from core.views import bp as site
     from payments.admin import bp as admin
     from payments.api import bp as api
@@ -110,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(counter)
     app.register_blueprint(admin)
+    app.register_blueprint(staff)
     app.register_blueprint(recon_api)
     app.register_blueprint(callbacks)
     app.register_blueprint(finance)
@@ -130,7 +140,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from core.cli import db_cli, seed_command, token_cli
+    from core.cli import db_cli, seed_command, token_cli, user_cli
     from core.demo_users import seed_demo_users
     from core.seed import register_seeder
     from payments.agencies import seed_agencies
@@ -151,6 +161,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(qr_cli)
     app.cli.add_command(token_cli)
+    app.cli.add_command(user_cli)
     app.cli.add_command(catalogue_cli)
     for command in (journal_cli, statement_cli, bank_cli, scheduler_cli, audit_cli, day_cli, match_cli, events_cli,
                     report_cli):

@@ -1,6 +1,7 @@
-"""``flask db ...`` (Alembic migrations) and ``flask seed``."""
+"""``flask db ...`` (Alembic migrations), ``flask seed``, ``flask token create`` and ``flask user ...``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -95,3 +96,99 @@ def token_create(name: str, role: str) -> None:
         click.echo(cli_text(exc), err=True)
         raise SystemExit(1)
     click.echo(token)
+
+
+@click.group("user")
+def user_cli() -> None:
+    """Staff accounts (also on the admin's page /admin/users)."""
+
+
+def _refuse(exc) -> None:
+    click.echo(cli_text(exc), err=True)
+    raise SystemExit(1)
+
+
+@user_cli.command("create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="counter, finance, supervisor or admin; repeat for several")
+@click.option("--full-name", default="", help="The person's name as pages show it (default: NAME).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+@with_appcontext
+def user_create(name: str, roles: tuple[str, ...], full_name: str, password_stdin: bool) -> None:
+    """Create a staff user. Prints the generated password on stdout and nothing else (it must be
+    changed at the first sign-in); with --password-stdin reads it (first line) and prints nothing."""
+    from .accounts import create_user
+    from .errors import ServiceError
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with db.transaction() as session:
+            _, generated = create_user(session, name, roles, "cli", full_name=full_name, password=password)
+    except ServiceError as exc:
+        _refuse(exc)
+    if generated is not None:
+        click.echo(generated)
+
+
+def _account_act(name: str, act):
+    from .accounts import get_user
+    from .errors import ServiceError
+
+    try:
+        with db.transaction() as session:
+            result = act(session, get_user(session, name))
+    except ServiceError as exc:
+        _refuse(exc)
+    return result
+
+
+@user_cli.command("disable")
+@click.argument("name")
+@with_appcontext
+def user_disable(name: str) -> None:
+    """Disable a user: they cannot sign in, and their open sessions end at their next request."""
+    from .accounts import set_active
+
+    _account_act(name, lambda session, user: set_active(session, user, False, "cli"))
+    click.echo(f"user {name} is disabled", err=True)
+
+
+@user_cli.command("enable")
+@click.argument("name")
+@with_appcontext
+def user_enable(name: str) -> None:
+    """Enable a disabled user again."""
+    from .accounts import set_active
+
+    _account_act(name, lambda session, user: set_active(session, user, True, "cli"))
+    click.echo(f"user {name} is enabled", err=True)
+
+
+@user_cli.command("reset-password")
+@click.argument("name")
+@with_appcontext
+def user_reset_password(name: str) -> None:
+    """Print a new generated password for NAME (to be changed at the next sign-in); their open
+    sessions end."""
+    from .accounts import reset_password
+
+    click.echo(_account_act(name, lambda session, user: reset_password(session, user, "cli")))
+
+
+@user_cli.command("list")
+@with_appcontext
+def user_list() -> None:
+    """One JSON object per line: {"name", "roles", "active"}, by name."""
+    import json
+
+    from sqlalchemy import select
+
+    from .users import User
+
+    with db.transaction() as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            click.echo(json.dumps({"name": user.username, "roles": user.roles, "active": user.active},
+                                  ensure_ascii=False))

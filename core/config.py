@@ -28,6 +28,7 @@ ENV_KEYS = (
     "SIMPORTAL_DIR",           # the simulated portal platform's records (default instance/simportal)
     "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
     "CALLBACK_BATCH_MAX",      # most callbacks one group commit takes (default 32; 1 = one by one)
+    "TRUSTED_PROXIES",         # how many reverse proxies in front set X-Forwarded-For/-Proto (default 0)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -52,6 +53,11 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "PUBLIC_BASE_URL": None,
         "CALLBACK_BATCH_MAX": 32,
+        "TRUSTED_PROXIES": 0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
     instance_file = Path(instance_path) / "config.py"
     if instance_file.exists():
@@ -67,6 +73,13 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         settings["APP_ENV"] = "testing"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
+    settings["TRUSTED_PROXIES"] = _positive_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"], least=0)
+    if "SESSION_COOKIE_SECURE" not in settings:
+        # Sent over https only: when the public address is https, and always outside development
+        # and tests (a production behind plain http would otherwise carry sessions in clear).
+        https = str(settings.get("PUBLIC_BASE_URL") or "").strip().lower().startswith("https://")
+        settings["SESSION_COOKIE_SECURE"] = https or settings["APP_ENV"] not in DEV_ENVS
+    settings.setdefault("REMEMBER_COOKIE_SECURE", settings["SESSION_COOKIE_SECURE"])
     if not settings.get("SECRET_KEY"):
         if settings["APP_ENV"] not in DEV_ENVS:
             raise ConfigError(
@@ -80,13 +93,13 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     return settings
 
 
-def _positive_int(key: str, value: Any) -> int:
+def _positive_int(key: str, value: Any, least: int = 1) -> int:
     try:
         number = int(str(value).strip())
     except ValueError:
-        number = 0
-    if number < 1:
-        raise ConfigError(f"{key} must be a whole number of at least 1, not {value!r}")
+        number = least - 1
+    if number < least:
+        raise ConfigError(f"{key} must be a whole number of at least {least}, not {value!r}")
     return number
 
 

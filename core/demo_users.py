@@ -1,27 +1,37 @@
-"""Demo staff users, one per role; passwords are generated and printed once, when created."""
+"""Demo staff users, one per role, in development and testing only; their passwords are
+generated, printed once when created, and must be changed at the first sign-in like any other
+generated password. Anywhere else ``flask seed`` creates no user and prints no password: staff
+accounts are made with ``flask --app app user create``."""
 from __future__ import annotations
 
-import secrets
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
+from .config import DEV_ENVS
+from .passwords import generate_password
 from .users import Role, User, find_user
 
 DEMO_USERS = (
     ("admin", "Quản trị hệ thống", Role.ADMIN),
     ("motcua", "Nguyễn Thị Lan (một cửa)", Role.COUNTER),
     ("ketoan", "Trần Văn Minh (kế toán)", Role.FINANCE),
+    ("ketoan2", "Phạm Thu Trang (kế toán)", Role.FINANCE),  # refunds need a second finance officer
     ("giamsat", "Lê Thu Hà (giám sát)", Role.SUPERVISOR),
 )
 
 
 def seed_demo_users(session: Session, echo: Callable[[str], None]) -> None:
+    env = current_app.config["APP_ENV"]
+    if env not in DEV_ENVS:
+        echo(f"  none: APP_ENV={env} (create staff with `flask --app app user create NAME --role ROLE`)")
+        return
     for username, full_name, role in DEMO_USERS:
         if find_user(session, username) is not None:
             continue
-        password = secrets.token_urlsafe(9)
-        user = User(username=username, full_name=full_name, role=role.value)
+        password = generate_password()
+        user = User(username=username, full_name=full_name, roles=[role.value], must_change_password=True)
         user.set_password(password)
         session.add(user)
         echo(f"  created user {username} ({role.value}) password: {password}")

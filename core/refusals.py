@@ -19,7 +19,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 
 from .money import format_vnd
 from .vocabulary import ExceptionStatus, RefundStatus, RequestStatus, label
@@ -90,6 +90,20 @@ class Refusal(StrEnum):
     EMPTY_STATEMENT = "empty_statement"
     NOT_A_STATEMENT = "not_a_statement"
     UNREADABLE_STATEMENT = "unreadable_statement"
+    # Staff accounts and sign-in.
+    USER_EXISTS = "user_exists"
+    UNKNOWN_USER = "unknown_user"
+    INVALID_USERNAME = "invalid_username"
+    UNKNOWN_ROLE = "unknown_role"
+    NO_ROLE = "no_role"
+    LAST_ADMIN = "last_admin"
+    PASSWORD_LENGTH = "password_length"
+    PASSWORD_COMMON = "password_common"
+    PASSWORD_MISMATCH = "password_mismatch"
+    PASSWORD_UNCHANGED = "password_unchanged"
+    WRONG_PASSWORD = "wrong_password"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    NOT_FINANCE_OFFICER = "not_finance_officer"
 
 
 def N_(text: str) -> str:
@@ -126,6 +140,17 @@ def _act(code: str) -> str:
             "withdraw_refund": gettext("rút đề nghị hoàn tiền"), "refund_failed": gettext("ngân hàng trả lời ra sao"),
             "reopen": gettext("mở lại ngày"), "cancel_request": gettext("hủy yêu cầu thanh toán"),
             "settle": gettext("xử lý: đã giải quyết thế nào"), "cancel_receipts": gettext("hủy biên lai")}.get(code, code)
+
+
+def _wait(seconds: str) -> str:
+    """A wait in whole seconds, for people: "45 giây", "3 phút" (minutes rounded up)."""
+    try:
+        number = max(int(seconds), 1)
+    except ValueError:
+        return seconds
+    if number < 60:
+        return ngettext("%(num)d giây", "%(num)d giây", number)
+    return ngettext("%(num)d phút", "%(num)d phút", -(-number // 60))
 
 
 R = Refusal
@@ -200,6 +225,25 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.INVALID_DOSSIER: _Entry(N_("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_CASH: _Entry(N_("Khoản tiền mặt chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_REQUEST: _Entry(N_("Yêu cầu thanh toán chưa hợp lệ: thời hạn hiệu lực từ 1 phút đến 30 ngày.")),
+    R.USER_EXISTS: _Entry(N_("Đã có tài khoản mang tên đăng nhập “%(name)s”.")),
+    R.UNKNOWN_USER: _Entry(N_("Không có tài khoản mang tên đăng nhập “%(name)s”.")),
+    R.INVALID_USERNAME: _Entry(N_("Tên đăng nhập “%(name)s” không dùng được: từ 1 đến 64 ký tự gồm chữ thường không "
+                                  "dấu, chữ số, dấu chấm, gạch dưới hoặc gạch ngang, bắt đầu bằng chữ hoặc số.")),
+    R.UNKNOWN_ROLE: _Entry(N_("Không có vai trò “%(role)s”: chọn counter (một cửa), finance (kế toán), supervisor "
+                              "(giám sát) hoặc admin (quản trị).")),
+    R.NO_ROLE: _Entry(N_("Chọn ít nhất một vai trò cho tài khoản.")),
+    R.LAST_ADMIN: _Entry(N_("“%(name)s” là tài khoản quản trị cuối cùng còn hoạt động: không khóa hay bỏ vai trò quản "
+                            "trị của tài khoản này được. Hãy cấp vai trò quản trị cho người khác trước.")),
+    R.PASSWORD_LENGTH: _Entry(N_("Mật khẩu mới phải dài từ %(min)s đến %(max)s ký tự.")),
+    R.PASSWORD_COMMON: _Entry(N_("Mật khẩu này quá dễ đoán (có trong danh sách mật khẩu hay dùng, trùng tên đăng nhập "
+                                 "hoặc chỉ lặp vài ký tự): hãy chọn mật khẩu khác, ví dụ một câu dài dễ nhớ.")),
+    R.PASSWORD_MISMATCH: _Entry(N_("Hai lần nhập mật khẩu mới không giống nhau.")),
+    R.PASSWORD_UNCHANGED: _Entry(N_("Mật khẩu mới phải khác mật khẩu hiện tại.")),
+    R.WRONG_PASSWORD: _Entry(N_("Mật khẩu hiện tại không đúng.")),
+    R.TOO_MANY_ATTEMPTS: _Entry(N_("Đã nhập sai nhiều lần: vui lòng chờ %(wait)s rồi thử lại. Tài khoản không bị "
+                                   "khóa; mỗi lần nhập sai tiếp theo phải chờ lâu hơn."), labels={"wait": _wait}),
+    R.NOT_FINANCE_OFFICER: _Entry(N_("Chỉ cán bộ kế toán mới duyệt hay từ chối đề nghị hoàn tiền, kể cả với tài khoản "
+                                     "quản trị: nguyên tắc bốn mắt cần hai cán bộ kế toán khác nhau.")),
 }
 
 

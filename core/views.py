@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from sqlalchemy import text
 
 from .db import db
+from .web import safe_next
 
 bp = Blueprint("site", __name__)
 
@@ -19,10 +20,7 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    target = request.args.get("next") or url_for("site.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("site.index")  # no open redirects
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next")) or url_for("site.index"))  # no open redirects
 
 
 @bp.get("/healthz")

@@ -1,5 +1,9 @@
-"""Web plumbing shared by every page and API: locale choice and error answers."""
+"""Web plumbing shared by every page and API: locale choice, where a ``next`` may lead, and
+error answers."""
 from __future__ import annotations
+
+import unicodedata
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, render_template, request, session
 from flask_babel import Babel
@@ -19,6 +23,28 @@ def select_locale() -> str:
     if session.get("lang") in languages:
         return session["lang"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def safe_next(target: str | None) -> str | None:
+    r"""``target`` if it is a path on this site, else None: no open redirects.
+
+    Browsers drop tabs and newlines from a URL and read ``\`` as ``/``, so ``/%09/evil.example``
+    (a tab) and ``/\evil.example`` lead off-site: the target is judged with every space character
+    taken out, and refused if it then starts with ``//`` or ``/\``, holds a ``\`` or names a
+    scheme or a host. A target with a control character is refused outright (it cannot go in a
+    header, and no page of ours has one in its address).
+    """
+    if not target:
+        return None
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in target):
+        return None
+    squeezed = "".join(c for c in target if not c.isspace())
+    if not squeezed.startswith("/") or squeezed.startswith(("//", "/\\")) or "\\" in squeezed:
+        return None
+    parts = urlsplit(squeezed)
+    if parts.scheme or parts.netloc:
+        return None
+    return target.strip()
 
 
 def wants_problem_json() -> bool:

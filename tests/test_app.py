@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, inspect, select
 
 from core.db import db
-from core.users import User
+from core.users import User, UserRole
 
 
 def test_home_page_is_vietnamese_first(client):
@@ -49,12 +49,13 @@ def test_page_errors_are_pages(client):
 def test_seed_is_idempotent(app, runner):
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
-    assert first.output.count("password:") == 4
+    assert first.output.count("password:") == 5
     second = runner.invoke(args=["seed"])
     assert second.exit_code == 0 and "password:" not in second.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 4
-        roles = set(db.session.scalars(select(User.role)))
+        assert db.session.scalar(select(func.count()).select_from(User)) == 5
+        roles = set(db.session.scalars(select(UserRole.role)))
+        assert all(user.must_change_password for user in db.session.scalars(select(User)))
     assert roles == {"admin", "counter", "finance", "supervisor"}
 
 
@@ -84,11 +85,11 @@ def test_times_round_trip_as_utc(session):
     from core.clock import ICT
 
     moment = datetime(2026, 11, 25, 9, 0, tzinfo=ICT)
-    user = User(username="t", full_name="T", role="admin", password_hash="x", locked_until=moment)
+    user = User(username="t", full_name="T", roles=["admin"], password_hash="x", last_login_at=moment)
     session.add(user)
     session.commit()
     session.expire_all()
-    stored = session.get(User, user.id).locked_until
+    stored = session.get(User, user.id).last_login_at
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == moment and stored.hour == 2
     assert stored.astimezone(timezone.utc).hour == 2

@@ -20,7 +20,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.clock import ict_day, utcnow
@@ -29,7 +28,7 @@ from core.errors import NotFound, ServiceError
 from core.login import roles_required
 from core.money import format_vnd
 from core.refusals import Refusal, refusal_text
-from core.users import Role, User
+from core.users import Role, User, users_holding
 from payments.models import CollectionAccount, Dossier
 from qr.banks import all_banks
 
@@ -48,6 +47,8 @@ from reconciliation.workflow.refunds import decide, get_refund, mark_paid, refun
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 READ = (Role.FINANCE.value, Role.SUPERVISOR.value)  # and admin, whom roles_required always lets in
 ACT = (Role.FINANCE.value,)
+# Refunds are four eyes between two finance officers: admin does not stand in for one.
+REFUND = roles_required(Role.FINANCE.value, admin_may=False)
 STATEMENT_MAX_BYTES = 512 * 1024 * 1024
 SPLIT_ROWS = 3
 
@@ -58,6 +59,11 @@ class _Fin(Labels):
     @staticmethod
     def may_act() -> bool:
         return current_user.is_authenticated and current_user.may(Role.FINANCE.value)
+
+    @staticmethod
+    def may_refund() -> bool:
+        """Request, approve or reject a refund: the finance role itself (four eyes)."""
+        return current_user.is_authenticated and current_user.holds(Role.FINANCE.value)
 
     @staticmethod
     def page_url(number: int) -> str:
@@ -141,9 +147,7 @@ def _day(text: str) -> date:
 
 
 def _people() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True),
-                                                      User.role.in_((Role.FINANCE.value, Role.ADMIN.value)))
-                                   .order_by(User.full_name)))
+    return users_holding(db.session, Role.FINANCE.value, Role.ADMIN.value)
 
 
 def _form_exception():
@@ -394,7 +398,7 @@ def _render_refund_form(source: q.RefundSource, item, form, status: int = 200, e
 
 
 @bp.get("/refunds/new")
-@roles_required(*ACT)
+@REFUND
 def new_refund():
     source, item = _refund_source_from(request.args)
     form = {"amount": format_vnd(source.available, symbol=False) if source.available else "",
@@ -406,7 +410,7 @@ def new_refund():
 
 
 @bp.post("/refunds")
-@roles_required(*ACT)
+@REFUND
 def create_refund():
     source, item = _refund_source_from(request.form)
     parsed = refund_form(request.form)
@@ -466,7 +470,7 @@ def refund(refund_id: int):
 
 
 @bp.post("/refunds/<int:refund_id>/decide")
-@roles_required(*ACT)
+@REFUND
 def decide_refund(refund_id: int):
     refund = _refund(refund_id)
     approve = request.form.get("decision") == "approve"
@@ -484,7 +488,7 @@ def decide_refund(refund_id: int):
 
 
 @bp.post("/refunds/<int:refund_id>/paid")
-@roles_required(*ACT)
+@REFUND
 def refund_paid(refund_id: int):
     refund = _refund(refund_id)
     try:

@@ -1,8 +1,9 @@
 """Refunds: money given back, either the excess a dossier received (an overpayment, a
 duplicate payment) or a transfer that is not ours.
 
-Four eyes: one person requests, another approves or rejects; nobody approves their own
-request. The sum that may still be refunded is checked under a lock of the row it comes
+Four eyes: one finance officer requests, another approves or rejects; nobody approves their own
+request, and only a person who holds the finance role decides: an admin without it decides
+nothing (``roles_required(..., admin_may=False)`` keeps them off the forms too). The sum that may still be refunded is checked under a lock of the row it comes
 from (the transaction, or the dossier) at request time and again at approval, counting the
 refunds already requested or approved, so two officers at once cannot refund the same
 đồng twice. Once the bank has sent the money back, ``mark_paid`` records the bank's
@@ -19,6 +20,7 @@ from core import audit
 from core.clock import utcnow
 from core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from core.refusals import Refusal
+from core.users import Role, actor_holds
 from payments.dossiers import payment_status
 from payments.models import Dossier
 from qr.banks import by_bin
@@ -126,6 +128,9 @@ def decide(session: Session, refund: Refund, actor: str, *, approve: bool, note:
     if actor == refund.requested_by:
         raise Forbidden("four eyes: a refund is approved or rejected by someone other than who requested it",
                         code=Refusal.FOUR_EYES)
+    if not actor_holds(session, actor, Role.FINANCE.value):
+        raise Forbidden(f"four eyes: only a finance officer approves or rejects a refund, not {actor}",
+                        code=Refusal.NOT_FINANCE_OFFICER, params={"actor": actor})
     if approve:
         if refund.dossier_id is not None:
             dossier = lock_dossier(session, refund.dossier_id)

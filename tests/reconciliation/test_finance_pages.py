@@ -37,7 +37,7 @@ from .conftest import make_request, ok, post, signed, transfer_for
 
 PASSWORD = "Mật-khẩu-kế-toán-2026"
 STAFF = {"ketoan": "finance", "ketoan2": "finance", "giamsat": "supervisor", "quantri": "admin",
-         "motcua": "counter"}
+         "motcua": "counter", "truongphong": ("finance", "admin")}
 HOANKIEM = "108405063352"  # P-HOANKIEM's collection account (payments/data/accounts.csv)
 SOTP = "107418055433"
 FIXTURES = Path(__file__).resolve().parents[1] / "bank_adapters" / "fixtures" / "statements"
@@ -575,6 +575,34 @@ def test_not_ours_then_a_refund_requested_by_one_and_approved_by_another(site, k
         ("paid", "user:ketoan", "user:ketoan2", "FT26330999", "NGUYEN VAN A")
     listed = text(ketoan.get("/finance/refunds?status=paid"))
     assert f"#{refund_id}" in listed and "50.000 ₫" in listed and "Đã chuyển trả" in listed
+
+
+def test_an_admin_is_not_the_second_pair_of_eyes(site, ketoan):
+    request = new_request(site, amount=8000)
+    pay(site, request, amount=10000)
+    new = f"/finance/refunds/new?dossier_id={request.dossier_id}"
+    created = form_post(ketoan, "/finance/refunds", {"dossier_id": str(request.dossier_id), "amount": "2000",
+                                                     "reason": "Nộp thừa", "beneficiary_bank": "970436",
+                                                     "beneficiary_account": "0011001234567",
+                                                     "beneficiary_name": "NGUYEN VAN A"}, new)
+    refund_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    page = f"/finance/refunds/{refund_id}"
+    admin = signed_in(site, "quantri")
+    shown = text(admin.get(page))
+    assert "Chờ duyệt" in shown and 'data-testid="approve"' not in shown  # admin may read, not decide
+    before = snapshot(site)
+    for decision in ({"decision": "approve"}, {"decision": "reject", "note": "Không"}):
+        refused = admin.post(f"{page}/decide", data={"csrf_token": csrf_token(admin, page), **decision})
+        assert refused.status_code == 403 and "Không có quyền truy cập" in text(refused)
+    assert admin.get(new).status_code == 403  # nor request one
+    assert snapshot(site) == before
+    # A finance officer who is also admin decides like any other officer.
+    chef = signed_in(site, "truongphong")
+    assert 'data-testid="approve"' in text(chef.get(page))
+    approved = form_post(chef, f"{page}/decide", {"decision": "approve"}, page)
+    assert approved.status_code == 302
+    assert in_db(site, lambda s: (s.get(Refund, refund_id).status, s.get(Refund, refund_id).decided_by)) == \
+        ("approved", "user:truongphong")
 
 
 def test_the_excess_of_an_overpaid_dossier_is_refunded_within_what_is_left(site, ketoan, ketoan2):

@@ -19,6 +19,18 @@ from .conftest import make_request, ok, post, signed, transfer_for
 PAYEE = {"beneficiary_bank": "970436", "beneficiary_account": "0011001234567", "beneficiary_name": "Nguyễn Văn A"}
 
 
+@pytest.fixture(autouse=True)
+def officers(request):
+    """The finance officers who decide here (``decide`` looks the deciding person up)."""
+    if "seeded" in request.fixturenames:
+        from tests.staff import add_staff
+
+        session = request.getfixturevalue("seeded")
+        add_staff(session, {"ketoan": "finance", "truongphong": "finance", "b": "finance", "quantri": "admin",
+                            "chef": ("finance", "admin"), "cu": "finance"}, "not-used-here")
+        session.commit()
+
+
 def on_statement(session, transfer):
     """The bank's statement shows the transfer (money is returned only once it does)."""
     import io
@@ -40,6 +52,29 @@ def overpay(client, session, due=8000, paid=10000):
     assert ok("sepay", post(client, "sepay", *signed("sepay", transfer_for(request, amount=paid))))
     session.rollback()
     return session.get(Dossier, request.dossier_id), request
+
+
+def test_four_eyes_are_two_different_finance_officers(client, seeded):
+    from core.users import find_user
+
+    dossier, _ = overpay(client, seeded)
+    refund = request_refund(seeded, dossier_id=dossier.id, amount=2000, reason="nộp thừa", actor="user:ketoan",
+                            **PAYEE)
+    seeded.commit()
+    find_user(seeded, "cu").active = False  # a finance officer who has left
+    seeded.commit()
+    for actor in ("user:quantri", "user:cu", "user:không-có", "token:one-stop", "cli", "user:"):
+        with pytest.raises(Forbidden, match="only a finance officer") as refused:
+            decide(seeded, refund, actor, approve=True)
+        assert refused.value.code == "not_finance_officer"
+        seeded.rollback()
+        with pytest.raises(Forbidden, match="only a finance officer"):
+            decide(seeded, refund, actor, approve=False, note="không đồng ý")
+        seeded.rollback()
+    assert seeded.get(Refund, refund.id).status == "requested"
+    decide(seeded, refund, "user:chef", approve=True)  # admin and finance officer: an officer like any other
+    seeded.commit()
+    assert (refund.status, refund.decided_by) == ("approved", "user:chef")
 
 
 def test_the_excess_is_refunded_with_four_eyes(client, seeded):
