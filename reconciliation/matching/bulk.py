@@ -101,7 +101,6 @@ class _State:
         self.requests_by_id: dict[int, _Request] = {}
         self.dossiers: dict[int, _Dossier] = {}
         self.by_key: dict[str, _Dossier] = {}
-        self.part_paid_before: set[int] = set()
         self.pg = session.get_bind().dialect.name == "postgresql"
 
     # -- loading -----------------------------------------------------------------------------
@@ -148,8 +147,6 @@ class _State:
                     "SELECT id, reference, dossier_id, account_id, amount, amount_paid, status, expires_at, version "
                     f"FROM payment_requests WHERE dossier_id IN ({listed}) ORDER BY id" + lock, params):
                 request = _Request(*row[:7], aware(row[7]), row[8])
-                if request.amount_paid > 0:
-                    self.part_paid_before.add(request.id)
                 self.requests[request.reference] = request
                 self.requests_by_id[request.id] = request
                 self.dossiers[request.dossier_id].requests.append(request)
@@ -321,12 +318,15 @@ class _Paid:
 
 def match_many(session: Session, transaction_ids: list[int], *, actor: str = "rule:statement_run",
                rules: MatchRules | None = None, missing_callback: bool = False, chunk: int = CHUNK,
-               commit: bool = True, known: dict[int, _Transaction] | None = None) -> dict[str, int]:
+               commit: bool = True, known: dict[int, _Transaction] | None = None,
+               decided_again: bool = False) -> dict[str, int]:
     """Decide and act for many transactions (statement credits never decided before). Commits
     after every chunk (``commit=False``: only flushes, for a dry run). ``missing_callback``:
     also record each one as a transfer no callback announced (settled when matched). Returns
     counts by outcome. ``known``: transactions this transaction inserted itself (the fast path),
-    not read again."""
+    not read again. A transaction decided meanwhile by another process (a callback and a
+    statement import of the same transfer at once) is left alone, as seen under its row lock;
+    ``decided_again``: decide them anyway (credits held while their day was closed)."""
     from reconciliation.matching.reconcile import load_rules
 
     rules = rules or load_rules(session)
@@ -335,7 +335,8 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 
     agencies = agency_of_accounts(session)
     for part in _chunks(sorted(transaction_ids), chunk):
-        for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback, known or {}).items():
+        for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback, known or {},
+                                     decided_again).items():
             outcomes[outcome] += count
         if commit:
             session.commit()
@@ -346,7 +347,7 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 
 
 def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],
-           missing_callback: bool, known: dict[int, _Transaction]) -> dict[str, int]:
+           missing_callback: bool, known: dict[int, _Transaction], decided_again: bool = False) -> dict[str, int]:
     now = utcnow()
     state = _State(session, now)
     raw = Raw(session)
@@ -357,6 +358,16 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
             "SELECT id, amount, allocated, direction, account_id, content, booked_at, bank_ref, channels, "
             f"first_channel, status FROM bank_transactions WHERE id IN ({listed}) ORDER BY id"
             + (" FOR UPDATE" if state.pg else ""), params)]
+    if not decided_again:  # under the row locks: what another process decided meanwhile stays decided
+        read_here = [row.id for row in transactions if row.id not in known]
+        decided: set[int] = set()
+        for part in _chunks(read_here):
+            listed, params = raw.in_list("d", part)
+            decided.update(row[0] for row in raw.execute(
+                f"SELECT DISTINCT transaction_id FROM match_decisions WHERE transaction_id IN ({listed})", params))
+        transactions = [row for row in transactions if row.id not in decided]
+    if not transactions:
+        return {}
     references, keys = set(), set()
     read = {}
     for row in transactions:
@@ -541,10 +552,10 @@ def _explain(decision: Decision) -> str:
 
 
 def _settle_part_payments(session: Session, state: _State, actor: str) -> list[int]:
-    """Open ``amount_mismatch`` items of requests now paid in full are settled (as on the single
-    path). Only a request that had received part of its amount before can have one."""
-    paid = [r.id for r in state.requests_by_id.values()
-            if r.changed and settles_part_payment(r.status) and r.id in state.part_paid_before]
+    """Open ``amount_mismatch`` items of requests now paid in full are settled (``money_rules``;
+    a part payment that was undone since may have left one, so every request paid now is asked,
+    through the small open-items index)."""
+    paid = [r.id for r in state.requests_by_id.values() if r.changed and settles_part_payment(r.status)]
     resolved: list[int] = []
     table = ReconException.__table__
     for part in _chunks(paid):

@@ -149,7 +149,7 @@ def run_day(session: Session, account: CollectionAccount, day: date, actor: str,
     held = held_on(session, account, day)
     if held:
         counts = match_many(session, [item.transaction_id for item in held], actor="rule:statement_run",
-                            commit=False)
+                            commit=False, decided_again=True)
         for item in held:
             resolve(session, item, "rule:statement_run", "the day was reopened; matched by the statement run")
         if not dry_run:
