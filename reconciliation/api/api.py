@@ -129,14 +129,15 @@ def list_exceptions():
 @bp.post("/dossiers/<path:code>/portal-payments")
 @api_roles("system")
 def start_portal_payment(code: str):
-    """The platform's payment initialisation: a MaThamChieu for what the dossier still owes."""
+    """The platform's payment initialisation: a MaThamChieu for what the dossier still owes.
+    The same call again, while that payment is pending, answers 200 with the same payment."""
     from payments.dossiers import get_dossier
 
-    from reconciliation.channels.portal import initialise, portal_payment_json
+    from reconciliation.channels.portal import initialise_once, portal_payment_json
 
     dossier = get_dossier(db.session, code)
-    payment = initialise(db.session, dossier, g.principal.actor)
+    payment, created = initialise_once(db.session, dossier, g.principal.actor)
     db.session.commit()
     response = jsonify(portal_payment_json(payment))
-    response.status_code = 201
+    response.status_code = 201 if created else 200
     return response

@@ -222,9 +222,13 @@ PATHS: dict[str, Any] = {
     "/api/v1/dossiers/{code}/portal-payments": {"post": _op(
         "startPortalPayment", "Payment requests", "Start a payment on the national portal's platform",
         "The platform's payment initialisation for what the dossier still owes: the service records the "
-        "`MaThamChieu` (`ref`) and asks the platform about it if no confirmation comes within 15 minutes.",
+        "`MaThamChieu` (`ref`) and asks the platform about it if no confirmation comes within 15 minutes. "
+        "Idempotent: while a pending portal payment of the dossier for the same amount exists, the same call "
+        "again answers 200 with that payment and starts no other.",
         SYSTEM,
         {"201": {"description": "Started.", "content": _json("PortalPayment", EXAMPLE_PORTAL_PAYMENT)},
+         "200": {"description": "A pending portal payment of the dossier for the same amount already exists: "
+                 "that one, unchanged.", "content": _json("PortalPayment", EXAMPLE_PORTAL_PAYMENT)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "NothingDuePortal"})},
         parameters=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
                      "description": "The dossier's code or its national-portal code.",

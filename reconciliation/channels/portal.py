@@ -48,12 +48,32 @@ def new_ref(dossier: Dossier, when: datetime) -> str:
 
 
 def initialise(session: Session, dossier: Dossier, actor: str, *, amount: int | None = None) -> PortalPayment:
-    """Start a payment of what the dossier still owes on the platform. Flushes."""
+    """Start a payment of what the dossier still owes on the platform. Flushes.
+
+    Idempotent: while a pending portal payment of the dossier for the same amount exists,
+    that one is returned and nothing is added, so a client that retries the initialisation
+    does not pile up payments."""
+    payment, _ = initialise_once(session, dossier, actor, amount=amount)
+    return payment
+
+
+def initialise_once(session: Session, dossier: Dossier, actor: str, *,
+                    amount: int | None = None) -> tuple[PortalPayment, bool]:
+    """``initialise``, also saying whether the payment was created (False: an existing
+    pending one for the same dossier and amount is returned). Flushes."""
+    # Lock the dossier (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
+    # two initialisations at once cannot both find no pending payment and both add one.
+    dossier = session.get(Dossier, dossier.id, with_for_update={"of": Dossier}, populate_existing=True)
     remaining = dossier.amount_due - dossier.amount_paid
     amount = remaining if amount is None else amount
     if amount <= 0:
         raise Conflict(f"nothing remains due on dossier {dossier.code}", code=Refusal.NOTHING_DUE,
                        params={"dossier": dossier.code})
+    existing = session.scalar(select(PortalPayment).where(
+        PortalPayment.dossier_id == dossier.id, PortalPayment.status == "pending",
+        PortalPayment.amount == amount).order_by(PortalPayment.id).limit(1))
+    if existing is not None:
+        return existing, False
     now = utcnow()
     ref = new_ref(dossier, now)
     while session.scalar(select(PortalPayment.id).where(PortalPayment.ref == ref)) is not None:
@@ -66,7 +86,7 @@ def initialise(session: Session, dossier: Dossier, actor: str, *, amount: int | 
     session.flush()
     audit.record(session, actor, "portal.initialised", "portal_payment", payment.id,
                  {"ref": ref, "dossier": dossier.code, "amount": amount})
-    return payment
+    return payment, True
 
 
 def _lock_payment(session: Session, ref: str) -> PortalPayment | None:
@@ -251,4 +271,4 @@ def portal_payment_json(payment: PortalPayment) -> dict[str, Any]:
             "created_at": isoformat_ict(payment.created_at), "confirmed_via": payment.confirmed_via}
 
 
-__all__ = ["handle_event", "initialise", "query_pending", "get_dossier"]
+__all__ = ["handle_event", "initialise", "initialise_once", "query_pending", "get_dossier"]

@@ -19,12 +19,13 @@ from core.clock import ict_day, utcnow
 from core.tokens import create_token
 from payments.agencies import default_account
 from payments.models import Dossier
+from payments.requests import create_payment_request
 from reconciliation.models import Allocation, BankTransaction, JournalEntry, OutboxEvent, PortalPayment, ReconException
 from reconciliation.channels.portal import initialise, query_pending
 from reconciliation.channels.portal_client import wsgi_poster
 from reconciliation.inbound.statement_import import import_statement
 
-from .conftest import make_dossier, make_request, ok, post, signed
+from .conftest import make_dossier, make_request, ok, post, signed, transfer_for
 
 SECRET = DEMO_KEYS.portal_secret
 
@@ -196,3 +197,40 @@ def test_a_day_of_four_channels(app, client, seeded):
         assert events[-1].payload["dossier"]["fees"], code
     seeded.rollback()
     assert json.dumps([e.payload for e in seeded.scalars(select(OutboxEvent))], ensure_ascii=False)
+
+
+def test_starting_a_portal_payment_again_returns_the_pending_one(client, seeded):
+    """A client that retries the initialisation gets the same pending payment (200), not
+    another one per call; a different amount still owed, or a payment that failed, starts anew."""
+    token = create_token(seeded, "portal-system", "system")
+    headers = {"Authorization": f"Bearer {token}"}
+    dossier = make_dossier(seeded, amount=28000, channel="online")
+    seeded.commit()
+    url = f"/api/v1/dossiers/{dossier.code}/portal-payments"
+    first = client.post(url, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    again = [client.post(url, headers=headers) for _ in range(3)]
+    assert [r.status_code for r in again] == [200, 200, 200]
+    assert {r.get_json()["ref"] for r in again} == {first.get_json()["ref"]}
+    assert seeded.scalar(select(func.count()).select_from(PortalPayment)
+                         .where(PortalPayment.dossier_id == dossier.id)) == 1
+    # Once it failed, a new call starts another payment.
+    payment = seeded.scalars(select(PortalPayment).where(PortalPayment.dossier_id == dossier.id)).one()
+    payment.status = "failed"
+    seeded.commit()
+    other = client.post(url, headers=headers)
+    assert other.status_code == 201
+    assert other.get_json()["ref"] != first.get_json()["ref"]
+    assert other.get_json()["amount"] == 28000
+    assert client.post(url, headers=headers).get_json()["ref"] == other.get_json()["ref"]
+    # Part of it paid elsewhere: the pending payment is for another amount than what is owed now.
+    seeded.expire_all()
+    stored = seeded.get(Dossier, dossier.id)
+    request = create_payment_request(seeded, stored, "test", amount=10000)
+    seeded.commit()
+    assert ok("bankdirect", post(client, "bankdirect", *signed("bankdirect", transfer_for(request))))
+    third = client.post(url, headers=headers)
+    assert third.status_code == 201
+    assert third.get_json()["amount"] == 18000
+    assert seeded.scalar(select(func.count()).select_from(PortalPayment)
+                         .where(PortalPayment.dossier_id == dossier.id, PortalPayment.status == "pending")) == 2
