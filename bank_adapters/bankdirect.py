@@ -13,7 +13,8 @@ Every field is required and a string. The request is refused as ``expired`` when
 ``requestTime`` is more than 300 s from ``request.received_at``; its ``requestId`` is the
 replay key. The answer is always HTTP 200 with a response code, except 400 for a body that
 cannot be read at all. A ``|`` inside a signed field would make the signed text ambiguous
-(the bank replaces it in descriptions), so one that arrives is refused as ``invalid``.
+(the bank replaces it in descriptions), so one that arrives is refused as ``invalid``, as is
+a ``description`` longer than the spec's 210 characters.
 """
 from __future__ import annotations
 
@@ -131,6 +132,10 @@ class BankDirectAdapter:
         for name in SIGNED_FIELDS:
             if "|" in (values[name] or ""):
                 raise fields.refuse(name, "contains '|', which separates the signed fields")
+        description = values["description"] or ""
+        if len(description) > MAX_DESCRIPTION:
+            raise fields.refuse("description", f"has {len(description)} characters; the bank sends at most "
+                                               f"{MAX_DESCRIPTION}")
         request_time = fields.ict_time("requestTime", TIME_COMPACT)
         skew = (request.received_at - request_time).total_seconds()
         if abs(skew) > MAX_SKEW_SECONDS:
@@ -159,8 +164,6 @@ class BankDirectAdapter:
             counter_bank=optional(values["counterBankCode"]), virtual_account=optional(values["virtualAccountNo"]),
         )
         hints: dict[str, Any] = {"request_time": request_time.isoformat()}
-        if len(transfer.content) > MAX_DESCRIPTION:  # kept whole: the money counts more than the bank's limit
-            hints["description_over_limit"] = len(transfer.content)
         return CallbackEvent(channel=NAME, kind=KIND_TRANSFER, event_id=transaction_id, transfer=transfer,
                              replay_key=request_id, request_id=request_id, hints=hints)
 

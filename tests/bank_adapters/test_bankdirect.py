@@ -181,6 +181,8 @@ def test_every_field_must_be_a_string(value):
     ({"transactionTime": "2026-11-25 09:30"}, "transactionTime"), ({"requestId": ""}, "requestId"),
     ({"transactionId": ""}, "transactionId"), ({"accountNo": " "}, "accountNo"),
     ({"description": "HS7K2M9QXA4|LE PHI"}, "description"), ({"description": "HS7K2M9QXA4\x00"}, "description"),
+
+    ({"description": "HS7K2M9QXA4 " + "X" * 199}, "description"),
 ])
 def test_invalid_values_are_named(changes, field):
     found = refusal(signed(**changes))
@@ -188,6 +190,18 @@ def test_invalid_values_are_named(changes, field):
     assert found.reason.startswith(field)
     if field != "requestId":
         assert found.request_id == "BD20261125093015000123"
+
+
+def test_a_description_of_210_characters_is_read_and_one_more_is_refused():
+    at_limit = "HS7K2M9QXA4 " + "X" * 198
+    assert len(at_limit) == bankdirect.MAX_DESCRIPTION == 210
+    event = ADAPTER.verify(request(signed(description=at_limit)), KEYS)
+    assert event.transfer.content == at_limit
+    found = refusal(signed(description=at_limit + "X"))
+    assert found.outcome is Outcome.INVALID
+    assert found.reason == "description has 211 characters; the bank sends at most 210"
+    answer = ADAPTER.respond(found.outcome, request(signed(description=at_limit + "X")), KEYS, refusal=found)
+    assert (answer.status, json.loads(answer.body)["responseCode"]) == (200, "04")
 
 
 def test_bad_request_time_is_invalid():

@@ -258,3 +258,22 @@ def test_the_journal_keeps_no_api_key(client, seeded):
     entry = journal(seeded)[0]
     assert DEMO_KEYS.sepay_api_key not in json.dumps(entry.headers)
     assert entry.headers["authorization"].startswith("Apikey *** sha256=")
+
+
+def test_a_bankdirect_description_over_210_characters_is_refused_and_changes_nothing(client, seeded):
+    from bank_adapters.keys import DEMO_BANK_PRIVATE_KEY
+    from simulator.callbacks import bankdirect_fields, new_request_id
+
+    request = make_request(seeded)
+    transfer = transfer_for(request)
+    now = utcnow()
+    fields = bankdirect_fields(transfer, request_id=new_request_id(now), request_time=now)
+    fields["description"] = (fields["description"] + " ").ljust(211, "X")
+    fields["signature"] = bankdirect.sign_request(fields, DEMO_BANK_PRIVATE_KEY)
+    posted = post(client, "bankdirect", {"Content-Type": "application/json"}, json.dumps(fields).encode())
+    assert (posted.status, posted.json["responseCode"]) == (200, "04")
+    assert bankdirect.verify_acknowledgement(posted.body, DEMO_SERVICE_PUBLIC_KEY)["responseCode"] == "04"
+    assert count(seeded, BankTransaction) == 0
+    assert [e.outcome for e in journal(seeded)] == ["refused"]
+    seeded.refresh(request)
+    assert request.amount_paid == 0
