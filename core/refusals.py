@@ -39,6 +39,7 @@ class Refusal(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    DUPLICATE_KEY = "duplicate_key"
     CONCURRENT_CHANGE = "concurrent_change"
     # Dossiers and payment requests (CONTRACT.md names the first four).
     DOSSIER_EXISTS = "dossier_exists"
@@ -222,6 +223,8 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.INVALID_CANCEL: _Entry(N_("Lý do hủy phải là một đoạn văn bản, tối đa 1.000 ký tự.")),
     R.CONCURRENT_CHANGE: _Entry(N_("Yêu cầu thanh toán vừa được người khác thay đổi cùng lúc: đọc lại rồi thử lại.")),
     R.INVALID_REFUND: _Entry(N_("Đề nghị hoàn tiền chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.DUPLICATE_KEY: _Entry(N_("Nội dung gửi lên có khóa “%(key)s” xuất hiện hai lần: mỗi khóa chỉ được có một "
+                               "giá trị.")),
     R.INVALID_DOSSIER: _Entry(N_("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_CASH: _Entry(N_("Khoản tiền mặt chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_REQUEST: _Entry(N_("Yêu cầu thanh toán chưa hợp lệ: thời hạn hiệu lực từ 1 phút đến 30 ngày.")),

@@ -49,6 +49,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(f"key {key!r} appears twice")
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two values for one key: which one counts would depend on the parser. Refuse, as the callbacks do.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def json_body(*, required: bool) -> Any:
     """The request's JSON value; ``None`` for an empty body when not ``required``."""
     limit = current_app.config.get("API_MAX_JSON_BYTES", DEFAULT_MAX_JSON_BYTES)
@@ -65,7 +81,11 @@ def json_body(*, required: bool) -> Any:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise BadRequest(f"the body must be JSON (Content-Type: application/json), not {request.mimetype}")
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as exc:
+        raise ValidationError(f"the body has the key {exc.key!r} twice; each key may have one value only",
+                              errors=[FieldError(exc.key, "appears twice")], code=Refusal.DUPLICATE_KEY,
+                              params={"key": exc.key}) from None
     except (ValueError, RecursionError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
         raise BadRequest(f"the body is not valid UTF-8 JSON{where}") from None

@@ -179,7 +179,9 @@ SCHEMAS: dict[str, Any] = {
                      "description": "The refusal's stable, machine-readable name; each operation lists the ones it "
                                     "can answer. Generic codes (`bad_request`, `unauthorized`, `forbidden`, "
                                     "`not_found`, `conflict`, `payload_too_large`, `invalid`) name refusals that "
-                                    "have no name of their own."},
+                                    "have no name of their own. Any operation that reads a JSON body answers "
+                                    "422 `duplicate_key` (`params.key` naming it) when one object of the body "
+                                    "has the same key twice."},
             "params": {"type": "object", "additionalProperties": True, "description": "What explains the refusal (amounts in đồng, days as "
                                                         "YYYY-MM-DD, references), by name; present when there are "
                                                         "any.",

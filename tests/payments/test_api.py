@@ -348,6 +348,36 @@ def test_bodies_that_are_not_a_json_object(api, seeded, kwargs, status):
     assert counts(seeded) == before
 
 
+@pytest.mark.parametrize("raw, key", [
+    ('{"amount": 8000, "amount": 8000000}', "amount"),
+    ('{"reason": "x", "expires_in_minutes": 30, "expires_in_minutes": 60}', "expires_in_minutes"),
+])
+def test_a_body_with_a_key_twice_is_refused_422_naming_the_key(api, seeded, raw, key):
+    api.dossier()
+    before = counts(seeded)
+    response = api.client.post(f"/api/v1/dossiers/{LAND['code']}/payment-requests", data=raw,
+                               content_type="application/json", headers=api.headers("system"))
+    problem = assert_problem(response, 422, [key])
+    assert problem["code"] == "duplicate_key" and problem["params"] == {"key": key}
+    assert f"“{key}”" in problem["detail"]
+    assert counts(seeded) == before
+
+
+def test_a_dossier_with_a_key_twice_even_nested_is_refused_and_registers_nothing(api, seeded):
+    import json as _json
+
+    before = counts(seeded)
+    raw = _json.dumps({**BIRTH, "charges": []})[:-1] + ', "charges": [{"name": "x", "amount": 1, "amount": 2}]}'
+    response = api.client.post("/api/v1/dossiers", data=raw, content_type="application/json",
+                               headers=api.headers("counter"))
+    problem = assert_problem(response, 422, ["amount"])
+    assert problem["code"] == "duplicate_key"
+    assert counts(seeded) == before
+    # The same key in two different objects is fine.
+    assert api.post("/dossiers", {**BIRTH, "charges": [{"name": "a", "amount": 1}, {"name": "b", "amount": 2}]}
+                    ).status_code == 201
+
+
 def test_bodies_over_one_megabyte_413(api, seeded):
     before = counts(seeded)
     big = {**LAND, "applicant_name": "A" * (1024 * 1024)}

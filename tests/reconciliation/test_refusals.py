@@ -30,7 +30,7 @@ SAMPLE = {"code": "000.12.03.H26-261125-0001", "dossier": "000.12.03.H26-261125-
           "reference": "HS7K2M9QXAS", "status": "paid", "amount": 1_500_000, "available": 400_000,
           "day": date(2026, 11, 25), "account": "108405063352", "count": 2, "total": 9000, "left": 8000,
           "target": "HS000", "allocated": 3000, "act": "unmatch", "remaining": 5000, "ref": "FT26001",
-          "id": 7, "problem": "line 3"}
+          "id": 7, "problem": "line 3", "key": "amount"}
 
 
 def test_every_code_with_a_sentence_says_it_in_vietnamese_and_in_english(app):
