@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import ict_day, parse_iso, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
+from core.money import MAX_AMOUNT
 from core.refusals import Refusal
 
 from .catalogue import rules_for
@@ -206,6 +207,7 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
                  for c in data.charges]
     else:
         lines = compute_charges(rules_for(procedure), facts_for(data))
+    check_total(sum(line.amount for line in lines), given=data.charges is not None)
     dossier = Dossier(
         code=data.code or next_dossier_code(session, agency, data.submitted_at),
         portal_code=data.portal_code,
@@ -229,6 +231,16 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
         raise Conflict(f"dossier {dossier.code} already exists", code=Refusal.DOSSIER_EXISTS,
                        params={"code": dossier.code}) from None
     return dossier
+
+
+def check_total(total: int, *, given: bool = True) -> None:
+    """The charges of a dossier total at most 9,999,999,999,999 đồng (CONTRACT.md, "Amounts"):
+    more could never be asked for in a VietQR code. Refused as ``invalid_dossier``."""
+    if total > MAX_AMOUNT:
+        where = "the charges given" if given else "the charges the catalogue computes"
+        raise ValidationError(f"{where} total {total} đồng, more than the {MAX_AMOUNT} đồng a payment can carry",
+                              errors=[FieldError("charges", f"total {total}: at most {MAX_AMOUNT} đồng")],
+                              code=Refusal.INVALID_DOSSIER)
 
 
 def find_dossier(session: Session, code: str) -> Dossier | None:

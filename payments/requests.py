@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.clock import ICT, ict_day, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
 from core.refusals import Refusal
-from core.money import format_vnd
+from core.money import MAX_AMOUNT, format_vnd
 from qr.vietqr import encode_transfer
 
 from .agencies import default_account
@@ -69,6 +69,11 @@ def create_payment_request(session: Session, dossier: Dossier, actor: str, *, am
     dossier = session.get(Dossier, dossier.id, with_for_update={"of": Dossier}, populate_existing=True)
     _refresh_dossier_requests(session, dossier, now)
     available = remaining_due(dossier) - outstanding_requested(dossier)
+    if dossier.amount_due > MAX_AMOUNT:  # registered before the limit was checked: refused, not a 500
+        raise ValidationError(f"dossier {dossier.code}'s charges total {dossier.amount_due} đồng, more than the "
+                              f"{MAX_AMOUNT} đồng a payment can carry: correct its charges",
+                              errors=[FieldError("charges", f"total {dossier.amount_due}: at most {MAX_AMOUNT} đồng")],
+                              code=Refusal.INVALID_DOSSIER, params={"dossier": dossier.code})
     if amount is None:
         if available <= 0:
             open_refs = ", ".join(r.reference for r in dossier.payment_requests if r.status == "open")
@@ -83,6 +88,10 @@ def create_payment_request(session: Session, dossier: Dossier, actor: str, *, am
             raise ValidationError("amount must be a positive whole number of đồng",
                                   errors=[FieldError("amount", "positive whole đồng")],
                                   code=Refusal.NOT_A_POSITIVE_AMOUNT)
+        if amount > MAX_AMOUNT:
+            raise ValidationError(f"amount {amount} is more than the {MAX_AMOUNT} đồng a payment can carry",
+                                  errors=[FieldError("amount", f"at most {MAX_AMOUNT} đồng")],
+                                  code=Refusal.INVALID_REQUEST)
         if remaining_due(dossier) <= 0:
             raise Conflict(f"nothing remains due on dossier {dossier.code}", code=Refusal.NOTHING_DUE,
                            params={"dossier": dossier.code})

@@ -28,7 +28,8 @@ from core import audit
 from core.clock import to_ict, utcnow
 from core.errors import Conflict
 from core.refusals import Refusal
-from payments.dossiers import find_dossier, get_dossier
+from core.money import MAX_AMOUNT
+from payments.dossiers import check_total, find_dossier, get_dossier
 from payments.models import Dossier, code_key
 
 from reconciliation.matching.allocation import active_allocations, allocate, lock_transaction
@@ -64,6 +65,8 @@ def initialise_once(session: Session, dossier: Dossier, actor: str, *,
     # Lock the dossier (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
     # two initialisations at once cannot both find no pending payment and both add one.
     dossier = session.get(Dossier, dossier.id, with_for_update={"of": Dossier}, populate_existing=True)
+    if dossier.amount_due > MAX_AMOUNT:  # registered before the limit was checked: refused, not a 500
+        check_total(dossier.amount_due)
     remaining = dossier.amount_due - dossier.amount_paid
     amount = remaining if amount is None else amount
     if amount <= 0:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import ict_day, utcnow
 from core.errors import Conflict, FieldError, ValidationError
+from core.money import MAX_AMOUNT
 from core.refusals import Refusal
 from payments.models import Dossier
 
@@ -29,11 +30,16 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
     errors = []
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         errors.append(FieldError("amount", "a positive whole number of đồng"))
+    elif amount > MAX_AMOUNT:
+        errors.append(FieldError("amount", f"at most {MAX_AMOUNT} đồng"))
     receipt_number = (receipt_number or "").strip()
     if not receipt_number or len(receipt_number) > 40:
         errors.append(FieldError("receipt_number", "the number of the receipt issued (1 to 40 characters)"))
-    if amount_tendered is not None and (not isinstance(amount_tendered, int) or amount_tendered < amount):
+    if amount_tendered is not None and (isinstance(amount_tendered, bool) or not isinstance(amount_tendered, int)
+                                        or not isinstance(amount, int) or amount_tendered < amount):
         errors.append(FieldError("amount_tendered", "at least the amount paid"))
+    elif amount_tendered is not None and amount_tendered > MAX_AMOUNT:
+        errors.append(FieldError("amount_tendered", f"at most {MAX_AMOUNT} đồng"))
     if errors:
         raise ValidationError("the cash payment is not valid", errors=errors, code=Refusal.INVALID_CASH)
     dossier = lock_dossier(session, dossier.id)  # two clerks at once cannot both take what remains

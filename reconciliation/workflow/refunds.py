@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import utcnow
 from core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
+from core.money import MAX_AMOUNT
 from core.refusals import Refusal
 from core.users import Role, actor_holds
 from payments.dossiers import payment_status
@@ -74,6 +75,8 @@ def request_refund(session: Session, *, amount: int, reason: str, beneficiary_ba
     errors = _check_beneficiary(beneficiary_bank, beneficiary_account, beneficiary_name)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         errors.append(FieldError("amount", "a positive whole number of đồng"))
+    elif amount > MAX_AMOUNT:
+        errors.append(FieldError("amount", f"at most {MAX_AMOUNT} đồng"))
     if not (reason or "").strip():
         errors.append(FieldError("reason", "required"))
     if (transaction_id is None) == (dossier_id is None):

@@ -378,6 +378,45 @@ def test_a_dossier_with_a_key_twice_even_nested_is_refused_and_registers_nothing
                     ).status_code == 201
 
 
+@pytest.mark.parametrize("charges", [
+    [{"name": "a", "amount": 9_999_999_999_999}, {"name": "b", "amount": 1}],
+    [{"name": f"l{i}", "amount": 5_000_000_000_000} for i in range(3)],
+])
+def test_a_dossier_whose_charges_total_over_the_limit_is_refused_422(api, seeded, charges):
+    before = counts(seeded)
+    problem = assert_problem(api.post("/dossiers", {**BIRTH, "charges": charges}), 422, ["charges"])
+    assert problem["code"] == "invalid_dossier"
+    assert counts(seeded) == before
+    # At the limit exactly, it is registered and a payment request carries it.
+    limit = [{"name": "a", "amount": 9_999_999_999_998}, {"name": "b", "amount": 1}]
+    assert api.post("/dossiers", {**BIRTH, "charges": limit}).get_json()["amount_due"] == 9_999_999_999_999
+    assert api.request(BIRTH["code"])["amount"] == 9_999_999_999_999
+
+
+def test_a_payment_request_for_a_dossier_over_the_limit_is_422_not_500(api, seeded):
+    """A dossier stored before the total was checked: refused naming its charges."""
+    from sqlalchemy import update
+
+    api.dossier(**BIRTH)
+    seeded.execute(update(Dossier).where(Dossier.code == BIRTH["code"]).values(amount_due=10**13 + 5))
+    seeded.commit()
+    before = counts(seeded)
+    for body in ({}, {"amount": 8000}):
+        problem = assert_problem(api.post(f"/dossiers/{BIRTH['code']}/payment-requests", body), 422, ["charges"])
+        assert problem["code"] == "invalid_dossier"
+    assert counts(seeded) == before
+
+
+def test_a_payment_request_amount_over_the_limit_is_422(api, seeded):
+    api.dossier()
+    before = counts(seeded)
+    for amount in (10**13, 10**30):
+        problem = assert_problem(api.post(f"/dossiers/{LAND['code']}/payment-requests", {"amount": amount}), 422,
+                                 ["amount"])
+        assert problem["code"] == "invalid_request"
+    assert counts(seeded) == before
+
+
 def test_bodies_over_one_megabyte_413(api, seeded):
     before = counts(seeded)
     big = {**LAND, "applicant_name": "A" * (1024 * 1024)}
