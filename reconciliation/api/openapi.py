@@ -229,7 +229,8 @@ PATHS: dict[str, Any] = {
         {"201": {"description": "Started.", "content": _json("PortalPayment", EXAMPLE_PORTAL_PAYMENT)},
          "200": {"description": "A pending portal payment of the dossier for the same amount already exists: "
                  "that one, unchanged.", "content": _json("PortalPayment", EXAMPLE_PORTAL_PAYMENT)},
-         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "NothingDuePortal"})},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "NothingDuePortal",
+                     "422": "InvalidDossier"})},
         parameters=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
                      "description": "The dossier's code or its national-portal code.",
                      "example": "000.12.03.H26-261125-0001"}])},

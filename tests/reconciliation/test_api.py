@@ -7,9 +7,10 @@ import io
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.tokens import create_token
+from payments.models import Dossier
 from reconciliation.models import BankTransaction, StatementImport
 from tests.payments.test_openapi import Recorder, operations
 
@@ -62,6 +63,11 @@ def test_every_described_status_is_given_and_no_other(app, client, tokens, seede
     seeded.commit()
     started = rec.call("startPortalPayment", params={"code": dossier.code}).get_json()
     assert started["status"] == "pending" and started["amount"] == 28000 and started["ref"].startswith("dvc")
+    assert rec.call("startPortalPayment", params={"code": dossier.code}).get_json()["ref"] == started["ref"]  # 200
+    too_much = make_dossier(seeded, amount=8000)
+    seeded.execute(update(Dossier).where(Dossier.id == too_much.id).values(amount_due=10**13))
+    seeded.commit()
+    rec.call("startPortalPayment", params={"code": too_much.code})  # 422: charges over the limit
     rec.call("startPortalPayment", params={"code": "nope-404"})
     rec.call("startPortalPayment", role=None, params={"code": dossier.code})
     rec.call("startPortalPayment", role="finance", params={"code": dossier.code})
