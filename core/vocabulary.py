@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from flask import has_request_context
+from flask import has_app_context
 from flask_babel import gettext
 
 
@@ -186,6 +186,6 @@ def label(vocabulary: type[StrEnum], value: str | None) -> str:
     text = LABELS[vocabulary].get(value or "")
     if text is None:
         return value or ""
-    if text in ("payOS", "SePay") or not has_request_context():  # outside a request (CLI, jobs): Vietnamese
+    if text in ("payOS", "SePay") or not has_app_context():  # outside the app (plain scripts): Vietnamese
         return text
     return gettext(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request, session
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request, session
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +16,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI and jobs: the first language, unless force_locale says otherwise
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     requested = request.args.get("lang")
     if requested in languages:

@@ -208,3 +208,15 @@ def test_every_named_refusal_is_raised_somewhere_and_has_its_sentence():
         assert f"Refusal.{code.name}" in source or f'"{code.value}"' in source, code
         if code not in GENERIC:
             assert code in MESSAGES, code
+
+
+def test_the_cli_says_statuses_in_its_own_language(app, monkeypatch):
+    from core.errors import Conflict
+    from core.refusals import cli_text
+
+    exc = Conflict("x", code=Refusal.REFUND_STATE, params={"id": 3, "status": "paid"})
+    with app.app_context():
+        monkeypatch.setenv("LANG", "en_US.UTF-8")
+        assert cli_text(exc) == "error [refund_state]: Refund 3 is “Paid out”: this can no longer be done."
+        monkeypatch.setenv("LANG", "vi_VN.UTF-8")
+        assert "“Đã chuyển trả”" in cli_text(exc)
