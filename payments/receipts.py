@@ -6,6 +6,8 @@
   "Receipts"): an agency keeps a series *pattern* such as ``DD-YYE``, and a receipt issued in
   2027 is in series ``DD-27E``. Each year therefore opens a new series whose numbering starts
   at 1, and (form, series, number) never repeats; the database refuses a repeat.
+- Issued and cancelled by the one money writer (``reconciliation.matching.writer``), from
+  the rule ``money_rules.receipts_to_issue``; this module holds the series and the numbering.
 - Numbered per form and series from 1, without gaps: the counter row is locked while a number
   is taken, in the same transaction that issues the receipt, so a rolled-back issue gives its
   number back. The series, the year and ``issued_at`` come from one instant, so a receipt is
@@ -16,17 +18,13 @@
 from __future__ import annotations
 
 import re
-import secrets
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.clock import to_ict, utcnow
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict
 
-from .models import Agency, Dossier, Receipt
-from .money_rules import receipts_to_issue
+from .models import Agency, Receipt
 from .references import normalise
 
 DEFAULT_FORM = "01BLP0-001"
@@ -91,51 +89,6 @@ def take_numbers(session: Session, form: str, series: str, year: int, count: int
 
 def next_number(session: Session, form: str, series: str, year: int) -> int:
     return take_numbers(session, form, series, year)
-
-
-def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_channel: str | None = None) -> list[Receipt]:
-    """Issue the dossier's receipts, one per kind with something to pay, unless they are
-    already issued. Flushes."""
-    issued = session.scalars(select(Receipt).where(Receipt.dossier_id == dossier.id, Receipt.status == "issued")).all()
-    have = {r.kind for r in issued}
-    agency = dossier.agency
-    now = utcnow()
-    year = to_ict(now).year
-    form, series = series_of(agency, year)
-    created: list[Receipt] = []
-    for kind, lines in receipts_to_issue(dossier.charges, have):
-        number = take_numbers(session, form, series, year)
-        replaced = session.scalar(select(Receipt.id).where(Receipt.dossier_id == dossier.id, Receipt.kind == kind,
-                                                           Receipt.status == "cancelled")
-                                  .order_by(Receipt.id.desc()).limit(1))
-        receipt = Receipt(agency_id=agency.id, dossier_id=dossier.id, form=form, series=series,
-                          year=year, number=number, kind=kind, payer_name=dossier.applicant_name,
-                          lines=lines, amount=sum(line["amount"] for line in lines), payment_channel=payment_channel,
-                          lookup_token=secrets.token_urlsafe(18), issued_at=now, issued_by=actor, status="issued",
-                          replaces_id=replaced)
-        session.add(receipt)
-        session.flush()
-        audit.record(session, actor, "receipt.issued", "receipt", receipt.id,
-                     {"dossier": dossier.code, "number": receipt_number(receipt), "kind": kind,
-                      "amount": receipt.amount})
-        created.append(receipt)
-    return created
-
-
-def cancel_receipts(session: Session, dossier: Dossier, reason: str, actor: str) -> list[Receipt]:
-    if not reason or not reason.strip():
-        raise ValidationError("say why the receipts are cancelled")
-    receipts = session.scalars(select(Receipt).where(Receipt.dossier_id == dossier.id,
-                                                     Receipt.status == "issued")).all()
-    for receipt in receipts:
-        receipt.status = "cancelled"
-        receipt.cancelled_at = utcnow()
-        receipt.cancelled_by = actor
-        receipt.cancel_reason = reason.strip()[:500]
-        audit.record(session, actor, "receipt.cancelled", "receipt", receipt.id,
-                     {"dossier": dossier.code, "number": receipt_number(receipt), "reason": receipt.cancel_reason})
-    session.flush()
-    return list(receipts)
 
 
 def receipt_number(receipt: Receipt) -> str:

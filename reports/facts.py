@@ -36,7 +36,7 @@ from typing import Any, Iterable
 from sqlalchemy import BigInteger, Integer, and_, case, delete, distinct, event, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from core.changes import DOSSIERS, RECEIPTS
+from core.changes import DOSSIERS, DOSSIERS_AT_ONCE, RECEIPTS, RECEIPTS_AT_ONCE
 from core.clock import ict_day
 from payments.models import Dossier, DossierCharge, PaymentRequest, Receipt
 from reconciliation.models import Allocation, BankTransaction, CashPayment, Refund
@@ -145,12 +145,22 @@ def _note_changes(session: Session, _flush_context) -> None:
         elif isinstance(obj, Receipt):
             if obj.id is not None:
                 receipts.add(obj.id)
+    _take_at_once(session)
+
+
+def _take_at_once(session: Session) -> None:
+    """What a plain-SQL writer asked to have rewritten before its commit joins the ORM's."""
+    for noted, dirty in ((DOSSIERS_AT_ONCE, _DOSSIERS), (RECEIPTS_AT_ONCE, _RECEIPTS)):
+        ids = session.info.pop(noted, None)
+        if ids:
+            session.info.setdefault(dirty, set()).update(ids)
 
 
 def _write_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the outer commit writes
     session.flush()
+    _take_at_once(session)
     _queue_noted(session)
     apply_pending(session, drain_queue=False)
 
@@ -205,7 +215,7 @@ def drain(session: Session, batch: int = 2000) -> int:
 
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for key in (_DOSSIERS, _RECEIPTS, DOSSIERS, RECEIPTS):
+        for key in (_DOSSIERS, _RECEIPTS, DOSSIERS, RECEIPTS, DOSSIERS_AT_ONCE, RECEIPTS_AT_ONCE):
             session.info.pop(key, None)
 
 
@@ -213,6 +223,7 @@ def apply_pending(session: Session, *, drain_queue: bool = True) -> None:
     """Rewrite the rows of what this transaction touched so far, and (``drain_queue``) what the
     plain-SQL writers queued: called by the reports themselves before reading, so that they
     see every committed change and the transaction's own."""
+    _take_at_once(session)
     if drain_queue:
         _queue_noted(session)
         drain(session)

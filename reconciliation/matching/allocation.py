@@ -1,33 +1,28 @@
-"""Allocations: the only place where money becomes (or stops being) a dossier's payment.
+"""One payment at a time: a person's match, cash at the counter, the portal's confirmation,
+an unmatch, a bank's reversal.
 
-``allocate`` and ``reverse`` each change, in the caller's database transaction: the
-allocation row, the payment's allocated sum (never above its amount), the payment request's
-amount paid and state (with its history), the dossier's amount paid, the receipts (issued
-when the dossier is paid, cancelled when a reversal unpays it), the outbound event, and one
-audit record naming the rule or the person. The rows they change are locked first
-(``FOR UPDATE`` on PostgreSQL; SQLite serialises writers at ``BEGIN IMMEDIATE``), and a
-closed day refuses them.
-
-Which payment channel a payment counts as (the 766 indicator's question, DOMAIN.md) is
-decided here too, from what brought the money and the dossier's own channel.
+``allocate`` and ``reverse`` check what only a single act can be refused for (a closed day,
+money out, an account not ours, more than is left, a request of another dossier), lock the
+rows, and hand a plan of one to the one writer (``writer.apply``), which writes every
+consequence exactly as it does for a statement's thousands: the allocation, the sums and
+states with their history, receipts, the outbound event, stale requests, and one audit
+record per change naming the rule or the person. The rows are locked first (``FOR UPDATE``
+on PostgreSQL; SQLite serialises writers at ``BEGIN IMMEDIATE``).
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
 from core.clock import utcnow
 from core.errors import Conflict, ValidationError
 from core.refusals import Refusal
-from payments.dossiers import payment_status
 from payments import money_rules as rules
-from payments.models import Dossier, PaymentRequest, PaymentRequestEvent
+from payments.models import Dossier, PaymentRequest
 from payments.money_rules import payment_channel
 
-from reconciliation.workflow.exceptions import resolve_open_for_request
+from reconciliation.matching.writer import CashRow, DossierRow, State, apply, transaction_row
 from reconciliation.models import Allocation, BankTransaction, CashPayment, DailyClose
-from reconciliation.channels.outbox import emit
 
 
 def payment_channel_for(dossier: Dossier, transaction: BankTransaction | None = None, *, cash: bool = False,
@@ -87,10 +82,13 @@ def request_status(request: PaymentRequest) -> str:
     return rules.request_status(request.status, request.amount, request.amount_paid, request.expires_at, utcnow())
 
 
-def _request_event(request: PaymentRequest, actor: str, action: str, previous: str, note: str | None,
-                   data: dict) -> None:
-    request.events.append(PaymentRequestEvent(actor=actor, action=action, from_status=previous,
-                                              to_status=request.status, note=note, data=data, at=utcnow()))
+def _plan_state(session: Session, dossier_id: int) -> tuple[State, DossierRow]:
+    """The dossier and its requests, locked, for a plan of one. What the caller changed is
+    flushed first: the writer reads and writes with plain SQL."""
+    session.flush()
+    state = State(session, utcnow())
+    state.load(dossier_ids=[dossier_id])
+    return state, state.dossiers[dossier_id]
 
 
 def allocate(session: Session, *, dossier_id: int, amount: int, actor: str, rule: str, confidence: float = 1.0,
@@ -98,7 +96,8 @@ def allocate(session: Session, *, dossier_id: int, amount: int, actor: str, rule
              request_id: int | None = None, decision_id: int | None = None, portal: bool = False,
              note: str | None = None) -> Allocation:
     """Assign ``amount`` of a payment (``transaction`` or ``cash``) to a dossier (through
-    ``request_id`` when given). Flushes; the caller commits."""
+    ``request_id`` when given): a plan of one, written by ``writer.apply``. The session's
+    objects are expired afterwards (the writer wrote with SQL). The caller commits."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError("an allocation is a positive whole number of đồng", code=Refusal.NOT_A_POSITIVE_AMOUNT)
     if (transaction is None) == (cash is None):
@@ -114,86 +113,31 @@ def allocate(session: Session, *, dossier_id: int, amount: int, actor: str, rule
             raise Conflict(f"the transaction has {transaction.amount - transaction.allocated} đ left to allocate, "
                            f"not {amount} đ", code=Refusal.OVER_ALLOCATION,
                            params={"total": amount, "left": transaction.amount - transaction.allocated})
-    dossier = lock_dossier(session, dossier_id)
-    request = lock_request(session, request_id) if request_id is not None else None
-    if request is not None and request.dossier_id != dossier.id:
-        raise ValidationError(f"payment request {request.reference} is not one of dossier {dossier.code}'s",
-                              code=Refusal.REQUEST_OF_ANOTHER_DOSSIER,
-                              params={"reference": request.reference, "dossier": dossier.code})
-    channel = payment_channel_for(dossier, transaction, cash=cash is not None, portal=portal)
-    allocation = Allocation(transaction_id=transaction.id if transaction else None,
-                            cash_payment_id=cash.id if cash else None, dossier_id=dossier.id,
-                            payment_request_id=request.id if request else None, amount=amount,
-                            payment_channel=channel, decision_id=decision_id, rule=rule, confidence=confidence,
-                            created_at=utcnow(), created_by=actor)
-    session.add(allocation)
-    if transaction is not None:
-        transaction.allocated += amount
-        transaction.status = transaction_status(transaction)
-    before = payment_status(dossier)
-    dossier.amount_paid += amount
-    after = payment_status(dossier)
-    if request is not None:
-        previous = request.status
-        request.amount_paid += amount
-        request.status = request_status(request)
-        _request_event(request, actor, "payment", previous, note,
-                       {"amount": amount, "allocation_rule": rule, "channel": channel,
-                        "transaction_ref": transaction.bank_ref if transaction else None,
-                        "cash_receipt": cash.receipt_number if cash else None})
-        if rules.settles_part_payment(request.status):
-            resolve_open_for_request(session, request.id, ("amount_mismatch",), actor, rules.PART_PAYMENT_SETTLED)
-    session.flush()
-    _after_payment_change(session, dossier, request, before, after,
-                          {"payment": _payment_json(allocation, transaction, cash)})
-    audit.record(session, actor, "allocation.created", "allocation", allocation.id,
-                 {"dossier": dossier.code, "request": request.reference if request else None, "amount": amount,
-                  "transaction_id": transaction.id if transaction else None,
-                  "cash_payment_id": cash.id if cash else None, "rule": rule, "confidence": confidence,
-                  "channel": channel})
-    return allocation
-
-
-def _payment_json(allocation: Allocation, transaction: BankTransaction | None, cash: CashPayment | None) -> dict:
-    from core.clock import isoformat_ict
-
-    return {"amount": allocation.amount, "payment_channel": allocation.payment_channel,
-            "channel": (transaction.first_channel if transaction else "cash"),
-            "transaction_ref": transaction.bank_ref if transaction else None,
-            "cash_receipt": cash.receipt_number if cash else None,
-            "received_at": isoformat_ict(transaction.booked_at if transaction else cash.received_at)}
-
-
-def _after_payment_change(session: Session, dossier: Dossier, request: PaymentRequest | None, before: str, after: str,
-                          data: dict, *, reversal: bool = False) -> None:
-    """Receipts and outbound events follow a change of what a dossier has paid."""
-    from payments.receipts import cancel_receipts, issue_receipts
-
-    newly_paid = rules.became_paid(before, after)
-    if newly_paid:
-        channels = [a.payment_channel for a in active_allocations(session, dossier_id=dossier.id)]
-        issue_receipts(session, dossier, actor="system", payment_channel=rules.receipt_channel(channels))
-    elif rules.became_unpaid(before, after):
-        cancel_receipts(session, dossier, reason="Khoản thanh toán bị hoàn trả (payment reversed)", actor="system")
-    event = rules.event_for_change(request.status if request is not None else None, after, reversal=reversal)
-    if event is not None:
-        emit(session, event, dossier, request=request, data=data)
-    if newly_paid:
-        _cancel_stale_requests(session, dossier, keep=request)
-
-
-def _cancel_stale_requests(session: Session, dossier: Dossier, keep: PaymentRequest | None) -> None:
-    from payments.requests import cancel_request
-
-    by_id = {r.id: r for r in dossier.payment_requests}
-    for request_id in rules.requests_to_cancel([(r.id, r.status) for r in by_id.values()],
-                                               [keep.id] if keep is not None else []):
-        cancel_request(session, by_id[request_id], rules.STALE_REASON, "system")
+    source = transaction_row(transaction) if transaction is not None else None
+    cash_row = CashRow(cash.id, cash.receipt_number, cash.received_at) if cash is not None else None
+    state, dossier = _plan_state(session, dossier_id)
+    request = None
+    if request_id is not None:
+        request = state.requests_by_id.get(request_id)
+        if request is None:
+            other = session.get(PaymentRequest, request_id)
+            raise ValidationError(f"payment request {other.reference if other else request_id} is not one of "
+                                  f"dossier {dossier.code}'s", code=Refusal.REQUEST_OF_ANOTHER_DOSSIER,
+                                  params={"reference": other.reference if other else str(request_id),
+                                          "dossier": dossier.code})
+    channel = rules.payment_channel(source.channels.split(",") if source and source.channels else (),
+                                    dossier.channel, cash=cash is not None, portal=portal)
+    entry = state.pay(dossier=dossier, request=request, amount=amount, channel=channel, rule=rule, actor=actor,
+                      transaction=source, cash=cash_row, confidence=confidence, decision_id=decision_id, note=note)
+    written = apply(session, state, [entry], actor=actor, audit_each=True)
+    session.expire_all()
+    return session.get(Allocation, written.allocation_ids[0])
 
 
 def reverse(session: Session, allocation: Allocation, actor: str, reason: str) -> None:
     """Undo an allocation (an unmatch by a person, or a reversal on the statement): the money
-    is no longer the dossier's, and its request is open again for what is missing."""
+    is no longer the dossier's, and its request is open again for what is missing. A plan
+    of one, written by ``writer.apply``; the session's objects are expired afterwards."""
     if allocation.reversed_at is not None:
         raise Conflict(f"allocation {allocation.id} was already reversed", code=Refusal.ALREADY_REVERSED)
     if not reason or not reason.strip():
@@ -201,29 +145,14 @@ def reverse(session: Session, allocation: Allocation, actor: str, reason: str) -
     transaction = lock_transaction(session, allocation.transaction_id) if allocation.transaction_id else None
     if transaction is not None:
         ensure_day_open(session, transaction)
-    dossier = lock_dossier(session, allocation.dossier_id)
-    request = lock_request(session, allocation.payment_request_id) if allocation.payment_request_id else None
-    allocation.reversed_at = utcnow()
-    allocation.reversed_by = actor
-    allocation.reverse_reason = reason.strip()[:2000]
-    if transaction is not None:
-        transaction.allocated -= allocation.amount
-        transaction.status = transaction_status(transaction)
-    before = payment_status(dossier)
-    dossier.amount_paid -= allocation.amount
-    after = payment_status(dossier)
-    if request is not None:
-        previous = request.status
-        request.amount_paid -= allocation.amount
-        request.status = request_status(request)
-        _request_event(request, actor, "payment_reversed", previous, reason.strip()[:500],
-                       {"amount": allocation.amount, "allocation_id": allocation.id})
-    session.flush()
-    _after_payment_change(session, dossier, request, before, after,
-                          {"reversed": {"allocation_id": allocation.id, "amount": allocation.amount,
-                                        "reason": allocation.reverse_reason}}, reversal=True)
-    audit.record(session, actor, "allocation.reversed", "allocation", allocation.id,
-                 {"dossier": dossier.code, "amount": allocation.amount, "reason": allocation.reverse_reason})
+    source = transaction_row(transaction) if transaction is not None else None
+    allocation_id, amount, request_id = allocation.id, allocation.amount, allocation.payment_request_id
+    state, dossier = _plan_state(session, allocation.dossier_id)
+    entry = state.unpay(allocation_id=allocation_id, dossier=dossier,
+                        request=state.requests_by_id.get(request_id) if request_id is not None else None,
+                        amount=amount, transaction=source, actor=actor, reason=reason.strip()[:2000])
+    apply(session, state, [], [entry], actor=actor, audit_each=True)
+    session.expire_all()
 
 
 def active_allocations(session: Session, *, transaction_id: int | None = None,

@@ -7,7 +7,6 @@ text: each refusal is told again here from what the page knows (the form, the re
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_babel import gettext as _
@@ -143,37 +142,24 @@ class Labels:
         return blocking_label(text)
 
 
-# close.blocking_items() says what keeps a day open in English sentences of four shapes.
-_BLOCKING = (
-    (re.compile(r"^the day has not ended yet$"), "not_over"),
-    (re.compile(r"^no statement covers this day to its end$"), "not_covered"),
-    (re.compile(r"^no statement of this account covers this day$"), "no_statement"),
-    (re.compile(r"^statement (\d+): balance proof failed \((.*)\)$", re.S), "balance"),
-    (re.compile(r"^statement (\d+): does not follow the previous statement$"), "continuity"),
-    (re.compile(r"^(\d+) open exception\(s\): (\w+)$"), "exceptions"),
-    (re.compile(r"^(\d+) credit\(s\) not yet through the matcher$"), "undecided"),
-)
-
-
-def blocking_label(text: str) -> str:
-    for pattern, kind in _BLOCKING:
-        match = pattern.match(text)
-        if match is None:
-            continue
-        if kind == "not_over":
-            return _("Ngày chưa kết thúc (giờ Việt Nam): chỉ khóa sổ sau nửa đêm.")
-        if kind == "not_covered":
-            return _("Chưa có sao kê phủ đến hết ngày: sao kê đã nhập được lấy trước khi ngày kết thúc. Nhập sao kê "
-                     "cuối ngày của ngân hàng.")
-        if kind == "no_statement":
-            return _("Chưa có sao kê nào của tài khoản phủ ngày này: tải sao kê lên trước.")
-        if kind == "balance":
-            return _("Sao kê số %(id)s không qua được phép thử số dư (đầu kỳ + ghi có − ghi nợ ≠ cuối kỳ).",
-                     id=match.group(1))
-        if kind == "continuity":
-            return _("Sao kê số %(id)s có số dư đầu kỳ khác số dư cuối kỳ của sao kê trước.", id=match.group(1))
-        if kind == "exceptions":
-            return _("%(n)s mục cần xử lý đang mở: %(reason)s.", n=match.group(1),
-                     reason=Labels.reason(match.group(2)))
-        return _("%(n)s khoản tiền vào chưa qua bước ghép tự động: bấm “Chạy đối soát”.", n=match.group(1))
-    return text
+def blocking_label(item) -> str:
+    """A ``close.Blocking`` in the page's language (a plain string, as an old record keeps it,
+    is shown as it is)."""
+    kind, params = getattr(item, "kind", None), getattr(item, "params", {})
+    if kind == "not_over":
+        return _("Ngày chưa kết thúc (giờ Việt Nam): chỉ khóa sổ sau nửa đêm.")
+    if kind == "not_covered":
+        return _("Chưa có sao kê phủ đến hết ngày: sao kê đã nhập được lấy trước khi ngày kết thúc. Nhập sao kê "
+                 "cuối ngày của ngân hàng.")
+    if kind == "no_statement":
+        return _("Chưa có sao kê nào của tài khoản phủ ngày này: tải sao kê lên trước.")
+    if kind == "balance":
+        return _("Sao kê số %(id)s không qua được phép thử số dư (đầu kỳ + ghi có − ghi nợ ≠ cuối kỳ).",
+                 id=params["id"])
+    if kind == "continuity":
+        return _("Sao kê số %(id)s có số dư đầu kỳ khác số dư cuối kỳ của sao kê trước.", id=params["id"])
+    if kind == "exceptions":
+        return _("%(n)s mục cần xử lý đang mở: %(reason)s.", n=params["n"], reason=Labels.reason(params["reason"]))
+    if kind == "undecided":
+        return _("%(n)s khoản tiền vào chưa qua bước ghép tự động: bấm “Chạy đối soát”.", n=params["n"])
+    return str(item)

@@ -89,7 +89,7 @@ class DayResult:
     status: str
     dry_run: bool
     figures: dict[str, Any]
-    blocking: list[str]
+    blocking: list[Blocking]
     actions: list[Action] = field(default_factory=list)
 
     @property
@@ -321,31 +321,47 @@ def covers_to_end(session: Session, statements: list[Statement], day: date) -> b
     return False
 
 
-def blocking_items(session: Session, account: CollectionAccount, day: date, statements: list[Statement]) -> list[str]:
+class Blocking(str):
+    """What keeps a day open: a ``kind`` and its ``params`` for the pages' labels; as a string,
+    the English sentence the CLI prints and the day's record and audit keep."""
+
+    kind: str
+    params: dict
+
+    def __new__(cls, kind: str, text: str, **params) -> "Blocking":
+        item = super().__new__(cls, text)
+        item.kind, item.params = kind, params
+        return item
+
+
+def blocking_items(session: Session, account: CollectionAccount, day: date,
+                   statements: list[Statement]) -> list[Blocking]:
     blocking = []
     if not day_is_over(day):
-        blocking.append("the day has not ended yet")
+        blocking.append(Blocking("not_over", "the day has not ended yet"))
     if not statements:
-        blocking.append("no statement of this account covers this day")
+        blocking.append(Blocking("no_statement", "no statement of this account covers this day"))
     elif not covers_to_end(session, statements, day):
-        blocking.append("no statement covers this day to its end")
+        blocking.append(Blocking("not_covered", "no statement covers this day to its end"))
     for statement in statements:
         if not statement.balance_ok and not statement.resolved_by:
-            blocking.append(f"statement {statement.id}: balance proof failed ({statement.balance_message})")
+            blocking.append(Blocking("balance", f"statement {statement.id}: balance proof failed "
+                                                f"({statement.balance_message})", id=statement.id))
         elif statement.continuity_ok is False and not statement.resolved_by:
-            blocking.append(f"statement {statement.id}: does not follow the previous statement")
+            blocking.append(Blocking("continuity", f"statement {statement.id}: does not follow the previous statement",
+                                     id=statement.id))
     t = BankTransaction
     rows = session.execute(select(ReconException.reason, func.count()).join(t, ReconException.transaction_id == t.id)
                            .where(t.account_number == account.number, t.booked_on == day,
                                   ReconException.status == "open", ReconException.reason.in_(BLOCKING_REASONS))
-                           .group_by(ReconException.reason)).all()
+                           .group_by(ReconException.reason).order_by(ReconException.reason)).all()
     for reason, count in rows:
-        blocking.append(f"{count} open exception(s): {reason}")
+        blocking.append(Blocking("exceptions", f"{count} open exception(s): {reason}", n=count, reason=reason))
     undecided = session.scalar(select(func.count()).select_from(t).where(
         t.account_number == account.number, t.booked_on == day, t.direction == "in", t.pending.is_(False),
         t.reversal.is_(False), ~exists().where(MatchDecision.transaction_id == t.id)))
     if undecided:
-        blocking.append(f"{undecided} credit(s) not yet through the matcher")
+        blocking.append(Blocking("undecided", f"{undecided} credit(s) not yet through the matcher", n=undecided))
     return blocking
 
 

@@ -312,8 +312,15 @@ def numbers(session):
     return [tuple(row) for row in session.execute(query)]
 
 
+def freeze(monkeypatch, instant: datetime) -> None:
+    """The instant a payment is written at (the writer dates its receipts with it)."""
+    from reconciliation.matching import allocation
+
+    monkeypatch.setattr(allocation, "utcnow", lambda: instant)
+
+
 def test_numbering_has_no_gaps_across_kinds_and_years(seeded, monkeypatch):
-    monkeypatch.setattr(receipts, "utcnow", lambda: datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))
+    freeze(monkeypatch, datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))
     first, second = both_kinds_dossier(seeded), both_kinds_dossier(seeded)
     pay_cash(seeded, first)
     pay_cash(seeded, second, "PT-0002")
@@ -322,13 +329,15 @@ def test_numbering_has_no_gaps_across_kinds_and_years(seeded, monkeypatch):
     # A number taken in a transaction that rolls back is given back.
     third = both_kinds_dossier(seeded)
     seeded.commit()
-    receipts.issue_receipts(seeded, third, actor="test")
+    record_cash(seeded, third, amount=third.amount_due, receipt_number="PT-9999", clerk_username="motcua",
+                clerk_name="Nguyễn Thị Lan")
+    assert seeded.scalar(select(func.count()).select_from(Receipt)) == 6
     seeded.rollback()
     assert seeded.scalar(select(func.count()).select_from(Receipt)) == 4
     # A new Indochina year opens a new series whose numbers start again at 1 (17:00 UTC on 31 December
     # is already 1 January in Hanoi).
     new_year = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)
-    monkeypatch.setattr(receipts, "utcnow", lambda: new_year)
+    freeze(monkeypatch, new_year)
     third = seeded.get(Dossier, third.id)
     pay_cash(seeded, third, "PT-0003")
     fourth = both_kinds_dossier(seeded)
@@ -407,7 +416,7 @@ def test_the_migration_dates_fixed_series(app, seeded, monkeypatch):
     """A database of before the change: an agency with a fixed series and receipts of two years
     under it. The upgrade keeps the agency's series as a pattern and moves each receipt to the
     series of its year, numbers untouched."""
-    monkeypatch.setattr(receipts, "utcnow", lambda: datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))
+    freeze(monkeypatch, datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))
     pay_cash(seeded, both_kinds_dossier(seeded))
     seeded.close()
     url = app.config["DATABASE_URL"]

@@ -275,3 +275,27 @@ def test_money_reported_on_a_closed_day_is_held_until_a_recorded_reopen(app, cli
     assert seeded.get(ReconException, held.id).status == "resolved"
     # It is still not on the day's statement, which says so and keeps the day open.
     assert result.status == "open" and any("missing_from_statement" in b for b in result.blocking)
+
+
+@pytest.mark.parametrize("kind, params", [
+    ("not_over", {}), ("no_statement", {}), ("not_covered", {}), ("balance", {"id": 7}), ("continuity", {"id": 7}),
+    ("exceptions", {"n": 2, "reason": "missing_callback"}), ("undecided", {"n": 3})])
+def test_every_blocking_item_is_labelled_in_each_language(app, kind, params):
+    """The day page names what keeps a day open from the item's kind and parameters, never by
+    reading its English sentence back."""
+    from reconciliation.web.finance_labels import blocking_label
+    from reconciliation.workflow.close import Blocking
+
+    item = Blocking(kind, "English sentence that must not be shown", **params)
+    with app.test_request_context("/?lang=vi"):
+        vietnamese = blocking_label(item)
+    with app.test_request_context("/?lang=en"):
+        english = blocking_label(item)
+    assert "must not be shown" not in vietnamese and "must not be shown" not in english
+    assert vietnamese != english
+    for value in params.values():
+        shown = str(value) if kind != "exceptions" or value != "missing_callback" else None
+        if shown:
+            assert shown in vietnamese and shown in english
+    if kind == "exceptions":
+        assert "missing_callback" not in vietnamese and "missing_callback" not in english

@@ -220,3 +220,56 @@ def test_the_cli_says_statuses_in_its_own_language(app, monkeypatch):
         assert cli_text(exc) == "error [refund_state]: Refund 3 is “Paid out”: this can no longer be done."
         monkeypatch.setenv("LANG", "vi_VN.UTF-8")
         assert "“Đã chuyển trả”" in cli_text(exc)
+
+
+def test_every_refusal_code_is_told_on_a_page_in_the_api_and_on_the_cli(app, monkeypatch):
+    """Each code, raised as the rules raise it, reaches a person on a page (in the page's
+    language), an API client (the code, its parameters, and a sentence in the language asked
+    for) and the CLI (``error [code]: …``) as the message table says, never as the rule's
+    English detail."""
+    import html
+
+    import click
+
+    from core.errors import ServiceError
+    from core.refusals import cli_text
+
+    detail = "the rule's own English detail, which nobody should see"
+
+    def refuse(code: str):
+        raise ServiceError(detail, code=code, params=SAMPLE)
+
+    app.add_url_rule("/walk/<code>", "walk_page", refuse)
+    app.add_url_rule("/api/v1/walk/<code>", "walk_api", refuse)
+
+    @app.cli.command("walk")
+    @click.argument("code")
+    def walk(code):
+        try:
+            refuse(code)
+        except ServiceError as exc:
+            click.echo(cli_text(exc), err=True)
+            raise SystemExit(1)
+
+    client, runner = app.test_client(), app.test_cli_runner()
+    for code in MESSAGES:
+        with app.test_request_context():
+            with force_locale("vi"):
+                vi = render(code, SAMPLE)
+            with force_locale("en"):
+                en = render(code, SAMPLE)
+        page = client.get(f"/walk/{code}?lang=vi")
+        assert page.status_code >= 400 and vi in html.unescape(page.get_data(as_text=True)), code
+        assert detail not in page.get_data(as_text=True), code
+        for language, sentence in (("en", en), ("vi", vi)):
+            answer = client.get(f"/api/v1/walk/{code}", headers={"Accept-Language": language})
+            body = answer.get_json()
+            assert answer.content_type.startswith("application/problem+json"), code
+            assert (body["code"], body["detail"]) == (str(code), sentence), code
+            assert body["params"]["reference"] == SAMPLE["reference"], code
+        monkeypatch.setenv("LANG", "C.UTF-8")
+        ran = runner.invoke(args=["walk", str(code)])
+        assert ran.exit_code == 1 and f"error [{code}]: {en}" in ran.output, code
+        monkeypatch.setenv("LANG", "vi_VN.UTF-8")
+        ran = runner.invoke(args=["walk", str(code)])
+        assert f"error [{code}]: {vi}" in ran.output, code

@@ -41,7 +41,7 @@ from openpyxl import load_workbook
 from core.db import db
 from core.errors import NotFound, ValidationError
 from core.tokens import create_token
-from payments import receipts as receipts_module
+from reconciliation.matching import allocation as allocation_module
 from payments.agencies import seed_agencies
 from payments.models import Agency, Receipt
 from reconciliation.matching.allocation import active_allocations, reverse
@@ -61,7 +61,8 @@ REVERSED = "Khoản thanh toán bị hoàn trả (payment reversed)"
 
 
 class Clock:
-    """The moment ``payments.receipts`` takes as now (issuing and cancelling receipts)."""
+    """The moment a payment or a reversal is written at (the writer issues and cancels
+    receipts at it)."""
 
     def __init__(self):
         self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -135,7 +136,7 @@ def build_receipts(session, clock: Clock) -> None:
 def site(app, monkeypatch):
     """The crafted receipts and one user per staff role, made in an app context of their own."""
     clock = Clock()
-    monkeypatch.setattr(receipts_module, "utcnow", clock)
+    monkeypatch.setattr(allocation_module, "utcnow", clock)
     with app.app_context():
         session = db.session
         seed_agencies(session, lambda _: None)
