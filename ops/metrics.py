@@ -77,7 +77,7 @@ class DatabaseCollector(Collector):
         today = ict_day(self.now)
         yield _gauge("hanoi_days_not_closed", "Indochina days already over whose daily close is not closed, "
                      "by collection account.", ["account"],
-                     s.execute(select(CollectionAccount.number, func.count()).join(
+                     s.execute(select(CollectionAccount.number, func.count()).select_from(DailyClose).join(
                          CollectionAccount, CollectionAccount.id == DailyClose.account_id).where(
                          DailyClose.status != "closed", DailyClose.day < today)
                          .group_by(CollectionAccount.number).order_by(CollectionAccount.number)).all())
