@@ -66,7 +66,7 @@ def check_migrations(session: Session) -> Check:
 
 def check_scheduler(session: Session, stale_minutes: int, now: datetime | None = None) -> Check:
     now = now or utcnow()
-    seen = session.scalar(select(func.max(SchedulerHeartbeat.seen_at)).where(SchedulerHeartbeat.leading.is_(True)))
+    seen = session.scalar(select(func.max(SchedulerHeartbeat.seen_at)).where(SchedulerHeartbeat.is_leader.is_(True)))
     if seen is None:
         return Check("scheduler", False, {"error": "no leading scheduler has written a heartbeat",
                                           "stale_after_seconds": stale_minutes * 60})

@@ -71,7 +71,7 @@ class DatabaseCollector(Collector):
             rows.append((job.name, _timestamp(last)))
         yield _gauge("hanoi_job_last_success_timestamp_seconds",
                      "When each scheduled job last finished well (Unix time; 0: never).", ["job"], rows)
-        beat = s.scalar(select(func.max(SchedulerHeartbeat.seen_at)).where(SchedulerHeartbeat.leading.is_(True)))
+        beat = s.scalar(select(func.max(SchedulerHeartbeat.seen_at)).where(SchedulerHeartbeat.is_leader.is_(True)))
         yield _gauge("hanoi_scheduler_heartbeat_timestamp_seconds",
                      "The leading scheduler's last heartbeat (Unix time; 0: never).", [], [(_timestamp(beat),)])
         today = ict_day(self.now)

@@ -465,5 +465,5 @@ class SchedulerHeartbeat(Base):
     __tablename__ = "scheduler_heartbeats"
 
     instance: Mapped[str] = mapped_column(String(100), primary_key=True)
-    leading: Mapped[bool] = mapped_column(default=False)
+    is_leader: Mapped[bool] = mapped_column(default=False)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

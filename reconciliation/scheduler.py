@@ -211,9 +211,9 @@ def beat(app: Flask, instance: str, leading: bool) -> None:
         with db.transaction() as session:
             row = session.get(SchedulerHeartbeat, instance)
             if row is None:
-                session.add(SchedulerHeartbeat(instance=instance, leading=leading, seen_at=now))
+                session.add(SchedulerHeartbeat(instance=instance, is_leader=leading, seen_at=now))
             else:
-                row.leading, row.seen_at = leading, now
+                row.is_leader, row.seen_at = leading, now
             session.query(SchedulerHeartbeat).filter(SchedulerHeartbeat.seen_at < now - timedelta(days=1)).delete()
 
 

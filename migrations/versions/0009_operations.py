@@ -31,7 +31,7 @@ def upgrade() -> None:
     op.create_index('ix_job_runs_job_outcome_finished', 'job_runs', ['job', 'outcome', 'finished_at'], unique=False)
     op.create_table('scheduler_heartbeats',
     sa.Column('instance', sa.String(length=100), nullable=False),
-    sa.Column('leading', sa.Boolean(), nullable=False),
+    sa.Column('is_leader', sa.Boolean(), nullable=False),
     sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('instance', name=op.f('pk_scheduler_heartbeats'))
     )

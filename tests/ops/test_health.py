@@ -53,7 +53,7 @@ def test_a_stale_heartbeat_is_not_ready(app, client):
     app.config["SCHEDULER_STALE_MINUTES"] = 5
     with app.app_context():
         with db.transaction() as session:
-            session.add(SchedulerHeartbeat(instance="host:3", leading=True, seen_at=utcnow() - timedelta(minutes=6)))
+            session.add(SchedulerHeartbeat(instance="host:3", is_leader=True, seen_at=utcnow() - timedelta(minutes=6)))
     response = client.get("/readyz")
     assert response.status_code == 503 and response.get_json()["failing"] == ["scheduler"]
     app.config["SCHEDULER_STALE_MINUTES"] = 10
@@ -82,5 +82,5 @@ def test_the_scheduler_writes_its_heartbeat(app):
     serve(app, poll=0.05, stop_after=0.5, only=["expire_requests"], scale=0.001)
     with app.app_context():
         rows = db.session.query(SchedulerHeartbeat).all()
-        assert len(rows) == 1 and rows[0].leading is True
+        assert len(rows) == 1 and rows[0].is_leader is True
         assert (utcnow() - rows[0].seen_at).total_seconds() < 5
