@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from core.login import init_login
+    from core.requestlog import init_request_log
     from core.security import init_security
 
     db.init_app(app)
@@ -56,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_login(app)  # Flask-Login: staff sessions for the pages
     init_security(app)  # CSP, framing, no-store on staff pages, HSTS on https
+    init_request_log(app)  # request ids, one JSON log line per request (LOG_FORMAT)
 
 
 def register_hooks() -> None:
@@ -101,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from core.login import bp as auth
     from core.staff_views import bp as staff
     from core.views import bp as site
+    from ops.views import bp as ops
     from payments.admin import bp as admin
     from payments.api import bp as api
     from payments.citizen import bp as citizen
@@ -114,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from reports.views import bp as reports
 
     app.register_blueprint(site)
+    app.register_blueprint(ops)  # /readyz, /metrics
     app.register_blueprint(auth)
     app.register_blueprint(api)
     app.register_blueprint(citizen)

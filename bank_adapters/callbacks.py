@@ -59,6 +59,7 @@ class InboundRequest:
     headers: Mapping[str, str]
     remote_addr: str | None
     received_at: datetime  # aware UTC: the service's clock when the request arrived
+    request_id: str | None = None  # the service's id of the HTTP request (log line, journal entry)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -29,6 +29,11 @@ ENV_KEYS = (
     "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
     "CALLBACK_BATCH_MAX",      # most callbacks one group commit takes (default 32; 1 = one by one)
     "TRUSTED_PROXIES",         # how many reverse proxies in front set X-Forwarded-For/-Proto (default 0)
+    "LOG_FORMAT",              # json | text (default json, text in development and testing)
+    "METRICS_TOKEN",           # the bearer token /metrics asks for (unset: /metrics answers 404)
+    "SESSION_IDLE_MINUTES",    # a staff session ends after this long without a request (default 30)
+    "SESSION_MAX_HOURS",       # and this long after sign-in, whatever happens (default 12)
+    "SCHEDULER_STALE_MINUTES", # /readyz fails when the leading scheduler was not seen for this long (default 5)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -54,6 +59,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "PUBLIC_BASE_URL": None,
         "CALLBACK_BATCH_MAX": 32,
         "TRUSTED_PROXIES": 0,
+        "METRICS_TOKEN": None,
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_MAX_HOURS": 12,
+        "SCHEDULER_STALE_MINUTES": 5,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -74,6 +83,12 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
     settings["TRUSTED_PROXIES"] = _positive_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"], least=0)
+    for key in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "SCHEDULER_STALE_MINUTES"):
+        settings[key] = _positive_int(key, settings[key])
+    log_format = str(settings.get("LOG_FORMAT") or ("text" if settings["APP_ENV"] in DEV_ENVS else "json"))
+    if log_format.strip().lower() not in ("json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+    settings["LOG_FORMAT"] = log_format.strip().lower()
     if "SESSION_COOKIE_SECURE" not in settings:
         # Sent over https only: when the public address is https, and always outside development
         # and tests (a production behind plain http would otherwise carry sessions in clear).

@@ -8,6 +8,9 @@
 - A session lasts while the user's ``session_version`` is the one it was signed in with:
   signing out, a password change or reset, and disabling the user end every session of theirs,
   wherever the cookie was copied to.
+- A session also ends after ``SESSION_IDLE_MINUTES`` (30) without a request and
+  ``SESSION_MAX_HOURS`` (12) after sign-in, whatever happens: the times are in the signed
+  session and checked here on every request, not left to the browser's cookie expiry.
 - A user with a generated password (``must_change_password``) sees only the change page until
   they have chosen their own.
 - ``next`` only ever redirects to a path on this site (``core.web.safe_next``).
@@ -39,6 +42,9 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
 SESSION_VERSION = "session_version"  # the key in the signed session cookie
+SIGNED_IN_AT = "signed_in_at"  # Unix seconds: the absolute limit counts from here
+SEEN_AT = "seen_at"  # Unix seconds of the last request: the idle limit counts from here
+_SEEN_GRANULARITY = 60  # the cookie is rewritten at most once a minute for the idle clock
 # Checked against when the username is unknown, so that a refusal takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
 # What a user who must change their password may still open.
@@ -89,7 +95,31 @@ def _load_user(user_id: str) -> StaffUser | None:
         return None
     if session.get(SESSION_VERSION) != user.session_version:
         return None  # signed out, password changed or reset, or disabled since this session began
+    if _expired():
+        _fresh_session()
+        g.session_expired = True
+        return None
     return StaffUser(user)
+
+
+def _expired() -> bool:
+    """Past the idle or the absolute limit (or from before the limits: no times at all)."""
+    now = utcnow().timestamp()
+    signed_in, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
+    if not isinstance(signed_in, (int, float)) or not isinstance(seen, (int, float)):
+        return True
+    config = current_app.config
+    if now - signed_in > config["SESSION_MAX_HOURS"] * 3600 or now - seen > config["SESSION_IDLE_MINUTES"] * 60:
+        return True
+    if now - seen >= _SEEN_GRANULARITY:
+        session[SEEN_AT] = int(now)
+    return False
+
+
+def _start_session_clock() -> None:
+    now = int(utcnow().timestamp())
+    session[SIGNED_IN_AT] = now
+    session[SEEN_AT] = now
 
 
 def _login_redirect():
@@ -99,7 +129,10 @@ def _login_redirect():
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    flash(_("Vui lòng đăng nhập để tiếp tục."), "info")
+    if g.get("session_expired"):
+        flash(_("Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại."), "info")
+    else:
+        flash(_("Vui lòng đăng nhập để tiếp tục."), "info")
     return _login_redirect()
 
 
@@ -188,6 +221,7 @@ def login():
                     staff = StaffUser(user)
                     login_user(staff)
                     session[SESSION_VERSION] = user.session_version
+                    _start_session_clock()
                     if user.must_change_password:
                         return redirect(url_for("auth.change_password", next=next_url))
                     return redirect(next_url or _home_for(staff))

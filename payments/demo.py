@@ -1,8 +1,11 @@
-"""Demo dossiers for ``make run``: a few of each kind, each with an open payment request."""
+"""Demo dossiers for ``make run``: a few of each kind, each with an open payment request.
+Development and testing only: a production's dossiers come from the one-stop system."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
+from core.config import DEV_ENVS
 from core.money import format_vnd
 
 from .dossiers import find_dossier, parse_dossier_input, register_dossier
@@ -28,6 +31,10 @@ DEMO = [
 
 
 def seed_demo_dossiers(session: Session, echo) -> None:
+    env = current_app.config["APP_ENV"]
+    if env not in DEV_ENVS:
+        echo(f"  none: APP_ENV={env} (demo dossiers are for development and testing)")
+        return
     created = 0
     for body in DEMO:
         if find_dossier(session, body["code"]) is not None:

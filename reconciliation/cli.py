@@ -160,16 +160,30 @@ def audit_cli() -> None:
 @audit_cli.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Check the hash chain of the audit trail; exit 1 and name the record if it is broken."""
+    """Check the audit trail's hash chain and the money invariants (reconciliation.invariants);
+    say OK, or name every problem and exit 1."""
     from core.audit import verify
+    from reconciliation.invariants import verify_money
 
     with db.transaction() as session:
         result = verify(session)
+        problems = verify_money(session)
+    failed = False
     if result.ok:
         click.echo(f"audit trail intact: {result.records} records")
-        return
-    click.echo(f"error: audit trail broken at record {result.record_id}: {result.problem}", err=True)
-    sys.exit(1)
+    else:
+        failed = True
+        click.echo(f"error: audit trail broken at record {result.record_id}: {result.problem}", err=True)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        click.echo(f"money invariants: {len(problems)} problem(s)", err=True)
+        failed = True
+    else:
+        click.echo("money invariants: OK")
+    if failed:
+        sys.exit(1)
+    click.echo("OK")
 
 
 @click.group("day")

@@ -50,6 +50,8 @@ class JournalEntry(Base):
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"))
     attempts: Mapped[int] = mapped_column(default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The request's X-Request-ID (or the one given it): the same as in the log line and the answer.
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class CallbackNonce(Base):
@@ -444,6 +446,8 @@ class JobRun(Base):
     never ran the same job at once."""
 
     __tablename__ = "job_runs"
+    # Each job's last success, read at every metrics scrape, without a scan of the history.
+    __table_args__ = (Index("ix_job_runs_job_outcome_finished", "job", "outcome", "finished_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     job: Mapped[str] = mapped_column(String(60), index=True)
@@ -452,3 +456,14 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerHeartbeat(Base):
+    """Each scheduler instance's last sign of life (every minute), and whether it leads:
+    ``/readyz`` wants a leader seen lately."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    instance: Mapped[str] = mapped_column(String(100), primary_key=True)
+    is_leader: Mapped[bool] = mapped_column(default=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -25,10 +25,11 @@ from sqlalchemy import text
 from core.clock import ict_day, utcnow
 from core.db import db
 
-from reconciliation.models import JobRun
+from reconciliation.models import JobRun, SchedulerHeartbeat
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 766_2026  # any constant shared by every instance of this service
+HEARTBEAT_SECONDS = 60  # each instance says it is alive this often (``/readyz`` reads it)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,27 @@ def run_job(app: Flask, job: Job, instance: str) -> JobRun:
         return record
 
 
+def beat(app: Flask, instance: str, leading: bool) -> None:
+    """Record that this instance is alive (and whether it leads); forget instances silent for
+    a day (each process has its own name)."""
+    now = utcnow()
+    with app.app_context():
+        with db.transaction() as session:
+            row = session.get(SchedulerHeartbeat, instance)
+            if row is None:
+                session.add(SchedulerHeartbeat(instance=instance, is_leader=leading, seen_at=now))
+            else:
+                row.is_leader, row.seen_at = leading, now
+            session.query(SchedulerHeartbeat).filter(SchedulerHeartbeat.seen_at < now - timedelta(days=1)).delete()
+
+
+def _beat_safely(app: Flask, instance: str, leading: bool) -> None:
+    try:
+        beat(app, instance, leading)
+    except Exception:  # the database is away for a moment: the jobs say more, and the next beat retries
+        log.exception("scheduler %s could not write its heartbeat", instance)
+
+
 class LeaderLock:
     """Held by at most one scheduler instance at a time."""
 
@@ -274,6 +296,7 @@ def serve(app: Flask, *, poll: float = 5.0, stop_after: float | None = None, onl
     lock = LeaderLock(app)
     started = time.monotonic()
     scheduler = None
+    last_beat, beat_leading = None, False
     try:
         while stop_after is None or time.monotonic() - started < stop_after:
             if scheduler is None:
@@ -295,6 +318,10 @@ def serve(app: Flask, *, poll: float = 5.0, stop_after: float | None = None, onl
                 scheduler.shutdown(wait=True)
                 scheduler = None
                 lock.release()
+            leading = scheduler is not None
+            if last_beat is None or leading != beat_leading or time.monotonic() - last_beat >= HEARTBEAT_SECONDS * scale:
+                _beat_safely(app, instance, leading)
+                last_beat, beat_leading = time.monotonic(), leading
             time.sleep(poll)
     finally:
         if scheduler is not None:

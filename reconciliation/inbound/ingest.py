@@ -122,7 +122,8 @@ def _journal_insert(session: Session, channel: str, request: InboundRequest, *, 
 
 _JOURNAL_INSERT = (
     "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, outcome, reason, "
-    "attempts) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0) "
+    "attempts, request_id) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0, "
+    ":request_id) "
     "RETURNING id")
 
 
@@ -130,7 +131,8 @@ def _journal_values(channel: str, request: InboundRequest, *, reason: str | None
                     outcome: str = "received") -> dict:
     return {"channel": channel, "received_at": request.received_at, "remote_addr": (request.remote_addr or "")[:64],
             "headers": json_value(kept_headers(request.headers)), "body": request.body,
-            "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason}
+            "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason,
+            "request_id": request.request_id}
 
 
 _FINISH = ("UPDATE journal_entries SET outcome = :outcome, reason = :reason, response_code = :code, "
@@ -373,7 +375,7 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
     if len(request.body) > max_bytes:
         # Refused before parsing; the journal keeps that it came, not the bytes.
         entry_id = journal_request(session, channel, InboundRequest(b"", request.headers, request.remote_addr,
-                                                                    request.received_at),
+                                                                    request.received_at, request.request_id),
                                    outcome="refused", reason=f"body over {max_bytes} bytes: not read")
         refusal = Refusal(Outcome.UNREADABLE, "body too large")
         response = adapter.respond(Outcome.UNREADABLE, request, keys, refusal=refusal)

@@ -7,11 +7,14 @@ each format's own signature or key.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+import time
+
+from flask import Blueprint, Response, abort, current_app, g, request
 
 from bank_adapters.callbacks import ChannelKeys, InboundRequest, adapter_names
 from core.clock import utcnow
 from core.db import db
+from core.metrics import observe_callback
 
 from reconciliation.inbound.ingest import CALLBACK_MAX_BYTES, receive
 
@@ -43,12 +46,14 @@ def batcher():
 def callback(channel: str):
     if channel not in adapter_names():
         abort(404)
+    started = time.perf_counter()
     limit = current_app.config.get("CALLBACK_MAX_BYTES", CALLBACK_MAX_BYTES)
     if request.content_length is not None and request.content_length > limit:
         body = b"\0" * (limit + 1)  # not read at all: only its size matters
     else:
         body = request.stream.read(limit + 1)
     inbound = InboundRequest(body=body, headers={k.lower(): v for k, v in request.headers.items()},
-                             remote_addr=request.remote_addr, received_at=utcnow())
+                             remote_addr=request.remote_addr, received_at=utcnow(), request_id=g.get("request_id"))
     result = receive(db.session, channel, inbound, channel_keys(), max_bytes=limit, batcher=batcher())
+    observe_callback(channel, result.outcome.value, time.perf_counter() - started)
     return Response(result.response.body, status=result.response.status, content_type=result.response.content_type)
