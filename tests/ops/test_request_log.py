@@ -128,3 +128,15 @@ def test_log_format_setting(app, tmp_path, database_url):
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         load_settings(str(tmp_path), {"LOG_FORMAT": "xml", "TESTING": True})
     assert load_settings(str(tmp_path), {"LOG_FORMAT": "JSON", "TESTING": True})["LOG_FORMAT"] == "json"
+
+
+def test_a_citizens_payment_link_is_not_written_whole_in_the_log(client, caplog):
+    """The token in ``/pay/<token>`` lets anyone see the citizen's payment: the log keeps only
+    its first characters, whether the page exists or not."""
+    caplog.set_level(logging.INFO, logger="access")
+    token = "q3V0dq2m5Xk1cJ8yQm9pV4bN7sT2wZ6e"
+    client.get(f"/pay/{token}")
+    client.get(f"/pay/{token}/status.json")
+    lines = access_lines(caplog)[-2:]
+    assert [line.path for line in lines] == ["/pay/q3V0…", "/pay/q3V0…/status.json"]
+    assert all(token not in line.getMessage() for line in lines)
