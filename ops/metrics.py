@@ -5,7 +5,8 @@
 - open exceptions by reason;
 - statement imports by status;
 - each scheduled job's last success, and the leading scheduler's last heartbeat;
-- days not closed: Indochina days already over whose daily close is not ``closed``, per account.
+- days not closed: Indochina days already over that are not closed (a close not finished, or
+  money booked on a day nobody closed), per account.
 
 The counters and histograms of the processes themselves are ``core.metrics``. Every number
 comes from the database, so any instance answers the same, whatever its workers saw.
@@ -25,8 +26,8 @@ from core.clock import as_utc, ict_day, utcnow
 from core.metrics import process_registry
 
 from payments.models import CollectionAccount
-from reconciliation.models import (DailyClose, JobRun, JournalEntry, OutboxEvent, ReconException, SchedulerHeartbeat,
-                                   StatementImport)
+from reconciliation.models import (BankTransaction, DailyClose, JobRun, JournalEntry, OutboxEvent, ReconException,
+                                   SchedulerHeartbeat, StatementImport)
 from reconciliation.scheduler import all_jobs
 
 
@@ -74,13 +75,23 @@ class DatabaseCollector(Collector):
         beat = s.scalar(select(func.max(SchedulerHeartbeat.seen_at)).where(SchedulerHeartbeat.is_leader.is_(True)))
         yield _gauge("hanoi_scheduler_heartbeat_timestamp_seconds",
                      "The leading scheduler's last heartbeat (Unix time; 0: never).", [], [(_timestamp(beat),)])
-        today = ict_day(self.now)
-        yield _gauge("hanoi_days_not_closed", "Indochina days already over whose daily close is not closed, "
-                     "by collection account.", ["account"],
-                     s.execute(select(CollectionAccount.number, func.count()).select_from(DailyClose).join(
-                         CollectionAccount, CollectionAccount.id == DailyClose.account_id).where(
-                         DailyClose.status != "closed", DailyClose.day < today)
-                         .group_by(CollectionAccount.number).order_by(CollectionAccount.number)).all())
+        yield _gauge("hanoi_days_not_closed", "Indochina days already over that are not closed (a close record "
+                     "not closed, or money booked on a day never closed), by collection account.", ["account"],
+                     _days_not_closed(s, ict_day(self.now)))
+
+
+def _days_not_closed(s: Session, today) -> list[tuple[str, int]]:
+    """(account, days): a day counts once, whether its close was started or never was."""
+    t, c = BankTransaction, DailyClose
+    closed = select(c.id).where(c.account_id == t.account_id, c.day == t.booked_on, c.status == "closed").exists()
+    pairs = set(s.execute(select(t.account_number, t.booked_on).where(
+        t.account_id.is_not(None), t.booked_on < today, ~closed).distinct()).all())
+    pairs |= set(s.execute(select(CollectionAccount.number, c.day).join(
+        CollectionAccount, CollectionAccount.id == c.account_id).where(c.status != "closed", c.day < today)).all())
+    counts: dict[str, int] = {}
+    for account, _day in pairs:
+        counts[account] = counts.get(account, 0) + 1
+    return sorted(counts.items())
 
 
 def scrape(session: Session) -> bytes:

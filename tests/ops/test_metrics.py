@@ -111,6 +111,18 @@ def test_jobs_last_success_heartbeat_and_days_not_closed(metrics_app, app, clien
     assert after[("hanoi_job_last_success_timestamp_seconds", (("job", "expire_requests"),))] >= started - 1
     assert value(after, "hanoi_scheduler_heartbeat_timestamp_seconds") >= started - 1
     assert value(after, "hanoi_days_not_closed", account=account.number) == 1
+    # Money booked on a day nobody ever ran counts too; on the closed day it does not.
+    from datetime import datetime, timezone
+
+    from bank_adapters.transfers import IN, BankTransfer
+    from reconciliation.inbound.transactions import record_transfer
+
+    for n, booked in enumerate((datetime(2026, 11, 23, 3, tzinfo=timezone.utc),
+                                datetime(2026, 11, 25, 3, tzinfo=timezone.utc))):
+        record_transfer(seeded, BankTransfer(account=account.number, bank_ref=f"FTMETRIC{n}", amount=10_000,
+                                             direction=IN, booked_at=booked, content="x"), "statement")
+    seeded.commit()
+    assert value(scrape(client), "hanoi_days_not_closed", account=account.number) == 2
 
 
 def test_several_workers_add_up_in_multiprocess_mode(tmp_path):
