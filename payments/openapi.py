@@ -260,7 +260,9 @@ SCHEMAS: dict[str, Any] = {
             "exempt": {"type": "boolean", "description": "Always exempt: the charge is 0 đ."},
             "exempt_condition": _nullable("string", description="An exemption the clerk may confirm."),
             "online_free_from": _nullable("string", format="date",
-                                          description="From this day, 0 đ for dossiers filed online."),
+                                          description="The catalogue's column for Nghị quyết 77/2025 (from this "
+                                                      "day, 0 đ online), kept as data; the fee rules decide now, "
+                                                      "and each charge says which rule applied."),
             "legal_basis": {"type": "string"},
             "verified": {"type": "boolean", "description": "Whether the amount was checked against the "
                                                            "published legal text."},
