@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, select, text as sql
 
@@ -189,3 +190,22 @@ def test_migration_keeps_existing_charges_as_the_schedule(database_url):
             assert conn.execute(sql("SELECT amount FROM dossier_charges")).scalar() == 3000
     finally:
         engine.dispose()
+
+
+def test_rules_import_is_an_upsert_all_or_nothing_and_the_export_reads_back(seeded):
+    from core.errors import ValidationError
+    from payments.rule_catalogue import export_rules, import_rules
+
+    exported = export_rules(seeded)
+    again = import_rules(seeded, exported)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 7)
+    changed = exported.replace(",50,2026-08-15,2027-02-28,", ",30,2026-08-15,2027-02-28,")
+    bad = changed + "BROKEN,Tên,,fixed,,,,,,,,,,,,Căn cứ,yes\n"
+    with pytest.raises(ValidationError, match="fee rules line 9"):
+        import_rules(seeded, bad)
+    seeded.rollback()
+    rule = seeded.scalar(select(FeeLawRule).where(FeeLawRule.code == "VNEID2-GIAM"))
+    assert rule.percent == 50  # nothing of the refused file was kept
+    result = import_rules(seeded, changed)
+    seeded.commit()
+    assert (result.updated, result.unchanged) == (1, 6) and rule.percent == 30

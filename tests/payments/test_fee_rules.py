@@ -213,3 +213,39 @@ def test_schedule_exemptions_take_no_rule():
 def test_shipped_rules_each_carry_a_basis_and_only_the_vneid_one_is_unconfirmed():
     assert all(r.legal_basis for r in LAW)
     assert [r.code for r in LAW if not r.confirmed] == ["VNEID2-GIAM"]
+
+
+# --- the rules file --------------------------------------------------------------------------
+
+HEADER = ("code,name_vi,name_en,effect,amount,percent,valid_from,valid_to,channel,ground,child_under_14,"
+          "vneid_level2,field,kind,fee_codes,legal_basis,confirmed\n")
+
+
+@pytest.mark.parametrize("row, fragment", [
+    ("X,Tên,,halve,,,,,,,,,,,,Căn cứ,yes", "effect must be"),
+    ("X,Tên,,fixed,,,,,,,,,,,,Căn cứ,yes", "needs an amount"),
+    ("X,Tên,,fixed,5.5,,,,,,,,,,,Căn cứ,yes", "amount"),
+    ("X,Tên,,exempt,,,2026-13-01,,,,,,,,,Căn cứ,yes", "is not YYYY-MM-DD"),
+    ("X,Tên,,exempt,,,2026-02-01,2026-01-31,,,,,,,,Căn cứ,yes", "before valid_from"),
+    ("X,Tên,,exempt,,,,,,,maybe,,,,,Căn cứ,yes", "child_under_14 must be yes, no or empty"),
+    ("X,Tên,,exempt,,,,,,,,,,,,,yes", "legal basis"),
+    (",Tên,,exempt,,,,,,,,,,,,Căn cứ,yes", "code and name_vi are required"),
+])
+def test_bad_rule_rows_are_refused_with_the_line(row, fragment):
+    with pytest.raises(ValidationError, match="fee rules line 2") as caught:
+        parse_rules(HEADER + row + "\n")
+    assert fragment in caught.value.detail
+
+
+def test_a_rule_twice_and_missing_columns_are_refused():
+    row = "X,Tên,,exempt,,,,,,,,,,,,Căn cứ,yes\n"
+    with pytest.raises(ValidationError, match="line 3: rule X appears twice"):
+        parse_rules(HEADER + row + row)
+    with pytest.raises(ValidationError, match="missing columns: confirmed"):
+        parse_rules(HEADER.replace(",confirmed", "") + "X,Tên,,exempt,,,,,,,,,,,,Căn cứ\n")
+
+
+def test_fee_codes_may_be_separated_by_spaces_or_commas():
+    row = 'X,Tên,,exempt,,,,,,,,,,,"CC, XNHN  KS-QH",Căn cứ,no\n'
+    rule = as_rule(parse_rules(HEADER + row)[0])
+    assert rule.fee_codes == frozenset({"CC", "XNHN", "KS-QH"}) and rule.confirmed is False
