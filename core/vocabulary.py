@@ -119,6 +119,13 @@ class FeeKind(StrEnum):
     LE_PHI = "le_phi"
 
 
+class ExemptionGround(StrEnum):
+    """Why a payer is exempt from civil-status charges (recorded at the counter)."""
+    REVOLUTIONARY_MERIT = "revolutionary_merit"
+    POOR_HOUSEHOLD = "poor_household"
+    DISABILITY = "disability"
+
+
 class ReceiptStatus(StrEnum):
     ISSUED = "issued"
     CANCELLED = "cancelled"
@@ -171,6 +178,8 @@ LABELS: dict[type[StrEnum], dict[str, str]] = {
                    "failed": N_("Chuyển trả không thành công"), "cancelled": N_("Đã hủy")},
     CloseStatus: {"open": N_("Chưa khóa sổ"), "closed": N_("Đã khóa sổ")},
     FeeKind: {"phi": N_("Phí"), "le_phi": N_("Lệ phí")},
+    ExemptionGround: {"revolutionary_merit": N_("Gia đình người có công với cách mạng"),
+                      "poor_household": N_("Người thuộc hộ nghèo"), "disability": N_("Người khuyết tật")},
     ReceiptStatus: {"issued": N_("Đã phát hành"), "cancelled": N_("Đã hủy"), "replaced": N_("Đã hủy, có biên lai thay thế")},
     EventStatus: {"pending": N_("Chờ gửi"), "delivered": N_("Đã gửi"), "dead": N_("Ngừng gửi lại")},
 }

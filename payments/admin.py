@@ -3,7 +3,7 @@ them, and the upload of a corrected catalogue CSV (``import_catalogue``: an upse
 nothing)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -15,6 +15,7 @@ from core.users import Role
 from .catalogue import ImportResult, import_catalogue
 from .counter import grouped
 from .models import Procedure
+from .rule_catalogue import all_rules, export_rules
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = Role.ADMIN.value
@@ -32,8 +33,9 @@ def _render(status: int = 200, **extra):
     procedures = sorted(db.session.scalars(select(Procedure)), key=lambda p: (order.get(p.field, 9), p.field, p.code))
     items = sum(len(p.fee_items) for p in procedures)
     unverified = sum(1 for p in procedures for i in p.fee_items if not i.verified)
+    rules = [r for r in all_rules(db.session) if r.active]
     return render_template("admin/catalogue.html", procedures=procedures, groups=grouped(procedures, "field"),
-                           item_count=items,
+                           item_count=items, rules=rules,
                            unverified=unverified, **extra), status
 
 
@@ -41,6 +43,15 @@ def _render(status: int = 200, **extra):
 @roles_required(ADMIN)
 def catalogue():
     return _render()
+
+
+@bp.get("/catalogue/fee-rules.csv")
+@roles_required(ADMIN)
+def export_fee_rules():
+    """The fee rules in the columns of ``fee-rules.csv``; ``confirmed = no`` marks the unconfirmed."""
+    response = Response(export_rules(db.session), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="fee-rules.csv"'
+    return response
 
 
 @bp.post("/catalogue")

@@ -202,3 +202,6 @@ def rules_for(procedure: Procedure) -> list[FeeRule]:
 def seed_catalogue(session: Session, echo) -> None:
     result = import_catalogue(session, (DATA / "fees-hanoi.csv").read_text(encoding="utf-8"))
     echo(f"  {result.summary()}")
+    from .rule_catalogue import seed_fee_rules  # the rules beyond the schedule (fee-rules.csv)
+
+    seed_fee_rules(session, echo)

@@ -11,6 +11,7 @@ from core.errors import ServiceError
 from core.refusals import cli_text
 
 from .catalogue import import_catalogue
+from .rule_catalogue import export_rules, import_rules
 
 
 @click.group("catalogue")
@@ -40,3 +41,38 @@ def import_command(file: Path, dry_run: bool) -> None:
     finally:
         session.close()
     click.echo(("dry run: " if dry_run else "") + result.summary())
+
+
+@catalogue_cli.command("import-rules")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report, change nothing.")
+@with_appcontext
+def import_rules_command(file: Path, dry_run: bool) -> None:
+    """Upsert the fee rules from FILE (the columns of fee-rules.csv), all or nothing."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        click.echo("error: the file is not UTF-8 text", err=True)
+        raise SystemExit(1)
+    session = db.Session()
+    try:
+        result = import_rules(session, text)
+        session.rollback() if dry_run else session.commit()
+    except ServiceError as exc:
+        session.rollback()
+        click.echo(cli_text(exc), err=True)
+        raise SystemExit(1)
+    finally:
+        session.close()
+    click.echo(("dry run: " if dry_run else "") + result.summary())
+
+
+@catalogue_cli.command("export-rules")
+@with_appcontext
+def export_rules_command() -> None:
+    """Print the fee rules as CSV (confirmed = no marks the unconfirmed ones)."""
+    session = db.Session()
+    try:
+        click.echo(export_rules(session), nl=False)
+    finally:
+        session.close()

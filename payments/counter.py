@@ -23,8 +23,8 @@ from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
 from core.db import db, transactional
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal, refusal_text
-from core.vocabulary import (DossierChannel, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus, RequestStatus,
-                             Source, label)
+from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus,
+                             RequestStatus, Source, label)
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
 from core.users import Role
@@ -33,7 +33,10 @@ from qr.card import LAYOUTS
 
 from .dossiers import find_dossier, get_dossier, parse_dossier_input, payment_status, preview_charges, \
     register_dossier, search_dossiers, storable_text
+from . import fee_rules
+from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine
+from .rule_catalogue import active_rules
 from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
 from .receipt_pdf import receipt_document, receipt_filename, render_receipt
@@ -82,6 +85,11 @@ def payer_class_label(payer_class: str | None) -> str:
         "organisation": _("Tổ chức"),
         "any": _("Mọi đối tượng"),
     }.get(payer_class or "", payer_class or "")
+
+
+@bp.app_template_global()
+def exemption_ground_label(ground: str | None) -> str:
+    return label(ExemptionGround, ground)
 
 
 @bp.app_template_global()
@@ -211,23 +219,34 @@ class ProcedureNeeds:
     rate: bool
     copies: bool
     exemptions: list[FeeItem]
+    ground: bool = False  # a fee rule exempts on a ground the clerk records
+    child: bool = False   # a fee rule for a child under 14
+    vneid: bool = False   # a fee rule for VNeID level-2 users, not yet over
 
     def as_data(self) -> dict:
         return {"payer": self.payer, "rate": self.rate, "copies": self.copies,
-                "exemptions": [i.code for i in self.exemptions]}
+                "exemptions": [i.code for i in self.exemptions], "ground": self.ground, "child": self.child,
+                "vneid": self.vneid}
 
 
-def procedure_needs(procedure: Procedure) -> ProcedureNeeds:
+def procedure_needs(procedure: Procedure, rules: list[fee_rules.Rule] | None = None) -> ProcedureNeeds:
     items = procedure.fee_items
     exemptions: dict[str, FeeItem] = {}
     for item in items:
         if item.exempt_condition and not item.exempt_always:
             exemptions.setdefault(item.code, item)
+    today = ict_day(utcnow())
+    # the rules that could change a charge of this procedure, and are not over
+    relevant = [r for r in rules or () if (r.valid_to is None or r.valid_to >= today)
+                and any(fee_rules.covers(r, i.code, procedure.field, i.kind) and not i.exempt_always for i in items)]
     return ProcedureNeeds(
         payer=any(i.payer_class != "any" for i in items),
         rate=any(i.rate_ppm is not None and not i.exempt_always for i in items),
         copies=any(i.per_copy for i in items),
         exemptions=list(exemptions.values()),
+        ground=any(r.ground for r in relevant),
+        child=any(r.child_under_14 is not None for r in relevant),
+        vneid=any(r.vneid_level2 is not None for r in relevant),
     )
 
 
@@ -253,7 +272,7 @@ def grouped(rows: list, attribute: str) -> list[tuple[str, list]]:
 def agency_kind_label(kind: str) -> str:
     return {
         "city_body": _("Cơ quan cấp thành phố"),
-        "branch": _("Chi nhánh Văn phòng Đăng ký đất đai"),
+        "branch": _("Chi nhánh (Trung tâm Phục vụ hành chính công, Văn phòng Đăng ký đất đai)"),
         "ward": _("UBND phường"),
         "commune": _("UBND xã"),
         "district": _("Quận, huyện (trước 7/2025)"),
@@ -272,6 +291,7 @@ def _field_messages() -> dict[str, str]:
         "declared_value": _("Nhập giá trị tính phí bằng số đồng: thủ tục có khoản thu tính theo tỷ lệ."),
         "copies": _("Số bản sao là số nguyên từ 1 đến 1000."),
         "exemptions": _("Khoản miễn này không áp dụng cho thủ tục đã chọn."),
+        "exemption_ground": _("Chọn một đối tượng được miễn trong danh sách."),
         "submitted_at": _("Thời điểm nộp không hợp lệ."),
     }
 
@@ -281,6 +301,7 @@ _SERVICE_FIELDS = {
     "parameters.payer_class": "payer_class",
     "parameters.copies": "copies",
     "parameters.exemptions": "exemptions",
+    "parameters.exemption_ground": "exemption_ground",
 }
 
 
@@ -296,7 +317,8 @@ def _form_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
     return errors, refusal_text(exc, suffix=_("Chưa có gì được lưu."))
 
 
-def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], preview: bool) -> tuple[dict, dict]:
+def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], preview: bool,
+                  rules: list[fee_rules.Rule] | None = None) -> tuple[dict, dict]:
     """The API's dossier body from the registration form, and the errors of its format."""
     errors: dict[str, str] = {}
     messages = _field_messages()
@@ -315,7 +337,7 @@ def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], pre
     if procedure is None:
         errors["procedure_code"] = messages["procedure_code"]
         return body, errors
-    needs = procedure_needs(procedure)
+    needs = procedure_needs(procedure, rules)
     parameters: dict = {}
     if needs.payer and form.get("payer_class"):
         if form["payer_class"] in PAYER_CLASSES:
@@ -341,13 +363,24 @@ def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], pre
     chosen = [c for c in form.getlist("exemptions") if c in exempt_codes]
     if chosen:
         parameters["exemptions"] = chosen
+    ground = (form.get("exemption_ground") or "").strip()
+    if needs.ground and ground:
+        if ground in GROUNDS:
+            parameters["exemption_ground"] = ground
+        else:
+            errors["exemption_ground"] = messages["exemption_ground"]
+    if needs.child and form.get("child_under_14") == "1":
+        parameters["child_under_14"] = True
+    if needs.vneid and form.get("vneid_level2") == "1":
+        parameters["vneid_level2"] = True
     body["parameters"] = parameters
     return body, errors
 
 
 def _digest(lines: list[ChargeLine]) -> str:
     """A fingerprint of the charges the clerk saw: saving recomputes them and must agree."""
-    data = json.dumps([[l.fee_code, l.name, l.amount, l.detail] for l in lines], ensure_ascii=False)
+    data = json.dumps([[l.fee_code, l.name, l.amount, l.detail, l.rule_code, l.city_support] for l in lines],
+                      ensure_ascii=False)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
 
 
@@ -375,7 +408,8 @@ def new_dossier():
     agencies = _agencies()
     procedures = _procedures()
     by_code = {p.code: p for p in procedures}
-    needs = {p.code: procedure_needs(p) for p in procedures}
+    rules = active_rules(db.session)
+    needs = {p.code: procedure_needs(p, rules) for p in procedures}
     form = request.form if request.method == "POST" else request.args
     errors: dict[str, str] = {}
     message = None
@@ -386,7 +420,7 @@ def new_dossier():
         action = request.form.get("action", "preview")
         saving = action in ("save", "save_request")
         procedure = by_code.get((form.get("procedure_code") or "").strip())
-        body, errors = _dossier_body(form, procedure, {a.code for a in agencies}, preview=not saving)
+        body, errors = _dossier_body(form, procedure, {a.code for a in agencies}, preview=not saving, rules=rules)
         if errors:
             message = _("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu. Chưa có gì được lưu.")
         else:
@@ -411,7 +445,7 @@ def new_dossier():
                            agency_groups=grouped(agencies, "kind"), procedure_groups=grouped(procedures, "field"),
                            form=form, errors=errors, message=message, preview=preview, digest=digest,
                            fee_items={(p.code, i.code): i for p in procedures for i in p.fee_items},
-                           payer_classes=PAYER_CLASSES, channels=("counter", "online", "post"),
+                           payer_classes=PAYER_CLASSES, channels=("counter", "online", "post"), grounds=GROUNDS,
                            default_agency=session.get("counter_agency")), status
 
 

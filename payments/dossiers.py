@@ -16,6 +16,7 @@ from core.money import MAX_AMOUNT
 from core.refusals import Refusal
 
 from .catalogue import rules_for
+from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
 from .models import Agency, Dossier, DossierCharge, Procedure
 from .money_rules import dossier_status
@@ -85,6 +86,11 @@ def parse_dossier_input(body: Any) -> DossierInput:
         parameters = {}
     if "payer_class" in body and "payer_class" not in parameters:
         parameters = {**parameters, "payer_class": body["payer_class"]}
+    # The exemption ground (an optional field of its own, docs/API.md) is kept with the parameters.
+    if body.get("exemption_ground") is not None:
+        if parameters.get("exemption_ground") not in (None, body["exemption_ground"]):
+            errors.append(FieldError("exemption_ground", "differs from parameters.exemption_ground"))
+        parameters = {**parameters, "exemption_ground": body["exemption_ground"]}
     _check_parameters(parameters, errors)
     charges = body.get("charges")
     if charges is not None:
@@ -126,6 +132,12 @@ def _check_parameters(parameters: dict, errors: list[FieldError]) -> None:
     exemptions = parameters.get("exemptions")
     if exemptions is not None and (not isinstance(exemptions, list) or not all(isinstance(e, str) for e in exemptions)):
         errors.append(FieldError("parameters.exemptions", "a list of fee codes"))
+    ground = parameters.get("exemption_ground")
+    if ground is not None and ground not in GROUNDS:
+        errors.append(FieldError("exemption_ground", f"one of {', '.join(GROUNDS)}"))
+    for flag in ("child_under_14", "vneid_level2"):
+        if parameters.get(flag) is not None and not isinstance(parameters[flag], bool):
+            errors.append(FieldError(f"parameters.{flag}", "true or false"))
 
 
 def _check_charges(charges: Any, errors: list[FieldError]) -> list[dict] | None:
@@ -156,12 +168,20 @@ def facts_for(data: DossierInput) -> DossierFacts:
     p = data.parameters
     return DossierFacts(channel=data.channel, submitted_on=ict_day(data.submitted_at), payer_class=p.get("payer_class"),
                         declared_value=p.get("declared_value"), copies=p.get("copies") or 1,
-                        exemptions=frozenset(p.get("exemptions") or ()))
+                        exemptions=frozenset(p.get("exemptions") or ()), ground=p.get("exemption_ground"),
+                        child_under_14=p.get("child_under_14") is True, vneid_level2=p.get("vneid_level2") is True)
+
+
+def catalogue_charges(session: Session, procedure: Procedure, data: DossierInput) -> list[ChargeLine]:
+    """The schedule's charges for the procedure, after the fee rules in force on the filing day."""
+    from .rule_catalogue import active_rules
+
+    return compute_charges(rules_for(procedure), facts_for(data), field=procedure.field,
+                           adjustments=active_rules(session))
 
 
 def preview_charges(session: Session, data: DossierInput) -> list[ChargeLine]:
-    procedure = get_procedure(session, data.procedure_code)
-    return compute_charges(rules_for(procedure), facts_for(data))
+    return catalogue_charges(session, get_procedure(session, data.procedure_code), data)
 
 
 def get_procedure(session: Session, code: str) -> Procedure:
@@ -206,7 +226,7 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
         lines = [ChargeLine(c["fee_code"], c["name"], c["kind"], c["amount"], c["legal_basis"], "do hệ thống hồ sơ cung cấp")
                  for c in data.charges]
     else:
-        lines = compute_charges(rules_for(procedure), facts_for(data))
+        lines = catalogue_charges(session, procedure, data)
     check_total(sum(line.amount for line in lines), given=data.charges is not None)
     dossier = Dossier(
         code=data.code or next_dossier_code(session, agency, data.submitted_at),
@@ -221,7 +241,9 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
         amount_due=sum(line.amount for line in lines),
         created_by=actor,
         charges=[DossierCharge(fee_code=l.fee_code, name=l.name, kind=l.kind, amount=l.amount,
-                               legal_basis=l.legal_basis, detail=l.detail) for l in lines],
+                               legal_basis=l.legal_basis, detail=l.detail, rule_code=l.rule_code,
+                               rule_name=l.rule_name, rule_basis=l.rule_basis, rule_confirmed=l.rule_confirmed,
+                               schedule_amount=l.schedule_amount, city_support=l.city_support) for l in lines],
     )
     session.add(dossier)
     try:

@@ -10,16 +10,21 @@ amount. Kinds of rule:
 - per copy (certified extracts);
 - always exempt (on-time birth registration), or exempt on a condition the clerk confirms
   (transfers within the family for the registration fee);
-- the channel rule: from a date, a rule owes 0 đ for dossiers filed online (Hanoi's
-  Nghị quyết 77/2025/NQ-HĐND: everything but the appraisal fee, from 2026-01-01).
+Then the fee law beyond the schedule (``fee_rules``: validity periods and conditions, such
+as Nghị quyết 77/2025/NQ-HĐND for online dossiers, exemption grounds, the child under 14)
+may change what the payer owes; the line records the rule that applied and its basis.
+``FeeRule.online_free_from`` (the catalogue's old column) no longer decides anything: the
+rule ``NQ77-HN-TP`` does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from core.errors import FieldError, ValidationError
 from core.money import format_vnd
+
+from . import fee_rules
 
 PAYER_CLASSES = ("individual_ward", "individual_other", "organisation")
 ANY = "any"
@@ -38,7 +43,7 @@ class FeeRule:
     per_copy: bool = False
     exempt_always: bool = False
     exempt_condition: str | None = None
-    online_free_from: date | None = None
+    online_free_from: date | None = None  # superseded by the rules of ``fee_rules``; kept as data
     legal_basis: str = ""
     verified: bool = True
 
@@ -48,9 +53,17 @@ class ChargeLine:
     fee_code: str | None
     name: str
     kind: str | None
-    amount: int
+    amount: int  # what the payer owes
     legal_basis: str = ""
     detail: str = ""
+    # The rule of ``fee_rules`` that set the amount (None: the schedule), copied onto the
+    # charge so that a later change of the rules does not rewrite what was charged.
+    rule_code: str | None = None
+    rule_name: str | None = None
+    rule_basis: str | None = None
+    rule_confirmed: bool | None = None
+    city_support: int = 0  # what the city pays in the payer's place (Nghị quyết 77/2025)
+    schedule_amount: int | None = None  # the schedule's amount before the rule
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,9 @@ class DossierFacts:
     declared_value: int | None = None
     copies: int = 1
     exemptions: frozenset[str] = field(default_factory=frozenset)  # fee codes the clerk marks exempt
+    ground: str | None = None  # exemption ground the clerk records (ExemptionGround)
+    child_under_14: bool = False
+    vneid_level2: bool = False
 
 
 def _rule_for_payer(rules: list[FeeRule], payer_class: str | None, code: str) -> FeeRule:
@@ -88,8 +104,10 @@ def _per_mille(rate_ppm: int) -> str:
     return f"{whole}" if rest == 0 else f"{whole},{f'{rest:03d}'.rstrip('0')}"
 
 
-def compute_charges(rules: list[FeeRule], facts: DossierFacts) -> list[ChargeLine]:
-    """The charges a dossier owes, one line per fee code, in catalogue order."""
+def compute_charges(rules: list[FeeRule], facts: DossierFacts, *, field: str | None = None,
+                    adjustments: list[fee_rules.Rule] | tuple[fee_rules.Rule, ...] = ()) -> list[ChargeLine]:
+    """The charges a dossier owes, one line per fee code, in catalogue order; ``adjustments``
+    are the rules beyond the schedule, ``field`` the procedure's field they may be scoped to."""
     if facts.payer_class is not None and facts.payer_class not in PAYER_CLASSES + (ANY,):
         raise ValidationError(
             f"unknown payer_class {facts.payer_class!r}",
@@ -106,11 +124,34 @@ def compute_charges(rules: list[FeeRule], facts: DossierFacts) -> list[ChargeLin
             f"exemption for a fee this procedure does not have: {', '.join(sorted(unknown))}",
             errors=[FieldError("parameters.exemptions", "fee codes of this procedure")],
         )
+    if facts.ground is not None and facts.ground not in fee_rules.GROUNDS:
+        raise ValidationError(
+            f"unknown exemption ground {facts.ground!r}",
+            errors=[FieldError("exemption_ground", f"one of {', '.join(fee_rules.GROUNDS)}")],
+        )
+    circumstances = fee_rules.Circumstances(channel=facts.channel, filed_on=facts.submitted_on, ground=facts.ground,
+                                            child_under_14=facts.child_under_14, vneid_level2=facts.vneid_level2)
     lines = []
     for code, candidates in by_code.items():
         rule = _rule_for_payer(candidates, facts.payer_class, code)
-        lines.append(_charge(rule, facts))
+        lines.append(_adjusted(_charge(rule, facts), rule, field, adjustments, circumstances, facts))
     return lines
+
+
+def _adjusted(line: ChargeLine, item: FeeRule, field: str | None, adjustments, circumstances, facts) -> ChargeLine:
+    """The line after the rules beyond the schedule: unchanged when none applies (or the item is
+    exempt by the schedule itself)."""
+    if item.exempt_always or item.code in facts.exemptions or not adjustments:
+        return line
+    copies = facts.copies if item.per_copy else 1
+    outcome = fee_rules.choose(adjustments, item.code, field, item.kind, line.amount, circumstances, copies)
+    if outcome.rule is None:
+        return line
+    rule = outcome.rule
+    detail = f"{line.detail}; {rule.name}" if line.detail else rule.name
+    return replace(line, amount=outcome.amount, detail=detail, rule_code=rule.code, rule_name=rule.name,
+                   rule_basis=rule.legal_basis, rule_confirmed=rule.confirmed, city_support=outcome.city_support,
+                   schedule_amount=line.amount)
 
 
 def _charge(rule: FeeRule, facts: DossierFacts) -> ChargeLine:
@@ -126,8 +167,6 @@ def _charge(rule: FeeRule, facts: DossierFacts) -> ChargeLine:
                 errors=[FieldError("parameters.exemptions", f"{rule.code} cannot be exempted")],
             )
         return line(0, f"miễn: {rule.exempt_condition}")
-    if rule.online_free_from is not None and facts.channel == "online" and facts.submitted_on >= rule.online_free_from:
-        return line(0, f"0 đ cho hồ sơ trực tuyến từ {rule.online_free_from:%d/%m/%Y}")
     if rule.rate_ppm is not None:
         if facts.declared_value is None:
             raise ValidationError(

@@ -96,6 +96,40 @@ class FeeItem(Base):
     procedure: Mapped[Procedure] = relationship(back_populates="fee_items")
 
 
+class FeeLawRule(Base):
+    """A rule of fee law beyond the schedule (``payments.fee_rules``): a validity period,
+    conditions, the fee items it covers, its effect and its legal basis; ``confirmed`` is false
+    where the facts could not be checked against a published text."""
+
+    __tablename__ = "fee_rules"
+    __table_args__ = (
+        CheckConstraint("effect IN ('exempt', 'fixed', 'percent', 'city_support')", name="effect"),
+        CheckConstraint("amount IS NULL OR amount >= 0", name="amount"),
+        CheckConstraint("percent IS NULL OR (percent > 0 AND percent <= 100)", name="percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    effect: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int | None] = mapped_column(Money)
+    percent: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date | None] = mapped_column(Date)  # Indochina filing day, included
+    valid_to: Mapped[date | None] = mapped_column(Date)    # included
+    channel: Mapped[str | None] = mapped_column(String(10))
+    ground: Mapped[str | None] = mapped_column(String(30))
+    child_under_14: Mapped[bool | None] = mapped_column()
+    vneid_level2: Mapped[bool | None] = mapped_column()
+    field: Mapped[str | None] = mapped_column(String(30))
+    kind: Mapped[str | None] = mapped_column(String(10))
+    fee_codes: Mapped[str] = mapped_column(Text, default="")  # space-separated; empty: every item in scope
+    legal_basis: Mapped[str] = mapped_column(Text)
+    confirmed: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class Dossier(Base):
     __tablename__ = "dossiers"
     __table_args__ = (
@@ -145,6 +179,14 @@ class DossierCharge(Base):
     amount: Mapped[int] = mapped_column(Money)
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The fee rule that set the amount, as it stood then (NULL: the schedule); never re-read
+    # from ``fee_rules``, so a later change of the rules does not rewrite what was charged.
+    rule_code: Mapped[str | None] = mapped_column(String(40))
+    rule_name: Mapped[str | None] = mapped_column(Text)
+    rule_basis: Mapped[str | None] = mapped_column(Text)
+    rule_confirmed: Mapped[bool | None] = mapped_column()
+    schedule_amount: Mapped[int | None] = mapped_column(Money)  # the schedule's amount before the rule
+    city_support: Mapped[int] = mapped_column(Money, default=0, server_default="0")  # paid by the city
 
     dossier: Mapped[Dossier] = relationship(back_populates="charges")
 

@@ -18,8 +18,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from core.refusals import Refusal
-from core.vocabulary import (DossierChannel, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus, RequestStatus,
-                             Source, values)
+from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus,
+                             RequestStatus, Source, values)
 from qr.vietqr import encode_transfer
 
 from .references import check_symbol, purpose_for
@@ -105,11 +105,15 @@ EXAMPLE_DOSSIER = {
     "payment_status": "unpaid",
     "charges": [
         {"name": "Lệ phí chứng nhận đăng ký biến động", "amount": 28_000, "kind": "le_phi", "fee_code": "BD",
-         "legal_basis": "Nghị quyết 06/2020/NQ-HĐND Hà Nội", "detail": "mức thu cố định"},
+         "legal_basis": "Nghị quyết 06/2020/NQ-HĐND Hà Nội", "detail": "mức thu cố định",
+         "rule": {"code": "schedule", "name": None, "legal_basis": None, "confirmed": None},
+         "schedule_amount": 28_000, "city_support": 0},
         {"name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "amount": 3_000_000, "kind": "phi", "fee_code": "TD",
          "legal_basis": "Thông tư 85/2019/TT-BTC Điều 5 (sửa đổi bởi Thông tư 106/2021/TT-BTC); "
                         "Nghị quyết 06/2020/NQ-HĐND Hà Nội",
-         "detail": "1,5 ‰ × 2.000.000.000 ₫"},
+         "detail": "1,5 ‰ × 2.000.000.000 ₫",
+         "rule": {"code": "schedule", "name": None, "legal_basis": None, "confirmed": None},
+         "schedule_amount": 3_000_000, "city_support": 0},
     ],
     "payment_requests": [
         {"reference": _REFERENCE, "amount": 3_028_000, "amount_paid": 0, "status": "open",
@@ -256,7 +260,9 @@ SCHEMAS: dict[str, Any] = {
             "exempt": {"type": "boolean", "description": "Always exempt: the charge is 0 đ."},
             "exempt_condition": _nullable("string", description="An exemption the clerk may confirm."),
             "online_free_from": _nullable("string", format="date",
-                                          description="From this day, 0 đ for dossiers filed online."),
+                                          description="The catalogue's column for Nghị quyết 77/2025 (from this "
+                                                      "day, 0 đ online), kept as data; the fee rules decide now, "
+                                                      "and each charge says which rule applied."),
             "legal_basis": {"type": "string"},
             "verified": {"type": "boolean", "description": "Whether the amount was checked against the "
                                                            "published legal text."},
@@ -300,6 +306,11 @@ SCHEMAS: dict[str, Any] = {
             "copies": {"type": "integer", "minimum": 1, "maximum": 1000},
             "exemptions": {"type": "array", "items": {"type": "string"},
                            "description": "Fee codes whose conditional exemption the clerk confirms."},
+            "exemption_ground": {"type": "string", "enum": list(values(ExemptionGround)),
+                                 "description": "Set from the body's `exemption_ground`."},
+            "child_under_14": {"type": "boolean",
+                               "description": "The person whose civil-status records are changed is under 14."},
+            "vneid_level2": {"type": "boolean", "description": "The applicant uses a VNeID level-2 account."},
         },
     },
     "DossierInput": {
@@ -317,6 +328,11 @@ SCHEMAS: dict[str, Any] = {
             "channel": {"type": "string", "enum": list(values(DossierChannel)), "default": "counter"},
             "payer_class": {"type": "string", "enum": PAYER_CLASSES,
                             "description": "Shorthand for `parameters.payer_class`."},
+            "exemption_ground": {"type": "string", "enum": list(values(ExemptionGround)),
+                                 "description": "Optional: the ground on which the payer is exempt from "
+                                                "civil-status charges, as the clerk confirmed it "
+                                                "(`revolutionary_merit`: family of a person with revolutionary "
+                                                "merit, `poor_household`, `disability`); kept in `parameters`."},
             "charges": {"type": "array", "items": _ref("ChargeInput"),
                         "description": "The charges, when the dossier system computed them; without it they "
                                        "come from the fee catalogue and `parameters`."},
@@ -333,6 +349,23 @@ SCHEMAS: dict[str, Any] = {
             "fee_code": _nullable("string"),
             "legal_basis": {"type": "string"},
             "detail": {"type": "string", "description": "How the amount was computed."},
+            "rule": _ref("ChargeRule"),
+            "schedule_amount": {**MONEY, "description": "The schedule's amount, before the rule."},
+            "city_support": {**MONEY, "description": "What the city pays in the payer's place "
+                                                     "(Nghị quyết 77/2025/NQ-HĐND: Ministry-set fees of online "
+                                                     "dossiers); not part of `amount`."},
+        },
+    },
+    "ChargeRule": {
+        "type": "object",
+        "description": "The fee rule that set the charge's amount, as recorded when the charge was made; "
+                       "`schedule` when none did.",
+        "required": ["code", "name", "legal_basis", "confirmed"],
+        "properties": {
+            "code": {"type": "string", "examples": ["NQ77-HN-TP", "schedule"]},
+            "name": _nullable("string"),
+            "legal_basis": _nullable("string"),
+            "confirmed": _nullable("boolean", description="False: the rule's facts are not confirmed."),
         },
     },
     "PaymentRequestSummary": {

@@ -103,8 +103,17 @@ def procedure_json(procedure: Procedure) -> dict[str, Any]:
 
 
 def charge_json(charge: DossierCharge) -> dict[str, Any]:
+    # ``rule``: the fee rule that set the amount, as recorded when the charge was made; a charge
+    # without one (older charges, given charges) follows the schedule: code "schedule".
+    if charge.rule_code:
+        rule = {"code": charge.rule_code, "name": charge.rule_name, "legal_basis": charge.rule_basis,
+                "confirmed": charge.rule_confirmed}
+    else:
+        rule = {"code": "schedule", "name": None, "legal_basis": None, "confirmed": None}
     return {"name": charge.name, "amount": charge.amount, "kind": charge.kind, "fee_code": charge.fee_code,
-            "legal_basis": charge.legal_basis, "detail": charge.detail}
+            "legal_basis": charge.legal_basis, "detail": charge.detail, "rule": rule,
+            "schedule_amount": charge.schedule_amount if charge.schedule_amount is not None else charge.amount,
+            "city_support": charge.city_support or 0}
 
 
 def request_summary_json(req: PaymentRequest) -> dict[str, Any]:

@@ -93,10 +93,12 @@ def decode_command(payload: str) -> None:
     if payload == "-":
         payload = sys.stdin.read()
     try:
-        fields = decode(payload.strip("\r\n")).to_dict()
+        decoded = decode(payload.strip("\r\n"))
     except VietQRError as exc:
         _fail(str(exc))
-    click.echo(json.dumps(fields, ensure_ascii=False))
+    for note in decoded.warnings:  # on stderr: stdout stays the contract's one JSON object
+        click.echo(f"warning: {note}", err=True)
+    click.echo(json.dumps(decoded.to_dict(), ensure_ascii=False))
 
 
 @qr_cli.command("card")

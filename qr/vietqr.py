@@ -20,7 +20,10 @@ Layout of a payload (``ID LL value`` data objects, LL = the value's length in ch
 
 The encoder writes fields in ascending tag order and refuses rather than truncates. The
 decoder accepts data objects in any order between ``00`` (first) and ``63`` (last) and
-refuses anything malformed with the tag and the character offset of the fault.
+refuses anything malformed with the tag and the character offset of the fault, with one
+tolerance: the unreserved tags 80–99, which EMVCo defines as templates, are read as opaque
+values (with a warning) when they do not parse as one, because real wallet codes (MoMo's
+``8003046``) carry a primitive value there and banking apps read them.
 """
 from __future__ import annotations
 
@@ -50,7 +53,8 @@ MAX_MERCHANT_CITY = 15
 MAX_ADDITIONAL = 25  # bill number, reference label, terminal label
 
 # EMVCo root tags that hold templates (nested data objects).
-_ROOT_TEMPLATES = {"62", "64"} | {f"{n:02d}" for n in range(26, 52)} | {f"{n:02d}" for n in range(80, 100)}
+_UNRESERVED = {f"{n:02d}" for n in range(80, 100)}  # "unreserved templates": a template, or (in practice) not
+_ROOT_TEMPLATES = {"62", "64"} | {f"{n:02d}" for n in range(26, 52)} | _UNRESERVED
 _ADDITIONAL_KEYS = {"01": "bill_number", "05": "reference_label", "07": "terminal_label", "08": "purpose"}
 
 
@@ -93,6 +97,9 @@ class VietQR:
     currency: str = CURRENCY_VND
     country: str = COUNTRY_VN
     crc: str | None = field(default=None, compare=False)
+    # What the decoder tolerated but a strict reading would refuse (an unreserved tag that is
+    # not a template); the CLI prints them on stderr, ``to_dict`` (the contract's keys) leaves them out.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def initiation(self) -> str:
@@ -340,6 +347,17 @@ def _template(obj: _Object, label: str) -> dict[str, _Object]:
     return {child.tag: child for child in _parse(obj.value, obj.value_offset, label)}
 
 
+def _unreserved(obj: _Object) -> list[str]:
+    """Tags 80–99: a template when the value parses as one (its structure then checked like any
+    other's); otherwise an opaque value, as banking apps read MoMo's ``80 03 046``, with a warning."""
+    try:
+        _template(obj, obj.tag)
+    except VietQRError as exc:
+        return [f"tag {obj.tag} at offset {obj.offset} holds {obj.value!r}, which is not a template "
+                f"({exc.reason}); read as an opaque value, as banking apps do"]
+    return []
+
+
 def _require(objects: dict[str, _Object], tag: str, label: str, what: str, parent: _Object | None) -> _Object:
     if tag not in objects:
         raise VietQRError(f"missing {what}", tag=label, offset=parent.offset if parent else None)
@@ -400,8 +418,11 @@ def decode(payload: str) -> VietQR:
             raise VietQRError(f"point of initiation must be '11' (static) or '12' (dynamic), got {value!r}", tag="01", offset=root["01"].offset)
         initiation = "static" if value == STATIC else "dynamic"
 
+    notes: list[str] = []
     for tag in sorted(root):
-        if tag in _ROOT_TEMPLATES and tag not in ("38", "62"):
+        if tag in _UNRESERVED:
+            notes.extend(_unreserved(root[tag]))
+        elif tag in _ROOT_TEMPLATES and tag not in ("38", "62"):
             _template(root[tag], tag)  # structure of every template is checked, used or not
 
     if "38" not in root:
@@ -471,5 +492,6 @@ def decode(payload: str) -> VietQR:
         currency=currency.value,
         country=country.value,
         crc=last.value,
+        warnings=tuple(notes),
         **extra,
     )

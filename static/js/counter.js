@@ -17,7 +17,10 @@
       var needs = {
         payer: !!option && option.getAttribute("data-payer") === "1",
         rate: !!option && option.getAttribute("data-rate") === "1",
-        copies: !!option && option.getAttribute("data-copies") === "1"
+        copies: !!option && option.getAttribute("data-copies") === "1",
+        ground: !!option && option.getAttribute("data-ground") === "1",
+        child: !!option && option.getAttribute("data-child") === "1",
+        vneid: !!option && option.getAttribute("data-vneid") === "1"
       };
       var any = false;
       form.querySelectorAll("[data-need]").forEach(function (el) {

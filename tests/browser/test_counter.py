@@ -202,3 +202,34 @@ def test_wrong_password_then_admin_catalogue(counter_app, page):
     expect(page.locator("body")).to_contain_text("Phí thẩm định hồ sơ cấp Giấy chứng nhận")
     expect(page.locator("body")).to_contain_text("1,5 ‰")
     screenshot(page, "admin-catalogue")
+
+
+def test_an_exempt_family_sees_nothing_to_pay_with_the_rule(counter_app, page):
+    base = counter_app.config["LIVE_URL"]
+    sign_in(page, base)
+    page.goto(base + "/counter/dossiers/new")
+    page.select_option("#agency_code", "HN-TTPVHCC-P-HOANKIEM")  # the centre's branch at the ward, since 2026
+    page.select_option("#procedure_code", "1.000894")  # on-time domestic marriage: nothing to ask
+    expect(page.locator("#exemption_ground")).to_be_hidden()  # its only fee is exempt by the schedule
+    page.select_option("#procedure_code", "2.000806")
+    expect(page.locator("#exemption_ground")).to_be_visible()
+    expect(page.locator("[name=child_under_14]")).to_be_hidden()
+    page.select_option("#procedure_code", "1.004859")
+    expect(page.locator("[name=child_under_14]")).to_be_visible()
+    page.select_option("#procedure_code", "2.000806")
+    page.fill("#applicant_name", "Phan Thị Mai")
+    page.select_option("#exemption_ground", "revolutionary_merit")
+    page.get_by_test_id("preview").click()
+    charges = page.get_by_test_id("charges")
+    expect(charges).to_contain_text("HT-MIEN-NCC")
+    expect(charges).to_contain_text("Miễn lệ phí hộ tịch: gia đình người có công với cách mạng")
+    expect(charges).to_contain_text("Nghị quyết 06/2020/NQ-HĐND thành phố Hà Nội")
+    expect(charges).to_contain_text("Mức theo biểu phí: 1.000.000 ₫")
+    expect(page.get_by_test_id("preview-total")).to_have_text("0 ₫")
+    screenshot(page, "counter-exempt-preview")
+    page.get_by_role("button", name="Chỉ lưu hồ sơ").click()
+    expect(page).to_have_url(re.compile(r"/counter/dossiers/"))
+    expect(page.get_by_test_id("exemption-ground")).to_have_text("Gia đình người có công với cách mạng")
+    expect(page.get_by_test_id("charges")).to_contain_text("HT-MIEN-NCC")
+    expect(page.get_by_test_id("dossier-code")).to_have_text(re.compile(r"^000\.01\.01\.H26-\d{6}-0001$"))
+    screenshot(page, "counter-exempt-dossier")

@@ -250,7 +250,8 @@ def check_dossier_shape(body):
         assert is_money(body[key])
     assert ICT_TIME.match(body["submitted_at"])
     for charge in body["charges"]:
-        assert set(charge) == {"name", "amount", "kind", "fee_code", "legal_basis", "detail"} and is_money(charge["amount"])
+        assert set(charge) == {"name", "amount", "kind", "fee_code", "legal_basis", "detail", "rule", "schedule_amount",
+                               "city_support"} and is_money(charge["amount"])
     for summary in body["payment_requests"]:
         assert set(summary) == {"reference", "amount", "amount_paid", "status", "expires_at", "created_at"}
         assert is_money(summary["amount"]) and is_money(summary["amount_paid"])

@@ -81,14 +81,23 @@ def test_per_copy():
 
 
 def test_online_dossiers_owe_nothing_from_2026_except_appraisal():
+    from payments.rule_catalogue import DATA as RULES_DATA, as_rule, parse_rules
+
+    law = [as_rule(r) for r in parse_rules((RULES_DATA / "fee-rules.csv").read_text(encoding="utf-8"))]
     rate_rules = rules("1.013831")
-    online = compute_charges(rate_rules, facts("online", payer_class="individual_ward", declared_value=2_000_000_000))
+    online = compute_charges(rate_rules, facts("online", payer_class="individual_ward", declared_value=2_000_000_000),
+                             field="land", adjustments=law)
     assert {l.fee_code: l.amount for l in online} == {"BD": 0, "TD": 3_000_000}
+    assert {l.fee_code: l.rule_code for l in online} == {"BD": "NQ77-HN-TP", "TD": None}
     before = compute_charges(rate_rules, facts("online", on=date(2025, 12, 31), payer_class="individual_ward",
-                                               declared_value=2_000_000_000))
+                                               declared_value=2_000_000_000), field="land", adjustments=law)
     assert {l.fee_code: l.amount for l in before} == {"BD": 28000, "TD": 3_000_000}
+    # Without the rules, the schedule alone: the old column online_free_from decides nothing.
+    alone = compute_charges(rate_rules, facts("online", payer_class="individual_ward", declared_value=2_000_000_000))
+    assert {l.fee_code: l.amount for l in alone} == {"BD": 28000, "TD": 3_000_000}
     # A national charge is not Hanoi's to waive.
-    assert compute_charges(rules("HN.LPTB"), facts("online", declared_value=1_000_000_000))[0].amount == 5_000_000
+    assert compute_charges(rules("HN.LPTB"), facts("online", declared_value=1_000_000_000), field="land",
+                           adjustments=law)[0].amount == 5_000_000
 
 
 def test_catalogue_codes():

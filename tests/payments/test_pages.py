@@ -297,7 +297,8 @@ def test_online_channel_changes_the_charges(site, clerk):
     response = post(clerk, "/counter/dossiers/new", {**LAND_FORM, "channel": "online", "action": "preview"},
                     page="/counter/dossiers/new")
     page = text(response)
-    assert "0 đ cho hồ sơ trực tuyến từ 01/01/2026" in page and "3.000.000 ₫" in page
+    # Nghị quyết 77/2025: the city's charge is 0 đ online, the appraisal fee stays; the rule is shown.
+    assert "NQ77-HN-TP" in page and "Nghị quyết 77/2025/NQ-HĐND" in page and "3.000.000 ₫" in page
     assert "3.028.000 ₫" not in page
 
 

@@ -130,3 +130,14 @@ def test_card_command_refusals(tmp_path, args, message):
     result = invoke("card", "--bank", "970415", "--account", "1", "--holder", "X", "--amount", "1000", *args)
     assert result.exit_code == 1 and message in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_decode_prints_warnings_on_stderr_and_the_json_on_stdout(tmp_path):
+    from tests.qr.test_vietqr import MOMO
+
+    result = flask("qr", "decode", MOMO, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    fields = json.loads(result.stdout)
+    assert list(fields) == KEYS and fields["reference_label"] == "MOMOW2W34875080" and fields["bin"] == "970454"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: tag 80 at offset 114 holds '046'")

@@ -294,3 +294,56 @@ def test_non_ascii_value_with_character_lengths():
 def test_error_message_says_where():
     error = _refusal(NAPAS_EXAMPLE[:-4] + "0000")
     assert str(error) == "CRC mismatch: payload says 0000, content gives 2E2E (tag 63, offset 134)"
+
+
+# --- the unreserved tags 80–99 as wallets write them --------------------------------------
+
+# A MoMo wallet code as MoMo prints it (account and reference made up, layout as real codes):
+# reference label MOMOW2W…, then tag 80 holding the primitive value "046", then the CRC.
+MOMO_BODY = ("000201" "010211" + account_info("99MM24012M34875080", bin_="970454") + "5303704" "5802VN"
+             "62190515MOMOW2W34875080" "8003046")
+MOMO = with_crc(MOMO_BODY)
+
+
+def test_momo_code_with_a_primitive_tag_80_decodes_with_a_warning():
+    decoded = decode(MOMO)
+    assert (decoded.bin, decoded.account, decoded.reference_label) == ("970454", "99MM24012M34875080",
+                                                                        "MOMOW2W34875080")
+    assert decoded.initiation == "static" and decoded.amount is None
+    assert len(decoded.warnings) == 1
+    note = decoded.warnings[0]
+    assert note.startswith("tag 80 at offset 114 holds '046'") and "stray" in note and "opaque" in note
+    assert "warnings" not in decoded.to_dict()  # the contract's keys are unchanged
+
+
+def test_template_shaped_tag_80_is_read_as_a_template_without_warning():
+    decoded = decode(with_crc(MOMO_BODY.replace("8003046", tlv("80", tlv("00", "046") + tlv("01", "MOMO")))))
+    assert decoded.warnings == () and decoded.reference_label == "MOMOW2W34875080"
+
+
+@pytest.mark.parametrize("tag", ["81", "99"])
+def test_every_unreserved_tag_is_tolerated(tag):
+    assert len(decode(with_crc(MOMO_BODY.replace("8003046", tlv(tag, "X")))).warnings) == 1
+
+
+@pytest.mark.parametrize(
+    "body, tag, fragment",
+    [
+        # A template elsewhere (26–51, 62) that does not parse is still refused.
+        (MOMO_BODY.replace("8003046", "2603046"), "26", "stray character"),
+        (MOMO_BODY.replace("62190515MOMOW2W34875080", "6203046"), "62", "stray character"),
+        # The root around tag 80 stays strict: a length running past the end, a tag twice, non-ASCII.
+        (MOMO_BODY.replace("8003046", "8099046"), "80", "runs past the end"),
+        (MOMO_BODY + "8003047", "80", "appears twice"),
+        (MOMO_BODY.replace("8003046", "80030é6"), "80", "not printable ASCII"),
+        # An empty tag 80 is a broken data object, not an opaque value.
+        (MOMO_BODY.replace("8003046", "8000"), "80", "empty value"),
+    ],
+)
+def test_other_malformed_payloads_are_still_refused(body, tag, fragment):
+    error = _refusal(with_crc(body))
+    assert fragment in error.reason and error.tag == tag
+
+
+def test_momo_code_with_a_wrong_crc_is_refused():
+    assert "CRC mismatch" in _refusal(MOMO_BODY + "6304FFFF").reason
