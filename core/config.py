@@ -29,6 +29,9 @@ ENV_KEYS = (
     "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
     "CALLBACK_BATCH_MAX",      # most callbacks one group commit takes (default 32; 1 = one by one)
     "TRUSTED_PROXIES",         # how many reverse proxies in front set X-Forwarded-For/-Proto (default 0)
+    "CALLBACK_REFUSED_RETENTION_DAYS",  # refused callbacks' journal entries are purged after this (default 90)
+    "RATELIMIT_ENABLED",       # per-address throttling of public pages and refused callbacks (default on)
+    "RATELIMIT_STORAGE_URI",   # where the throttle counts live (default memory://, per process)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -54,6 +57,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "PUBLIC_BASE_URL": None,
         "CALLBACK_BATCH_MAX": 32,
         "TRUSTED_PROXIES": 0,
+        "CALLBACK_REFUSED_RETENTION_DAYS": 90,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -74,6 +78,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
     settings["TRUSTED_PROXIES"] = _positive_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"], least=0)
+    settings["CALLBACK_REFUSED_RETENTION_DAYS"] = _positive_int("CALLBACK_REFUSED_RETENTION_DAYS",
+                                                                settings["CALLBACK_REFUSED_RETENTION_DAYS"])
     if "SESSION_COOKIE_SECURE" not in settings:
         # Sent over https only: when the public address is https, and always outside development
         # and tests (a production behind plain http would otherwise carry sessions in clear).

@@ -44,6 +44,9 @@ from reconciliation.inbound.transactions import Recorded, insert_ignoring_confli
 log = logging.getLogger(__name__)
 
 CALLBACK_MAX_BYTES = 64 * 1024  # a real callback is under 2 KB; anything near this is not one
+# A refused or unauthenticated callback keeps only this much of its body (with its size and the
+# SHA-256 of the whole): enough to see what it was, not a store anyone can fill for free.
+REFUSED_BODY_KEPT = 4096
 _KEPT_HEADERS = ("content-type", "content-length", "user-agent", "x-forwarded-for", "x-real-ip",
                  "x-sepay-timestamp", "x-sepay-signature", "authorization")
 
@@ -115,27 +118,32 @@ def journal_request(session: Session, channel: str, request: InboundRequest, *, 
 
 
 def _journal_insert(session: Session, channel: str, request: InboundRequest, *, reason: str | None = None,
-                    outcome: str = "received") -> int:
+                    outcome: str = "received", size: int | None = None) -> int:
     # One plain INSERT: this is the first thing every callback does.
-    return Raw(session).one(_JOURNAL_INSERT, _journal_values(channel, request, reason=reason, outcome=outcome))[0]
+    return Raw(session).one(_JOURNAL_INSERT, _journal_values(channel, request, reason=reason, outcome=outcome,
+                                                             size=size))[0]
 
 
 _JOURNAL_INSERT = (
-    "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, outcome, reason, "
-    "attempts) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0) "
-    "RETURNING id")
+    "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, body_size, outcome, "
+    "reason, attempts) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :size, :outcome, "
+    ":reason, 0) RETURNING id")
 
 
 def _journal_values(channel: str, request: InboundRequest, *, reason: str | None = None,
-                    outcome: str = "received") -> dict:
+                    outcome: str = "received", size: int | None = None) -> dict:
     return {"channel": channel, "received_at": request.received_at, "remote_addr": (request.remote_addr or "")[:64],
             "headers": json_value(kept_headers(request.headers)), "body": request.body,
-            "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason}
+            "sha": hashlib.sha256(request.body).hexdigest(), "size": len(request.body) if size is None else size,
+            "outcome": outcome, "reason": reason}
 
 
 _FINISH = ("UPDATE journal_entries SET outcome = :outcome, reason = :reason, response_code = :code, "
            "attempts = attempts + 1, processed_at = :at, event_id = COALESCE(:event_id, event_id), "
            "transaction_id = COALESCE(:transaction_id, transaction_id) WHERE id = :id")
+# A refusal keeps the first REFUSED_BODY_KEPT bytes; the size and SHA-256 of the whole stay.
+_FINISH_REFUSED = _FINISH.replace(" WHERE id", f", body = CASE WHEN length(body) > {REFUSED_BODY_KEPT} "
+                                  f"THEN substr(body, 1, {REFUSED_BODY_KEPT}) ELSE body END WHERE id")
 
 
 def _finish_values(entry_id: int, journal_outcome: str, reason: str | None, *, event_id: str | None = None,
@@ -146,7 +154,8 @@ def _finish_values(entry_id: int, journal_outcome: str, reason: str | None, *, e
 
 
 def _finish(session: Session, entry_id: int, journal_outcome: str, reason: str | None, **fields) -> None:
-    Raw(session).execute(_FINISH, _finish_values(entry_id, journal_outcome, reason, **fields))
+    Raw(session).execute(_FINISH_REFUSED if journal_outcome == "refused" else _FINISH,
+                         _finish_values(entry_id, journal_outcome, reason, **fields))
 
 
 def _claim_nonce(session: Session, channel: str, nonce: str, entry_id: int) -> None:
@@ -343,7 +352,10 @@ def _process_together(session: Session, items: list[Pending], adapters: list[Cal
         finished.append(_finish_values(entry_id, handled.journal_outcome, handled.reason, event_id=event.event_id,
                                        transaction_id=handled.transaction_id, response_code=_code(response)))
         results.append(IngestResult(response, entry_id, handled.outcome, handled.transaction_id))
-    Raw(session).executemany(_FINISH, finished)
+    for sql, rows in ((_FINISH, [v for v in finished if v["outcome"] != "refused"]),
+                      (_FINISH_REFUSED, [v for v in finished if v["outcome"] == "refused"])):
+        if rows:
+            Raw(session).executemany(sql, rows)
     return results
 
 
@@ -371,10 +383,13 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
     if adapter is None:
         raise LookupError(channel)
     if len(request.body) > max_bytes:
-        # Refused before parsing; the journal keeps that it came, not the bytes.
-        entry_id = journal_request(session, channel, InboundRequest(b"", request.headers, request.remote_addr,
+        # Refused before parsing; the journal keeps that it came and its declared size, not the bytes.
+        declared = (request.header("content-length") or "").strip()
+        size = int(declared) if declared.isdigit() and len(declared) < 16 else len(request.body)
+        entry_id = _journal_insert(session, channel, InboundRequest(b"", request.headers, request.remote_addr,
                                                                     request.received_at),
-                                   outcome="refused", reason=f"body over {max_bytes} bytes: not read")
+                                   outcome="refused", reason=f"body over {max_bytes} bytes: not read", size=size)
+        session.commit()
         refusal = Refusal(Outcome.UNREADABLE, "body too large")
         response = adapter.respond(Outcome.UNREADABLE, request, keys, refusal=refusal)
         return IngestResult(CallbackResponse(413, response.body, response.content_type), entry_id, Outcome.UNREADABLE)
@@ -417,6 +432,34 @@ def _replay_headers(entry: JournalEntry, keys: ChannelKeys) -> dict[str, str]:
         if hmac.compare_digest(hashlib.sha256(keys.sepay_api_key.encode("utf-8")).hexdigest(), rest):
             headers["authorization"] = f"{scheme} {keys.sepay_api_key}"
     return headers
+
+
+def entry_view(entry: JournalEntry) -> dict:
+    """A journal entry for people, honest about what was kept: a refused one holds only the
+    first bytes of its body (``truncated``), with the size and SHA-256 of the whole."""
+    kept = len(entry.body or b"")
+    size = kept if entry.body_size is None else entry.body_size
+    return {"id": entry.id, "channel": entry.channel, "received_at": entry.received_at.isoformat(),
+            "remote_addr": entry.remote_addr, "outcome": entry.outcome, "reason": entry.reason,
+            "response_code": entry.response_code, "body_size": size, "body_sha256": entry.body_sha256,
+            "body_kept_bytes": kept, "truncated": kept < size,
+            "body": (entry.body or b"").decode("utf-8", "replace")}
+
+
+def purge_refused(session: Session, older_than: datetime) -> int:
+    """Delete the refused journal entries received before ``older_than`` (the retention job and
+    ``flask journal purge``); accepted, failed and unfinished ones are never purged. Commits."""
+    from sqlalchemy import delete, exists
+
+    from reconciliation.models import PortalPayment, TransactionSighting
+
+    # A refused entry stores nothing that points to it; the guards keep it so if that changes.
+    result = session.execute(delete(JournalEntry).where(
+        JournalEntry.outcome == "refused", JournalEntry.received_at < older_than,
+        ~exists().where(TransactionSighting.journal_id == JournalEntry.id),
+        ~exists().where(PortalPayment.journal_id == JournalEntry.id)).execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount or 0
 
 
 def retry_failed(session: Session, keys: ChannelKeys, *, older_than: datetime | None = None,
