@@ -32,6 +32,7 @@ ENV_KEYS = (
     "CALLBACK_REFUSED_RETENTION_DAYS",  # refused callbacks' journal entries are purged after this (default 90)
     "RATELIMIT_ENABLED",       # per-address throttling of public pages and refused callbacks (default on)
     "RATELIMIT_STORAGE_URI",   # where the throttle counts live (default memory://, per process)
+    "RATELIMIT_REFUSED_CALLBACKS", "RATELIMIT_CITIZEN", "RATELIMIT_CITIZEN_MISSES", "RATELIMIT_PUBLIC_REPORTS",
 )
 
 DEV_ENVS = {"development", "testing"}
