@@ -224,10 +224,12 @@ class IngestResult:
 
 
 def process(session: Session, entry_id: int, adapter: CallbackAdapter, keys: ChannelKeys,
-            request: InboundRequest) -> IngestResult:
-    """Verify, store and answer one journalled request. Commits."""
+            request: InboundRequest, event: CallbackEvent | None = None) -> IngestResult:
+    """Verify (unless ``event`` is the request already verified), store and answer one
+    journalled request. Commits."""
     try:
-        event = adapter.verify(request, keys)
+        if event is None:
+            event = adapter.verify(request, keys)
     except Refusal as refusal:
         response = adapter.respond(refusal.outcome, request, keys, refusal=refusal)
         _finish(session, entry_id, "refused", f"{refusal.outcome.value}: {refusal.reason}", event_id=refusal.event_id,
@@ -274,6 +276,7 @@ class Pending:
     request: InboundRequest
     keys: ChannelKeys
     result: IngestResult | None = None
+    event: CallbackEvent | None = None  # verified before it was queued
 
 
 def process_batch(session: Session, items: list[Pending]) -> None:
@@ -307,7 +310,7 @@ def process_batch(session: Session, items: list[Pending]) -> None:
         if not isinstance(exc, (Replay, Unprocessable)):
             log.warning("a batch of %d callbacks failed as one (%s: %s): processing them one by one",
                         len(items), type(exc).__name__, exc)
-        results = [process(session, entry_id, adapter, item.keys, item.request)
+        results = [process(session, entry_id, adapter, item.keys, item.request, item.event)
                    for item, adapter, entry_id in zip(items, adapters, entry_ids)]
     for item, result in zip(items, results):
         item.result = result
@@ -321,7 +324,7 @@ def _process_together(session: Session, items: list[Pending], adapters: list[Cal
     transfers: list[tuple[list, CallbackEvent, int]] = []
     for item, adapter, entry_id in zip(items, adapters, entry_ids):
         try:
-            event = adapter.verify(item.request, item.keys)
+            event = item.event or adapter.verify(item.request, item.keys)
         except Refusal as refusal:
             planned.append([refusal, None])
             continue
@@ -393,10 +396,17 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
         refusal = Refusal(Outcome.UNREADABLE, "body too large")
         response = adapter.respond(Outcome.UNREADABLE, request, keys, refusal=refusal)
         return IngestResult(CallbackResponse(413, response.body, response.content_type), entry_id, Outcome.UNREADABLE)
+    # Authentication and reading are pure: done first, so that a request that fails them (junk,
+    # a bad signature: nothing in it can become money) is journalled already cut to its first
+    # REFUSED_BODY_KEPT bytes, never written whole.
+    try:
+        event = adapter.verify(request, keys)
+    except Refusal as refusal:
+        return _refuse_unverified(session, channel, adapter, request, keys, refusal)
     if batcher is not None and channel != "portal":
         # The portal's confirmations settle dossiers outside the matcher, which must not run
         # over a transfer whose match a batch has not made yet: they keep the single path.
-        return batcher.submit(session, Pending(channel, request, keys))
+        return batcher.submit(session, Pending(channel, request, keys, event=event))
     try:
         entry_id = journal_request(session, channel, request)
     except Exception:
@@ -404,7 +414,25 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
         log.exception("could not journal a %s callback", channel)
         response = adapter.respond(Outcome.FAILED, request, keys, message="temporary failure")
         return IngestResult(response, None, Outcome.FAILED)
-    return process(session, entry_id, adapter, keys, request)
+    return process(session, entry_id, adapter, keys, request, event)
+
+
+def _refuse_unverified(session: Session, channel: str, adapter: CallbackAdapter, request: InboundRequest,
+                       keys: ChannelKeys, refusal: Refusal) -> IngestResult:
+    """Journal (cut short) and answer a request its adapter refused. Commits."""
+    response = adapter.respond(refusal.outcome, request, keys, refusal=refusal)
+    values = _journal_values(channel, request, outcome="refused", reason=f"{refusal.outcome.value}: {refusal.reason}")
+    values["body"] = request.body[:REFUSED_BODY_KEPT]  # the size and SHA-256 stay those of the whole
+    try:
+        entry_id = Raw(session).one(_JOURNAL_INSERT, values)[0]
+        _finish(session, entry_id, "refused", values["reason"], event_id=refusal.event_id,
+                response_code=_code(response))
+        session.commit()
+    except Exception:  # the refusal stands; only its record is missing
+        session.rollback()
+        log.exception("could not journal a refused %s callback", channel)
+        entry_id = None
+    return IngestResult(response, entry_id, refusal.outcome)
 
 
 def replay_entry(session: Session, entry_id: int, keys: ChannelKeys) -> IngestResult:

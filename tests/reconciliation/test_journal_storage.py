@@ -10,7 +10,7 @@ import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from core.clock import utcnow
 from core.throttle import LoginThrottle
@@ -26,6 +26,16 @@ def stored_body_bytes(session) -> int:
     return session.scalar(select(func.coalesce(func.sum(func.length(JournalEntry.body)), 0)))
 
 
+def database_bytes(session) -> int:
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        size = session.scalar(text("SELECT pg_database_size(current_database())"))
+    else:
+        size = session.scalar(text("PRAGMA page_count")) * session.scalar(text("PRAGMA page_size"))
+    session.rollback()
+    return size
+
+
 def junk(n: int, size: int = 60 * 1024) -> bytes:
     head = json.dumps({"id": n, "gateway": "VCB", "content": "x"}).encode()
     return head + os.urandom(size - len(head))
@@ -34,6 +44,7 @@ def junk(n: int, size: int = 60 * 1024) -> bytes:
 def test_300_junk_posts_of_60_kb_keep_a_few_mb_at_most(client, seeded):
     channels = ("sepay", "payos", "bankdirect", "portal")
     sizes = {}
+    before = database_bytes(seeded)
     for n in range(300):
         body = junk(n)
         response = client.post(f"/callbacks/{channels[n % 4]}", data=body,
@@ -43,6 +54,7 @@ def test_300_junk_posts_of_60_kb_keep_a_few_mb_at_most(client, seeded):
     stored = stored_body_bytes(seeded)
     assert stored <= 300 * REFUSED_BODY_KEPT  # 1.2 MB, not the 18 MB that came in
     assert stored >= 300 * 1000  # the beginnings are kept
+    assert database_bytes(seeded) - before < 4 * 1024 * 1024  # the database grew by a few MB at most
     entries = seeded.scalars(select(JournalEntry)).all()
     assert len(entries) == 300 and {e.outcome for e in entries} == {"refused"}
     for entry in entries:
