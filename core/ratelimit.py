@@ -16,6 +16,7 @@ reader's language, or a problem document under ``/api/`` and ``/callbacks/``).
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -26,6 +27,8 @@ from limits import parse
 from .errors import PROBLEM_JSON, ServiceError
 from .refusals import Refusal, api_text, refusal_text
 from .throttle import address_key
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -53,6 +56,8 @@ def init_ratelimit(app: Flask) -> None:
         app.config.setdefault(key, value)
     app.config.setdefault("RATELIMIT_ENABLED", app.config.get("APP_ENV") != "testing")
     app.config["RATELIMIT_ENABLED"] = _flag(app.config["RATELIMIT_ENABLED"])
+    # A storage that cannot be reached (redis down) lets requests through rather than failing them.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
 
     @app.errorhandler(RateLimitExceeded)
@@ -98,13 +103,21 @@ def callbacks_exhausted() -> int:
         return 0
     item = parse(current_app.config["RATELIMIT_REFUSED_CALLBACKS"])
     key = client_address()
-    if limiter.limiter.test(item, _CALLBACK_SCOPE, key):
+    try:
+        if limiter.limiter.test(item, _CALLBACK_SCOPE, key):
+            return 0
+        reset, _remaining = limiter.limiter.get_window_stats(item, _CALLBACK_SCOPE, key)
+    except Exception:  # the storage is unreachable: a bank's callback must not fail for it
+        log.exception("rate limit storage unavailable: callbacks not throttled")
         return 0
-    reset, _remaining = limiter.limiter.get_window_stats(item, _CALLBACK_SCOPE, key)
     return max(math.ceil(reset - time.time()), 1)
 
 
 def callback_refused() -> None:
-    if current_app.config.get("RATELIMIT_ENABLED"):
+    if not current_app.config.get("RATELIMIT_ENABLED"):
+        return
+    try:
         limiter.limiter.hit(parse(current_app.config["RATELIMIT_REFUSED_CALLBACKS"]), _CALLBACK_SCOPE,
                             client_address())
+    except Exception:
+        log.exception("rate limit storage unavailable: a refused callback not counted")

@@ -18,9 +18,10 @@ from .conftest import make_request, ok, post, signed, transfer_for
 
 
 @pytest.fixture
-def limited(database_url, tmp_path):
+def limited(database_url, tmp_path, request):
+    extra = getattr(request, "param", {})
     application = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
-                              "INSTANCE_PATH": str(tmp_path / "instance"), "RATELIMIT_ENABLED": True,
+                              "INSTANCE_PATH": str(tmp_path / "instance"), "RATELIMIT_ENABLED": True, **extra,
                               "RATELIMIT_REFUSED_CALLBACKS": "5 per minute", "RATELIMIT_CITIZEN": "8 per minute",
                               "RATELIMIT_CITIZEN_MISSES": "3 per minute", "RATELIMIT_PUBLIC_REPORTS": "4 per minute"})
     with application.app_context():
@@ -91,3 +92,24 @@ def test_the_public_reports_are_throttled(limited):
     assert_throttled(client.get("/reports/public/"), problem=False)
     assert_throttled(client.get("/reports/public/2026-11.csv", headers={"Accept": "application/json"}),
                      problem=True)
+
+
+@pytest.mark.parametrize("limited", [{"TRUSTED_PROXIES": 1}], indirect=True)
+def test_behind_a_proxy_each_client_counts_alone(limited):
+    """The address is the one core.throttle uses: X-Forwarded-For from the trusted proxy."""
+    client = limited.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    first = [client.get("/reports/public/", environ_base=proxy, headers={"X-Forwarded-For": "203.0.113.1"})
+             for _ in range(5)]
+    assert [r.status_code for r in first] == [200] * 4 + [429]
+    second = client.get("/reports/public/", environ_base=proxy, headers={"X-Forwarded-For": "203.0.113.2"})
+    assert second.status_code == 200
+
+
+@pytest.mark.parametrize("limited", [{"RATELIMIT_ENABLED": False}], indirect=True)
+def test_limits_can_be_turned_off(limited):
+    client = limited.test_client()
+    assert {client.get("/reports/public/").status_code for _ in range(10)} == {200}
+    junk = [client.post("/callbacks/sepay", data=b"{}", headers={"Authorization": "Apikey wrong"}).status_code
+            for _ in range(10)]
+    assert set(junk) == {401}
