@@ -182,3 +182,31 @@ def test_an_error_half_way_marks_the_import_failed_and_the_same_file_finishes_it
     assert seeded.scalar(select(func.count()).select_from(StatementLine)) == 5
     again = api_upload(client, finance, data, f"s.{fmt}")
     assert again.status_code == 200 and counts(seeded) == (1, 1, 5, 5)
+
+
+def test_the_statements_page_lists_a_failed_import_until_the_same_file_finishes_it(site, ketoan,  # noqa: F811
+                                                                                    monkeypatch):
+    from core.db import db
+
+    data = statement("csv", [8000, 9000, 10000])
+    real_flush = statement_import._flush
+    calls = []
+
+    def flaky(session, record, state):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        real_flush(session, record, state)
+
+    monkeypatch.setattr(statement_import, "_flush", flaky)
+    with site.app_context(), pytest.raises(RuntimeError):
+        import_statement(db.session, io.BytesIO(data), filename="sao-ke-do.csv", actor="test", chunk_size=2)
+    monkeypatch.setattr(statement_import, "_flush", real_flush)
+    page = text(ketoan.get("/finance/statements"))
+    assert 'data-testid="unfinished-imports"' in page and "sao-ke-do.csv" in page and "lỗi, chưa xong" in page
+    assert "the database went away" in page
+    response = ketoan.post("/finance/statements", data={"csrf_token": csrf_token(ketoan, "/finance/statements"),
+                                                         "file": (io.BytesIO(data), "sao-ke-do.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert 'data-testid="unfinished-imports"' not in text(ketoan.get("/finance/statements"))
