@@ -1,13 +1,14 @@
-"""Callbacks in: the raw request is journalled and committed first, then verified by its
-format's adapter, then stored as one bank transaction, then answered.
+"""Callbacks in: the raw request is journalled and committed first, then stored as one
+bank transaction, then answered.
 
 The order is the point (DESIGN.md, invariants):
 
-1. ``journal_request`` commits the exact bytes, the headers that matter and the source
-   address, before anything else is done with them. If that fails, the sender is told to
-   retry (nothing was promised).
-2. The adapter authenticates and parses. A refusal is recorded on the journal entry and
-   answered in the format's own words; nothing else changes.
+1. The adapter authenticates and parses, in memory (adapters are pure). A request it
+   refuses is journalled cut to its first ``REFUSED_BODY_KEPT`` bytes (with the size and
+   SHA-256 of the whole) and answered in the format's own words; nothing else changes.
+2. ``journal_request`` commits the exact bytes of a verified request, the headers that matter
+   and the source address, before anything else is stored. If that fails, the sender is
+   told to retry (nothing was promised).
 3. ``process`` stores the transfer (``record_transfer``: one row per real transfer), checks
    the request nonce against replays, lets the reconciliation hooks act on it (matching,
    the portal's confirmations), and records the outcome on the journal entry, all in ONE
