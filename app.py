@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from core.login import init_login
     from core.requestlog import init_request_log
+    from core.ratelimit import init_ratelimit
     from core.security import init_security
 
     db.init_app(app)
@@ -58,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     init_login(app)  # Flask-Login: staff sessions for the pages
     init_security(app)  # CSP, framing, no-store on staff pages, HSTS on https
     init_request_log(app)  # request ids, one JSON log line per request (LOG_FORMAT)
+    init_ratelimit(app)  # per-address limits on public pages and refused callbacks (Flask-Limiter)
 
 
 def register_hooks() -> None:

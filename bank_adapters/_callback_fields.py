@@ -28,6 +28,15 @@ _SHAPES = {TIME_SECONDS: "YYYY-MM-DD HH:MM:SS", TIME_COMPACT: "yyyyMMddHHmmss"}
 _EXACT = {TIME_SECONDS: re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"),
           TIME_COMPACT: re.compile(r"[0-9]{14}")}
 _MAX_REASON_VALUE = 40  # how much of a bad value a reason quotes
+# The longest strings a callback may carry (characters), whatever the format: a transfer's content
+# is at most 210 characters at the bank (bank-specs/README.md; bankdirect.md says so of its own),
+# and an aggregator may prepend its own reference and the payer's details (SePay); references,
+# accounts and names are bounded by what the service stores (reconciliation/models.py).
+MAX_CONTENT = 500
+MAX_REF = 120
+MAX_ACCOUNT = 34
+MAX_NAME = 200
+MAX_CODE = 60
 
 
 class _Duplicate(ValueError):
@@ -145,6 +154,14 @@ class Fields:
         if nonempty and not value.strip():
             raise self.refuse(name, "is empty")
         return value
+
+    def check_lengths(self, limits: Mapping[str, int]) -> None:
+        """Refuse a string longer than its format allows (``limits``: field -> characters).
+        Called once the request is authenticated, so an unsigned one is told ``signature``."""
+        for name, most in limits.items():
+            value = self.obj.get(name)
+            if isinstance(value, str) and len(value) > most:
+                raise self.refuse(name, f"has {len(value)} characters; at most {most} are accepted")
 
     def whole_number(self, name: str, *, minimum: int | None = None, required: bool = True,
                      nullable: bool = False) -> int | None:

@@ -33,7 +33,7 @@ from core.clock import utcnow
 
 from .callbacks import (KIND_TRANSFER, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest, Outcome,
                         Refusal, register)
-from ._callback_fields import Fields, TIME_COMPACT, format_ict, json_bytes, load_object, optional, quote, text_fault
+from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, Fields, TIME_COMPACT, format_ict, json_bytes, load_object, optional, quote, text_fault
 from .transfers import IN, OUT, BankTransfer
 
 NAME = "bankdirect"
@@ -106,6 +106,10 @@ def sign_acknowledgement(request_id: str, code: str, response_time: str, service
     return rsa_sign(service_private_key, f"{request_id}|{code}|{response_time}".encode("utf-8"))
 
 
+LIMITS = {"requestId": MAX_REF, "transactionId": MAX_REF, "accountNo": MAX_ACCOUNT, "counterAccountNo": MAX_ACCOUNT,
+          "virtualAccountNo": MAX_ACCOUNT, "counterAccountName": MAX_NAME, "counterBankCode": MAX_CODE}
+
+
 class BankDirectAdapter:
     name = NAME
 
@@ -132,6 +136,7 @@ class BankDirectAdapter:
         for name in SIGNED_FIELDS:
             if "|" in (values[name] or ""):
                 raise fields.refuse(name, "contains '|', which separates the signed fields")
+        fields.check_lengths(LIMITS)
         description = values["description"] or ""
         if len(description) > MAX_DESCRIPTION:
             raise fields.refuse("description", f"has {len(description)} characters; the bank sends at most "

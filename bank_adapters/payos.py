@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from .callbacks import (KIND_IGNORED, KIND_TEST, KIND_TRANSFER, CallbackEvent, CallbackResponse, ChannelKeys,
                         InboundRequest, Outcome, Refusal, register)
-from ._callback_fields import Fields, TIME_SECONDS, json_bytes, load_object, optional, quote, same, text_fault
+from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, Fields, TIME_SECONDS, json_bytes, load_object, optional, quote, same, text_fault
 from .transfers import IN, BankTransfer
 
 NAME = "payos"
@@ -80,6 +80,12 @@ def is_test_call(data: Mapping[str, Any]) -> bool:
     )
 
 
+DATA_LIMITS = {"accountNumber": MAX_ACCOUNT, "reference": MAX_REF, "description": MAX_CONTENT, "code": MAX_CODE,
+               "desc": MAX_CONTENT, "currency": 3, "paymentLinkId": MAX_REF, "counterAccountBankId": MAX_CODE,
+               "counterAccountBankName": MAX_NAME, "counterAccountName": MAX_NAME, "counterAccountNumber": MAX_ACCOUNT,
+               "virtualAccountName": MAX_NAME, "virtualAccountNumber": MAX_ACCOUNT}
+
+
 class PayOSAdapter:
     name = NAME
 
@@ -94,11 +100,13 @@ class PayOSAdapter:
         self._authenticate(body, data, keys, event_id)
 
         top = Fields(body, event_id=event_id)
+        top.check_lengths({"code": MAX_CODE, "desc": MAX_CONTENT})
         code = top.string("code", required=False, nullable=True)
         desc = top.string("desc", required=False, nullable=True)
         if "success" in body and body["success"] is not None and not isinstance(body["success"], bool):
             raise top.refuse("success", f"must be true or false, not {quote(body['success'])}")
         fields = Fields(data, prefix="data.", event_id=event_id)
+        fields.check_lengths(DATA_LIMITS)
         order_code = fields.whole_number("orderCode", required=False, nullable=True)
 
         if is_test_call(data):

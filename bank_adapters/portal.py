@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 from .callbacks import (KIND_PORTAL_FAILED, KIND_PORTAL_PAID, CallbackEvent, CallbackResponse, ChannelKeys,
                         InboundRequest, Outcome, Refusal, register)
-from ._callback_fields import TIME_COMPACT, Fields, json_bytes, load_object, optional, quote, same, text_fault
+from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, TIME_COMPACT, Fields, json_bytes, load_object, optional, quote, same, text_fault
 from .transfers import IN, BankTransfer
 
 NAME = "portal"
@@ -64,6 +64,11 @@ _MESSAGES: dict[Outcome, str] = {
 }
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+# What the service stores of a confirmation (reconciliation/models.py, PortalPayment).
+LIMITS = {"MaThamChieu": MAX_REF, "MaHoSo": 60, "MaTTHC": 40, "MaLoi": 10, "MoTaLoi": 1000, "MaGiaoDich": MAX_REF,
+          "MaNganHang": 10, "TaiKhoanThuHuong": MAX_ACCOUNT}
 
 
 def _sha256(text: str) -> str:
@@ -123,6 +128,7 @@ def _event(obj: Mapping[str, Any], secret: str | None, *, query: bool) -> Callba
     for name in SIGNED_FIELDS:
         if "|" in values[name]:
             raise fields.refuse(name, "contains '|', which separates the hashed fields")
+    fields.check_lengths(LIMITS)
     ref = fields.string("MaThamChieu", nonempty=True)
     procedure = optional(fields.string("MaTTHC", required=False, nullable=True))
     message = fields.string("MoTaLoi", required=False, nullable=True)

@@ -27,7 +27,7 @@ from qr.banks import by_bin, lookup
 
 from .callbacks import (KIND_TRANSFER, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest, Outcome,
                         Refusal, register)
-from ._callback_fields import Fields, TIME_SECONDS, json_bytes, load_object, optional, quote, same
+from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, Fields, TIME_SECONDS, json_bytes, load_object, optional, quote, same
 from .transfers import IN, OUT, BankTransfer
 
 NAME = "sepay"
@@ -125,6 +125,10 @@ def hmac_signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
 
 
+LIMITS = {"gateway": MAX_CODE, "accountNumber": MAX_ACCOUNT, "code": MAX_REF, "content": MAX_CONTENT,
+          "transferType": 3, "subAccount": MAX_ACCOUNT, "referenceCode": MAX_REF, "description": MAX_CONTENT}
+
+
 class SePayAdapter:
     name = NAME
 
@@ -132,6 +136,7 @@ class SePayAdapter:
         mode, replay_key = self._authenticate(request, keys)
         body = load_object(request.body)
         fields = Fields(body)
+        fields.check_lengths(LIMITS)
         sepay_id = fields.whole_number("id", minimum=1)
         event_id = fields.event_id = str(sepay_id)
         gateway = fields.string("gateway", nonempty=True)

@@ -34,6 +34,10 @@ ENV_KEYS = (
     "SESSION_IDLE_MINUTES",    # a staff session ends after this long without a request (default 30)
     "SESSION_MAX_HOURS",       # and this long after sign-in, whatever happens (default 12)
     "SCHEDULER_STALE_MINUTES", # /readyz fails when the leading scheduler was not seen for this long (default 5)
+    "CALLBACK_REFUSED_RETENTION_DAYS",  # refused callbacks' journal entries are purged after this (default 90)
+    "RATELIMIT_ENABLED",       # per-address throttling of public pages and refused callbacks (default on)
+    "RATELIMIT_STORAGE_URI",   # where the throttle counts live (default memory://, per process)
+    "RATELIMIT_REFUSED_CALLBACKS", "RATELIMIT_CITIZEN", "RATELIMIT_CITIZEN_MISSES", "RATELIMIT_PUBLIC_REPORTS",
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -63,6 +67,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_MAX_HOURS": 12,
         "SCHEDULER_STALE_MINUTES": 5,
+        "CALLBACK_REFUSED_RETENTION_DAYS": 90,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -89,6 +94,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     if log_format.strip().lower() not in ("json", "text"):
         raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     settings["LOG_FORMAT"] = log_format.strip().lower()
+    settings["CALLBACK_REFUSED_RETENTION_DAYS"] = _positive_int("CALLBACK_REFUSED_RETENTION_DAYS",
+                                                                settings["CALLBACK_REFUSED_RETENTION_DAYS"])
     if "SESSION_COOKIE_SECURE" not in settings:
         # Sent over https only: when the public address is https, and always outside development
         # and tests (a production behind plain http would otherwise carry sessions in clear).

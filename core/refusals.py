@@ -39,6 +39,7 @@ class Refusal(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    TOO_MANY_REQUESTS = "too_many_requests"
     DUPLICATE_KEY = "duplicate_key"
     CONCURRENT_CHANGE = "concurrent_change"
     # Dossiers and payment requests (CONTRACT.md names the first four).
@@ -91,6 +92,7 @@ class Refusal(StrEnum):
     EMPTY_STATEMENT = "empty_statement"
     NOT_A_STATEMENT = "not_a_statement"
     UNREADABLE_STATEMENT = "unreadable_statement"
+    STATEMENT_AMOUNT_OUT_OF_RANGE = "statement_amount_out_of_range"
     # Staff accounts and sign-in.
     USER_EXISTS = "user_exists"
     UNKNOWN_USER = "unknown_user"
@@ -219,6 +221,11 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.NOT_A_STATEMENT: _Entry(N_("Tệp này không phải sao kê mà hệ thống đọc được (camt.053, MT940, hoặc tệp "
                                  "Excel/CSV sao kê của ngân hàng). Chưa nhập gì.")),
     R.UNREADABLE_STATEMENT: _Entry(N_("Không đọc được sao kê: tệp hỏng hoặc thiếu phần cần thiết. Chưa nhập gì.")),
+    R.STATEMENT_AMOUNT_OUT_OF_RANGE: _Entry(N_(
+        "Sao kê bị từ chối cả tệp: dòng %(line)s có số tiền %(amount)s, vượt quá mức tối đa %(limit)s. Chưa nhập gì: "
+        "sửa tệp rồi tải lên lại."), money=("amount", "limit")),
+    R.TOO_MANY_REQUESTS: _Entry(N_("Quá nhiều yêu cầu từ địa chỉ của bạn: vui lòng chờ %(wait)s rồi thử lại."),
+                                labels={"wait": _wait}),
     R.INVALID_STATUS: _Entry(N_("Trạng thái hồ sơ không phải một trạng thái của Cổng Dịch vụ công quốc gia.")),
     R.INVALID_CANCEL: _Entry(N_("Lý do hủy phải là một đoạn văn bản, tối đa 1.000 ký tự.")),
     R.CONCURRENT_CHANGE: _Entry(N_("Yêu cầu thanh toán vừa được người khác thay đổi cùng lúc: đọc lại rồi thử lại.")),

@@ -173,8 +173,22 @@ def succeeded(session: Session, attempt: Attempt, now: datetime | None = None) -
         if row.wait_until is not None and row.wait_until == attempt.claimed.get(key):
             row.wait_until = None  # the wait this attempt set, and nobody has set another since
     # Rows with nothing left to remember go (here: a successful sign-in is rarer than a failure).
-    session.execute(delete(LoginThrottle).where(
-        or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < now - PURGE_AFTER),
-        or_(LoginThrottle.last_success_at.is_(None), LoginThrottle.last_success_at < now - TRUST_FOR),
-        LoginThrottle.key.not_in(list(rules))).execution_options(synchronize_session=False))
+    session.execute(delete(LoginThrottle).where(_forgettable(now), LoginThrottle.key.not_in(list(rules)))
+                    .execution_options(synchronize_session=False))
     session.flush()
+
+
+def _forgettable(now: datetime):
+    """Rows with nothing left to remember: no failure in the last day, no trusted success."""
+    return (or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < now - PURGE_AFTER)
+            & or_(LoginThrottle.last_success_at.is_(None), LoginThrottle.last_success_at < now - TRUST_FOR)
+            & or_(LoginThrottle.wait_until.is_(None), LoginThrottle.wait_until < now))
+
+
+def purge(session: Session, now: datetime | None = None) -> int:
+    """Delete the rows with nothing left to remember (the daily retention job: a guesser who
+    never signs in would otherwise leave a row per address and name for ever). Commits."""
+    result = session.execute(delete(LoginThrottle).where(_forgettable(now or utcnow()))
+                             .execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount or 0

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy import select
 
+from core.ratelimit import limit
 from core.clock import isoformat_ict
 from core.db import db
 from core.errors import NotFound, ServiceError, ValidationError
@@ -42,6 +43,9 @@ from .receipts import dossier_receipts, receipt_number
 from .requests import FINAL_PAID, get_request_by_token, refresh_expiry
 
 bp = Blueprint("citizen", __name__)
+# Per address (core.ratelimit): every page and file, and more strictly the unknown tokens (guesses).
+limit("RATELIMIT_CITIZEN")(bp)
+limit("RATELIMIT_CITIZEN_MISSES", deduct_when=lambda response: response.status_code == 404)(bp)
 
 PAYABLE = ("open",)
 LIVE = ("open", "partially_paid")  # states that may still change by a payment: the page keeps asking

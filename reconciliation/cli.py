@@ -56,6 +56,53 @@ def replay(entry_id: int | None, failed: bool) -> None:
         session.close()
 
 
+@journal_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Keep refused entries this many days (default: CALLBACK_REFUSED_RETENTION_DAYS).")
+@with_appcontext
+def purge_command(days: int | None) -> None:
+    """Delete now the refused callbacks' entries past their retention (accepted ones stay), and
+    the sign-in throttle rows with nothing left to remember (what the daily job does)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from core.clock import utcnow
+    from core.throttle import purge as purge_throttles
+    from reconciliation.inbound.ingest import purge_refused
+
+    days = current_app.config["CALLBACK_REFUSED_RETENTION_DAYS"] if days is None else days
+    session = db.Session()
+    try:
+        journal = purge_refused(session, utcnow() - timedelta(days=days))
+        throttles = purge_throttles(session)
+    finally:
+        session.close()
+    click.echo(f"purged {journal} refused journal entries older than {days} days and {throttles} sign-in "
+               "throttle rows")
+
+
+@journal_cli.command("show")
+@click.argument("entry_id", type=int)
+@with_appcontext
+def show_command(entry_id: int) -> None:
+    """One journal entry as JSON: what was kept of the body, its whole size and SHA-256."""
+    import json
+
+    from reconciliation.inbound.ingest import entry_view
+    from reconciliation.models import JournalEntry
+
+    session = db.Session()
+    try:
+        entry = session.get(JournalEntry, entry_id)
+        if entry is None:
+            click.echo(f"error: no journal entry {entry_id}", err=True)
+            sys.exit(1)
+        click.echo(json.dumps(entry_view(entry), ensure_ascii=False, indent=2))
+    finally:
+        session.close()
+
+
 @click.group("statement")
 def statement_cli() -> None:
     """End-of-day bank statements."""

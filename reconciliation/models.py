@@ -41,8 +41,9 @@ class JournalEntry(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
-    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # whole when accepted; the first 4 KiB when refused
+    body_sha256: Mapped[str] = mapped_column(String(64))  # of the whole body as it arrived
+    body_size: Mapped[int | None] = mapped_column(Integer)  # bytes as it arrived (None: before 0008, kept whole)
     outcome: Mapped[str] = mapped_column(String(20), default="received")
     reason: Mapped[str | None] = mapped_column(Text)
     event_id: Mapped[str | None] = mapped_column(String(120))
@@ -140,7 +141,8 @@ class StatementImport(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     imported_by: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="importing")  # importing | done
+    status: Mapped[str] = mapped_column(String(20), default="importing")  # importing | done | failed
+    error: Mapped[str | None] = mapped_column(Text)  # why a failed import stopped (it resumes when run again)
     lines_done: Mapped[int] = mapped_column(default=0)  # entries committed so far: an interrupted import resumes here
     entries: Mapped[int] = mapped_column(default=0)
     new_transactions: Mapped[int] = mapped_column(default=0)

@@ -131,6 +131,22 @@ def job_close_yesterday(app: Flask) -> str:
     return f"{day}: " + (", ".join(done) or "nothing to run")
 
 
+def job_purge(app: Flask) -> str:
+    """Retention: refused callbacks' journal entries older than CALLBACK_REFUSED_RETENTION_DAYS,
+    and sign-in throttle rows with nothing left to remember."""
+    from core.throttle import purge as purge_throttles
+    from reconciliation.inbound.ingest import purge_refused
+
+    days = app.config["CALLBACK_REFUSED_RETENTION_DAYS"]
+    session = db.Session()
+    try:
+        journal = purge_refused(session, utcnow() - timedelta(days=days))
+        throttles = purge_throttles(session)
+    finally:
+        session.close()
+    return f"{journal} refused callback(s) older than {days} days and {throttles} sign-in throttle row(s) purged"
+
+
 def job_reminders(app: Flask) -> str:
     from sqlalchemy import func, select
 
@@ -156,6 +172,8 @@ JOBS: tuple[Job, ...] = (
     Job("close_yesterday", job_close_yesterday, cron={"hour": 6, "minute": 30},
         description="yesterday's statement runs, and closes where all is explained"),
     Job("reminders", job_reminders, cron={"hour": 8, "minute": 0}, description="overdue exceptions are reported"),
+    Job("purge", job_purge, cron={"hour": 3, "minute": 15},
+        description="refused callbacks past their retention and stale sign-in throttle rows are deleted"),
 )
 
 

@@ -21,6 +21,7 @@ from core.clock import ict_day, utcnow
 from core.db import db
 from core.errors import NotFound, ServiceError, ValidationError
 from core.login import roles_required
+from core.ratelimit import limit
 from core.users import Role
 from payments.models import Agency
 
@@ -266,6 +267,7 @@ def _cached(response, period: Period):
 
 
 @bp.get("/public/")
+@limit("RATELIMIT_PUBLIC_REPORTS")
 def public_index():
     today = _today()
     months = []
@@ -277,6 +279,7 @@ def public_index():
 
 
 @bp.get("/public/<month>")
+@limit("RATELIMIT_PUBLIC_REPORTS")
 def public_month(month: str):
     from .disclosure import build
 
@@ -297,24 +300,41 @@ def public_month(month: str):
 
 
 @bp.get("/public/<month>.<fmt>")
+@limit("RATELIMIT_PUBLIC_REPORTS")
 def public_file(month: str, fmt: str):
+    """The month's chart or table. Cached by its data (``public_cache``): the ETag is the data
+    version, a request that has it gets 304, and the file is drawn once per version."""
+    from flask import Response
+
     from .disclosure import build, chart_png, file_stem, write_csv, write_xlsx
+    from .public_cache import cached_file, data_version
 
     if fmt not in ("csv", "xlsx", "png"):
         abort(404)
     period = _public_month(month)
     d = build(db.session, period, _today())
-    if fmt == "png":
-        response = make_response(chart_png(d))
-        response.mimetype = "image/png"
+    locale = str(get_locale())
+    etag = f"{fmt}-{locale}-{data_version(d)}"
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+        response.set_etag(etag)
         return _cached(response, period)
-    buffer = io.BytesIO()
-    (write_xlsx if fmt == "xlsx" else write_csv)(d, buffer)
-    buffer.seek(0)
-    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
-                else "text/csv")
-    return _cached(send_file(buffer, mimetype=mimetype, as_attachment=True,
-                             download_name=f"{file_stem(period)}.{fmt}"), period)
+
+    def make() -> bytes:
+        if fmt == "png":
+            return chart_png(d)
+        buffer = io.BytesIO()
+        (write_xlsx if fmt == "xlsx" else write_csv)(d, buffer)
+        return buffer.getvalue()
+
+    body = cached_file((month, fmt, locale, etag), make)
+    mimetype = {"png": "image/png", "csv": "text/csv",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
+    response = Response(body, mimetype=mimetype)
+    if fmt != "png":
+        response.headers["Content-Disposition"] = f'attachment; filename="{file_stem(period)}.{fmt}"'
+    response.set_etag(etag)
+    return _cached(response, period)
 
 
 # --- e-receipts: the daily list (bảng kê biên lai) and the usage report (BC26/BLĐT) ------------------

@@ -20,7 +20,7 @@ from typing import BinaryIO, Iterator
 
 from .detect import detect_format
 from .model import (
-    FORMATS, SYNTHETIC_PREFIX, BalanceProof, SectionEnd, SectionStart, StatementEntry, StatementError,
+    FORMATS, SYNTHETIC_PREFIX, AmountOutOfRange, BalanceProof, SectionEnd, SectionStart, StatementEntry, StatementError,
     balance_proof,
 )
 from .streams import peek
@@ -57,6 +57,6 @@ def _events(stream: BinaryIO, fmt: str | None, account: str | None) -> Iterator[
 
 
 __all__ = [
-    "FORMATS", "SYNTHETIC_PREFIX", "BalanceProof", "Event", "SectionEnd", "SectionStart", "StatementEntry",
+    "FORMATS", "SYNTHETIC_PREFIX", "AmountOutOfRange", "BalanceProof", "Event", "SectionEnd", "SectionStart", "StatementEntry",
     "StatementError", "balance_proof", "detect_format", "read_statement",
 ]

@@ -37,8 +37,8 @@ from core.clock import ICT
 from ..transfers import IN, OUT, BankTransfer
 from .detect import camt_version, decode_head
 from .model import (
-    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs, ict_moment,
-    midnight_ict,
+    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs,
+    entry_amount, ict_moment, midnight_ict,
 )
 
 _AMOUNT = re.compile(r"^\s*(\d+)(?:\.(\d+))?\s*$")
@@ -166,14 +166,14 @@ class _Reader:
     def entry(self, ntry, stmt) -> StatementEntry:
         self.ordinal += 1
         line = ntry.sourceline or 0
-        transfer, booking, synthetic = self._transfer(ntry, f"line {line} (entry {self.ordinal})")
+        transfer, booking, synthetic = self._transfer(ntry, f"line {line} (entry {self.ordinal})", line)
         self.tally.add(transfer)
         ntry.clear()
         while ntry.getprevious() is not None:
             del stmt[0]
         return StatementEntry(self.tally.index, line, transfer, booking, synthetic)
 
-    def _transfer(self, ntry, where: str) -> tuple[BankTransfer, date, bool]:
+    def _transfer(self, ntry, where: str, line: int) -> tuple[BankTransfer, date, bool]:
         header = self.header
         amount_el = indicator = reversal = status = booking = value = ref = None
         extra_info = ""
@@ -201,7 +201,7 @@ class _Reader:
         ref_hint = f", AcctSvcrRef {ref}" if ref else ""
         if amount_el is None:
             raise StatementError(f"entry without Amt{ref_hint}", where=where)
-        amount = _amount(amount_el, f"{where}{ref_hint}")
+        amount = entry_amount(_amount(amount_el, f"{where}{ref_hint}"), line=line, where=where)
         indicator = (indicator or "").strip()
         if indicator not in ("CRDT", "DBIT"):
             raise StatementError(f"CdtDbtInd {indicator!r} is neither CRDT nor DBIT{ref_hint}", where=where)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from core.clock import ICT
-from core.money import format_vnd
+from core.money import MAX_AMOUNT, format_vnd
 
 from ..transfers import IN, OUT, BankTransfer
 
@@ -37,6 +37,24 @@ class StatementError(ValueError):
         super().__init__(f"{where}: {reason}" if where else reason)
         self.reason = reason
         self.where = where
+
+
+class AmountOutOfRange(StatementError):
+    """An entry whose amount the contract refuses (CONTRACT.md "Amounts": at most
+    9,999,999,999,999 đồng): the whole statement is refused, naming the line."""
+
+    def __init__(self, amount: int, *, line: int, where: str, sheet: str | None = None):
+        super().__init__(f"amount {amount} is over the limit of {MAX_AMOUNT} đồng (13 digits)", where=where)
+        self.amount = amount
+        self.line = line
+        self.sheet = sheet
+
+
+def entry_amount(amount: int, *, line: int, where: str, sheet: str | None = None) -> int:
+    """``amount`` if the contract allows it for a statement line, else :class:`AmountOutOfRange`."""
+    if amount > MAX_AMOUNT:
+        raise AmountOutOfRange(amount, line=line, where=where, sheet=sheet)
+    return amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +199,6 @@ class SectionTally:
 
 
 __all__ = [
-    "FORMATS", "IN", "OUT", "BalanceProof", "SectionEnd", "SectionStart", "SectionTally",
+    "FORMATS", "IN", "OUT", "AmountOutOfRange", "BalanceProof", "entry_amount", "SectionEnd", "SectionStart", "SectionTally",
     "StatementEntry", "StatementError", "SyntheticRefs", "balance_proof", "ict_moment", "midnight_ict",
 ]

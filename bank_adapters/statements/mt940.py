@@ -39,7 +39,8 @@ from typing import BinaryIO, Iterator
 
 from ..transfers import IN, OUT, BankTransfer
 from .model import (
-    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs, midnight_ict,
+    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs,
+    entry_amount, midnight_ict,
 )
 
 LINE_WIDTH = 65
@@ -235,7 +236,7 @@ def _parse_statement_line(lines: list[str], line_no: int) -> dict:
     booking = value
     if match.group("entry"):
         booking = _entry_date(value, match.group("entry"), where)
-    amount = _amount(match.group("amount"), where)
+    amount = entry_amount(_amount(match.group("amount"), where), line=line_no, where=where)
     if amount == 0:
         raise StatementError(":61: amount 0: an entry moves money", where=where)
     mark = match.group("mark")

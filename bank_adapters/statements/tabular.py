@@ -35,8 +35,8 @@ from core.money import MoneyError, to_vnd
 from ..transfers import IN, OUT, BankTransfer
 from . import labels as L
 from .model import (
-    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs, ict_moment,
-    midnight_ict,
+    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs, entry_amount,
+    ict_moment, midnight_ict,
 )
 
 HEADER_WINDOW = 40
@@ -369,6 +369,7 @@ class _Reader:
         if credit < 0:
             raise StatementError(f"a negative credit ({credit})", where=where_of(sheet, row_no))
         direction, amount = (IN, credit) if credit else (OUT, abs(debit))
+        amount = entry_amount(amount, line=row_no, where=where_of(sheet, row_no), sheet=sheet)
         booked_at = None
         if section.at_txn is not None:
             txn = get(cells, section.at_txn)

@@ -153,13 +153,17 @@ SCHEMAS: dict[str, Any] = {
 }
 
 RESPONSES = {
-    "StatementUnreadable": _error("Not a statement this service reads (the format is told from the content), or "
-                                  "a line that cannot be read; nothing is imported.", _problem(
+    "StatementUnreadable": _error("Not a statement this service reads (the format is told from the content), a "
+                                  "line that cannot be read, or a line whose amount is over 9,999,999,999,999 đồng "
+                                  "(`statement_amount_out_of_range`, `params`: `line`, `where`, `amount`, `limit`): "
+                                  "the file is refused whole, nothing is imported and no import is left behind, so "
+                                  "the corrected file can be uploaded.", _problem(
                                       422, "Unprocessable Entity",
                                       "the statement could not be read, nothing was imported: line 57: credit amount "
                                       "'1.500.000,5' is not a whole number of đồng", code="unreadable_statement",
                                       params={"problem": "line 57: credit amount '1.500.000,5' is not a whole "
-                                                         "number of đồng"}), "empty_statement"),
+                                                         "number of đồng"}), "empty_statement",
+                                  "not_a_statement", "statement_amount_out_of_range"),
     "StatementTooLarge": _error("The file is larger than the service imports (512 MB).", _problem(
         413, "Request Entity Too Large", "the file is larger than 536870912 bytes, the most this service imports")),
     "BadQuery": _error("A query parameter is not valid.", _problem(

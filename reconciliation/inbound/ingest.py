@@ -1,13 +1,14 @@
-"""Callbacks in: the raw request is journalled and committed first, then verified by its
-format's adapter, then stored as one bank transaction, then answered.
+"""Callbacks in: the raw request is journalled and committed first, then stored as one
+bank transaction, then answered.
 
 The order is the point (DESIGN.md, invariants):
 
-1. ``journal_request`` commits the exact bytes, the headers that matter and the source
-   address, before anything else is done with them. If that fails, the sender is told to
-   retry (nothing was promised).
-2. The adapter authenticates and parses. A refusal is recorded on the journal entry and
-   answered in the format's own words; nothing else changes.
+1. The adapter authenticates and parses, in memory (adapters are pure). A request it
+   refuses is journalled cut to its first ``REFUSED_BODY_KEPT`` bytes (with the size and
+   SHA-256 of the whole) and answered in the format's own words; nothing else changes.
+2. ``journal_request`` commits the exact bytes of a verified request, the headers that matter
+   and the source address, before anything else is stored. If that fails, the sender is
+   told to retry (nothing was promised).
 3. ``process`` stores the transfer (``record_transfer``: one row per real transfer), checks
    the request nonce against replays, lets the reconciliation hooks act on it (matching,
    the portal's confirmations), and records the outcome on the journal entry, all in ONE
@@ -29,7 +30,6 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bank_adapters.callbacks import (KIND_IGNORED, KIND_PORTAL_FAILED, KIND_PORTAL_PAID, KIND_TEST, KIND_TRANSFER,
@@ -44,6 +44,9 @@ from reconciliation.inbound.transactions import Recorded, insert_ignoring_confli
 log = logging.getLogger(__name__)
 
 CALLBACK_MAX_BYTES = 64 * 1024  # a real callback is under 2 KB; anything near this is not one
+# A refused or unauthenticated callback keeps only this much of its body (with its size and the
+# SHA-256 of the whole): enough to see what it was, not a store anyone can fill for free.
+REFUSED_BODY_KEPT = 4096
 _KEPT_HEADERS = ("content-type", "content-length", "user-agent", "x-forwarded-for", "x-real-ip",
                  "x-sepay-timestamp", "x-sepay-signature", "authorization")
 
@@ -115,29 +118,32 @@ def journal_request(session: Session, channel: str, request: InboundRequest, *, 
 
 
 def _journal_insert(session: Session, channel: str, request: InboundRequest, *, reason: str | None = None,
-                    outcome: str = "received") -> int:
+                    outcome: str = "received", size: int | None = None) -> int:
     # One plain INSERT: this is the first thing every callback does.
-    return Raw(session).one(_JOURNAL_INSERT, _journal_values(channel, request, reason=reason, outcome=outcome))[0]
+    return Raw(session).one(_JOURNAL_INSERT, _journal_values(channel, request, reason=reason, outcome=outcome,
+                                                             size=size))[0]
 
 
 _JOURNAL_INSERT = (
-    "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, outcome, reason, "
-    "attempts, request_id) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :outcome, :reason, 0, "
-    ":request_id) "
-    "RETURNING id")
+    "INSERT INTO journal_entries (channel, received_at, remote_addr, headers, body, body_sha256, body_size, outcome, "
+    "reason, attempts, request_id) VALUES (:channel, :received_at, :remote_addr, :headers, :body, :sha, :size, "
+    ":outcome, :reason, 0, :request_id) RETURNING id")
 
 
 def _journal_values(channel: str, request: InboundRequest, *, reason: str | None = None,
-                    outcome: str = "received") -> dict:
+                    outcome: str = "received", size: int | None = None) -> dict:
     return {"channel": channel, "received_at": request.received_at, "remote_addr": (request.remote_addr or "")[:64],
             "headers": json_value(kept_headers(request.headers)), "body": request.body,
-            "sha": hashlib.sha256(request.body).hexdigest(), "outcome": outcome, "reason": reason,
-            "request_id": request.request_id}
+            "sha": hashlib.sha256(request.body).hexdigest(), "size": len(request.body) if size is None else size,
+            "outcome": outcome, "reason": reason, "request_id": request.request_id}
 
 
 _FINISH = ("UPDATE journal_entries SET outcome = :outcome, reason = :reason, response_code = :code, "
            "attempts = attempts + 1, processed_at = :at, event_id = COALESCE(:event_id, event_id), "
            "transaction_id = COALESCE(:transaction_id, transaction_id) WHERE id = :id")
+# A refusal keeps the first REFUSED_BODY_KEPT bytes; the size and SHA-256 of the whole stay.
+_FINISH_REFUSED = _FINISH.replace(" WHERE id", f", body = CASE WHEN length(body) > {REFUSED_BODY_KEPT} "
+                                  f"THEN substr(body, 1, {REFUSED_BODY_KEPT}) ELSE body END WHERE id")
 
 
 def _finish_values(entry_id: int, journal_outcome: str, reason: str | None, *, event_id: str | None = None,
@@ -148,7 +154,8 @@ def _finish_values(entry_id: int, journal_outcome: str, reason: str | None, *, e
 
 
 def _finish(session: Session, entry_id: int, journal_outcome: str, reason: str | None, **fields) -> None:
-    Raw(session).execute(_FINISH, _finish_values(entry_id, journal_outcome, reason, **fields))
+    Raw(session).execute(_FINISH_REFUSED if journal_outcome == "refused" else _FINISH,
+                         _finish_values(entry_id, journal_outcome, reason, **fields))
 
 
 def _claim_nonce(session: Session, channel: str, nonce: str, entry_id: int) -> None:
@@ -217,10 +224,12 @@ class IngestResult:
 
 
 def process(session: Session, entry_id: int, adapter: CallbackAdapter, keys: ChannelKeys,
-            request: InboundRequest) -> IngestResult:
-    """Verify, store and answer one journalled request. Commits."""
+            request: InboundRequest, event: CallbackEvent | None = None) -> IngestResult:
+    """Verify (unless ``event`` is the request already verified), store and answer one
+    journalled request. Commits."""
     try:
-        event = adapter.verify(request, keys)
+        if event is None:
+            event = adapter.verify(request, keys)
     except Refusal as refusal:
         response = adapter.respond(refusal.outcome, request, keys, refusal=refusal)
         _finish(session, entry_id, "refused", f"{refusal.outcome.value}: {refusal.reason}", event_id=refusal.event_id,
@@ -267,6 +276,7 @@ class Pending:
     request: InboundRequest
     keys: ChannelKeys
     result: IngestResult | None = None
+    event: CallbackEvent | None = None  # verified before it was queued
 
 
 def process_batch(session: Session, items: list[Pending]) -> None:
@@ -300,7 +310,7 @@ def process_batch(session: Session, items: list[Pending]) -> None:
         if not isinstance(exc, (Replay, Unprocessable)):
             log.warning("a batch of %d callbacks failed as one (%s: %s): processing them one by one",
                         len(items), type(exc).__name__, exc)
-        results = [process(session, entry_id, adapter, item.keys, item.request)
+        results = [process(session, entry_id, adapter, item.keys, item.request, item.event)
                    for item, adapter, entry_id in zip(items, adapters, entry_ids)]
     for item, result in zip(items, results):
         item.result = result
@@ -314,7 +324,7 @@ def _process_together(session: Session, items: list[Pending], adapters: list[Cal
     transfers: list[tuple[list, CallbackEvent, int]] = []
     for item, adapter, entry_id in zip(items, adapters, entry_ids):
         try:
-            event = adapter.verify(item.request, item.keys)
+            event = item.event or adapter.verify(item.request, item.keys)
         except Refusal as refusal:
             planned.append([refusal, None])
             continue
@@ -345,7 +355,10 @@ def _process_together(session: Session, items: list[Pending], adapters: list[Cal
         finished.append(_finish_values(entry_id, handled.journal_outcome, handled.reason, event_id=event.event_id,
                                        transaction_id=handled.transaction_id, response_code=_code(response)))
         results.append(IngestResult(response, entry_id, handled.outcome, handled.transaction_id))
-    Raw(session).executemany(_FINISH, finished)
+    for sql, rows in ((_FINISH, [v for v in finished if v["outcome"] != "refused"]),
+                      (_FINISH_REFUSED, [v for v in finished if v["outcome"] == "refused"])):
+        if rows:
+            Raw(session).executemany(sql, rows)
     return results
 
 
@@ -373,17 +386,27 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
     if adapter is None:
         raise LookupError(channel)
     if len(request.body) > max_bytes:
-        # Refused before parsing; the journal keeps that it came, not the bytes.
-        entry_id = journal_request(session, channel, InboundRequest(b"", request.headers, request.remote_addr,
+        # Refused before parsing; the journal keeps that it came and its declared size, not the bytes.
+        declared = (request.header("content-length") or "").strip()
+        size = int(declared) if declared.isdigit() and len(declared) < 16 else len(request.body)
+        entry_id = _journal_insert(session, channel, InboundRequest(b"", request.headers, request.remote_addr,
                                                                     request.received_at, request.request_id),
-                                   outcome="refused", reason=f"body over {max_bytes} bytes: not read")
+                                   outcome="refused", reason=f"body over {max_bytes} bytes: not read", size=size)
+        session.commit()
         refusal = Refusal(Outcome.UNREADABLE, "body too large")
         response = adapter.respond(Outcome.UNREADABLE, request, keys, refusal=refusal)
         return IngestResult(CallbackResponse(413, response.body, response.content_type), entry_id, Outcome.UNREADABLE)
+    # Authentication and reading are pure: done first, so that a request that fails them (junk,
+    # a bad signature: nothing in it can become money) is journalled already cut to its first
+    # REFUSED_BODY_KEPT bytes, never written whole.
+    try:
+        event = adapter.verify(request, keys)
+    except Refusal as refusal:
+        return _refuse_unverified(session, channel, adapter, request, keys, refusal)
     if batcher is not None and channel != "portal":
         # The portal's confirmations settle dossiers outside the matcher, which must not run
         # over a transfer whose match a batch has not made yet: they keep the single path.
-        return batcher.submit(session, Pending(channel, request, keys))
+        return batcher.submit(session, Pending(channel, request, keys, event=event))
     try:
         entry_id = journal_request(session, channel, request)
     except Exception:
@@ -391,7 +414,25 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
         log.exception("could not journal a %s callback", channel)
         response = adapter.respond(Outcome.FAILED, request, keys, message="temporary failure")
         return IngestResult(response, None, Outcome.FAILED)
-    return process(session, entry_id, adapter, keys, request)
+    return process(session, entry_id, adapter, keys, request, event)
+
+
+def _refuse_unverified(session: Session, channel: str, adapter: CallbackAdapter, request: InboundRequest,
+                       keys: ChannelKeys, refusal: Refusal) -> IngestResult:
+    """Journal (cut short) and answer a request its adapter refused. Commits."""
+    response = adapter.respond(refusal.outcome, request, keys, refusal=refusal)
+    values = _journal_values(channel, request, outcome="refused", reason=f"{refusal.outcome.value}: {refusal.reason}")
+    values["body"] = request.body[:REFUSED_BODY_KEPT]  # the size and SHA-256 stay those of the whole
+    try:
+        entry_id = Raw(session).one(_JOURNAL_INSERT, values)[0]
+        _finish(session, entry_id, "refused", values["reason"], event_id=refusal.event_id,
+                response_code=_code(response))
+        session.commit()
+    except Exception:  # the refusal stands; only its record is missing
+        session.rollback()
+        log.exception("could not journal a refused %s callback", channel)
+        entry_id = None
+    return IngestResult(response, entry_id, refusal.outcome)
 
 
 def replay_entry(session: Session, entry_id: int, keys: ChannelKeys) -> IngestResult:
@@ -419,6 +460,34 @@ def _replay_headers(entry: JournalEntry, keys: ChannelKeys) -> dict[str, str]:
         if hmac.compare_digest(hashlib.sha256(keys.sepay_api_key.encode("utf-8")).hexdigest(), rest):
             headers["authorization"] = f"{scheme} {keys.sepay_api_key}"
     return headers
+
+
+def entry_view(entry: JournalEntry) -> dict:
+    """A journal entry for people, honest about what was kept: a refused one holds only the
+    first bytes of its body (``truncated``), with the size and SHA-256 of the whole."""
+    kept = len(entry.body or b"")
+    size = kept if entry.body_size is None else entry.body_size
+    return {"id": entry.id, "channel": entry.channel, "received_at": entry.received_at.isoformat(),
+            "remote_addr": entry.remote_addr, "outcome": entry.outcome, "reason": entry.reason,
+            "response_code": entry.response_code, "body_size": size, "body_sha256": entry.body_sha256,
+            "body_kept_bytes": kept, "truncated": kept < size,
+            "body": (entry.body or b"").decode("utf-8", "replace")}
+
+
+def purge_refused(session: Session, older_than: datetime) -> int:
+    """Delete the refused journal entries received before ``older_than`` (the retention job and
+    ``flask journal purge``); accepted, failed and unfinished ones are never purged. Commits."""
+    from sqlalchemy import delete, exists
+
+    from reconciliation.models import PortalPayment, TransactionSighting
+
+    # A refused entry stores nothing that points to it; the guards keep it so if that changes.
+    result = session.execute(delete(JournalEntry).where(
+        JournalEntry.outcome == "refused", JournalEntry.received_at < older_than,
+        ~exists().where(TransactionSighting.journal_id == JournalEntry.id),
+        ~exists().where(PortalPayment.journal_id == JournalEntry.id)).execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount or 0
 
 
 def retry_failed(session: Session, keys: ChannelKeys, *, older_than: datetime | None = None,

@@ -12,6 +12,11 @@ through the same unique key the callbacks use; each account section gets its bal
   amount, direction and content; otherwise it is new under a key derived from those fields.
 - A reversal is stored under its reference with ``#R`` (a bank may give it the reference of
   what it reverses) and linked to that transaction when there is one.
+- A file is read through once before anything is written (``check_statement``): a line the
+  readers refuse, or an amount over the contract's limit (CONTRACT.md "Amounts"), refuses the
+  whole file, naming the line, and leaves no import behind, so the corrected file can be
+  uploaded. An error while filing (the database, a bug) marks the import ``failed`` with its
+  reason; the same file again resumes it (after the lines already committed).
 """
 from __future__ import annotations
 
@@ -26,11 +31,12 @@ from typing import IO, Any, Callable, Iterator
 from sqlalchemy import and_, case, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
-from bank_adapters.statements import (SectionEnd, SectionStart, StatementEntry, StatementError, balance_proof,
-                                      detect_format, read_statement)
+from bank_adapters.statements import (AmountOutOfRange, SectionEnd, SectionStart, StatementEntry,
+                                      StatementError, balance_proof, detect_format, read_statement)
 from bank_adapters.transfers import IN
 from core.clock import utcnow
-from core.errors import ValidationError
+from core.errors import FieldError, ValidationError
+from core.money import MAX_AMOUNT
 from core.refusals import Refusal
 from core.rawsql import Raw
 
@@ -38,6 +44,10 @@ from reconciliation.models import BankTransaction, DailyClose, MatchDecision, St
 from reconciliation.inbound.transactions import resolve_account
 
 CHUNK = 20000
+# Balances are not amounts in the contract's sense, but they and a section's sums must fit the
+# database's 64-bit integers.
+MAX_BALANCE = 10**18 - 1
+IMPORTING, DONE, FAILED = "importing", "done", "failed"  # StatementImport.status
 REVERSAL_SUFFIX = "#R"
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
@@ -114,7 +124,7 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
     if size == 0:
         raise ValidationError("the statement file is empty", code=Refusal.EMPTY_STATEMENT)
     record = session.scalar(select(StatementImport).where(StatementImport.sha256 == sha))
-    if record is not None and record.status == "done":
+    if record is not None and record.status == DONE:
         return _summary(session, record, created=False)
     head = stream.read(64 * 1024)
     stream.seek(0)
@@ -123,21 +133,66 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
     except StatementError as exc:
         raise ValidationError(f"not a statement this service reads: {exc}", code=Refusal.NOT_A_STATEMENT,
                               params={"problem": str(exc)}) from None
+    check_statement(stream, fmt)
     resumed = record is not None
     if record is None:
         record = StatementImport(sha256=sha, format=fmt, filename=(filename or None) and filename[:255], size=size,
-                                 imported_by=actor, imported_at=utcnow(), status="importing")
+                                 imported_by=actor, imported_at=utcnow(), status=IMPORTING)
         session.add(record)
-        session.commit()
+    else:  # interrupted, or failed: run again, after the lines already committed
+        record.status, record.error = IMPORTING, None
+    session.commit()
     try:
         summary = _run(session, record, stream, fmt, chunk_size, resumed, progress, size)
-    except StatementError as exc:
-        session.rollback()
-        _forget(session, record)
-        raise ValidationError(f"the statement could not be read, nothing was imported: {exc}",
-                              code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)}) from None
+    except StatementError as exc:  # the check read it whole, so only a file changed under us
+        _fail(session, record, exc)
+        raise ValidationError(f"the statement could not be read: {exc}", code=Refusal.UNREADABLE_STATEMENT,
+                              params={"problem": str(exc)}) from None
+    except BaseException as exc:
+        _fail(session, record, exc)
+        raise
     summary.matched = match_new_lines(session, record.id)
     return summary
+
+
+def check_statement(stream: IO[bytes], fmt: str) -> None:
+    """Read the whole file, storing nothing: a ``ValidationError`` naming the first line that
+    cannot be imported (unreadable, or an amount the contract refuses), or nothing. Leaves the
+    stream at its start."""
+    stream.seek(0)
+    try:
+        for event in read_statement(stream, fmt=fmt):
+            if isinstance(event, SectionEnd):
+                _check_balances(event)
+    except AmountOutOfRange as exc:
+        raise ValidationError(
+            f"the statement is refused whole, nothing was imported: {exc}", code=Refusal.STATEMENT_AMOUNT_OUT_OF_RANGE,
+            params={"line": exc.line, "where": exc.where, "amount": exc.amount, "limit": MAX_AMOUNT},
+            errors=[FieldError("file", str(exc))]) from None
+    except (StatementError, ValueError) as exc:  # ValueError: a value no reader should have let through
+        raise ValidationError(f"the statement could not be read, nothing was imported: {exc}",
+                              code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)},
+                              errors=[FieldError("file", str(exc))]) from None
+    finally:
+        stream.seek(0)
+
+
+def _check_balances(end: SectionEnd) -> None:
+    for name, value in (("opening balance", end.opening_balance), ("closing balance", end.closing_balance),
+                        ("sum of the credits", end.credits), ("sum of the debits", end.debits)):
+        if value is not None and abs(value) > MAX_BALANCE:
+            raise StatementError(f"account {end.account}: the {name} {value} is larger than any account holds")
+
+
+def _fail(session: Session, record: StatementImport, exc: BaseException) -> None:
+    """Mark an import that stopped half-way ``failed``, with why; never ``importing`` for ever."""
+    session.rollback()
+    try:
+        session.execute(update(StatementImport).where(StatementImport.id == record.id)
+                        .values(status=FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]))
+        session.commit()
+    except Exception:  # the database itself is gone: the import stays 'importing' and resumes when retried
+        session.rollback()
 
 
 def match_new_lines(session: Session, import_id: int) -> int:
@@ -168,9 +223,20 @@ def match_new_lines(session: Session, import_id: int) -> int:
 
 def _read_ahead(events: Iterator[Any], batch: int = 2000, depth: int = 8) -> Iterator[Any]:
     """The file is read in a thread of its own while the database files the previous chunk:
-    parsing is Python work, filing mostly waits on the database, so the two overlap."""
+    parsing is Python work, filing mostly waits on the database, so the two overlap. If the
+    consumer stops (an error while filing), the reader is told to stop too."""
     pipe: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                pipe.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def reader() -> None:
         try:
@@ -178,23 +244,26 @@ def _read_ahead(events: Iterator[Any], batch: int = 2000, depth: int = 8) -> Ite
             for event in events:
                 chunk.append(event)
                 if len(chunk) >= batch:
-                    pipe.put(chunk)
+                    if not put(chunk):
+                        return
                     chunk = []
-            pipe.put(chunk)
-            pipe.put(done)
+            put(chunk) and put(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            pipe.put(exc)
+            put(exc)
 
     thread = threading.Thread(target=reader, name="statement-reader", daemon=True)
     thread.start()
-    while True:
-        item = pipe.get()
-        if item is done:
-            break
-        if isinstance(item, BaseException):
-            raise item
-        yield from item
-    thread.join()
+    try:
+        while True:
+            item = pipe.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _position(stream: IO[bytes], size: int) -> int:
@@ -202,17 +271,6 @@ def _position(stream: IO[bytes], size: int) -> int:
         return min(stream.tell(), size)
     except (OSError, ValueError):  # a reader that holds the file itself
         return 0
-
-
-def _forget(session: Session, record: StatementImport) -> None:
-    """An unreadable file leaves no import behind (its lines were never committed unless a
-    chunk before the error was: those transactions are real and stay; the import is undone)."""
-    statement_ids = list(session.scalars(select(Statement.id).where(Statement.import_id == record.id)))
-    if statement_ids:
-        session.execute(StatementLine.__table__.delete().where(StatementLine.statement_id.in_(statement_ids)))
-        session.execute(Statement.__table__.delete().where(Statement.id.in_(statement_ids)))
-    session.execute(StatementImport.__table__.delete().where(StatementImport.id == record.id))
-    session.commit()
 
 
 @dataclass
@@ -262,7 +320,7 @@ def _run(session: Session, record: StatementImport, stream: IO[bytes], fmt: str,
         _flush(session, record, state)
     if progress is not None:
         progress(size, size)
-    record.status = "done"
+    record.status = DONE
     record.balance_ok = bool(states) and all(s.statement.balance_ok and s.statement.continuity_ok is not False
                                               for s in states.values())
     record.entries = seen
@@ -296,7 +354,7 @@ def _close_section(session: Session, state: _SectionState, end: SectionEnd) -> N
         previous = session.scalar(
             select(Statement).join(StatementImport, Statement.import_id == StatementImport.id)
             .where(Statement.account_number == statement.account_number, Statement.id != statement.id,
-                   StatementImport.status == "done", Statement.period_end < statement.period_start)
+                   StatementImport.status == DONE, Statement.period_end < statement.period_start)
             .order_by(Statement.period_end.desc(), Statement.id.desc()).limit(1))
     if previous is not None and previous.closing_balance is not None and statement.opening_balance is not None:
         statement.previous_statement_id = previous.id

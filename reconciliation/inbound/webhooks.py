@@ -11,7 +11,8 @@ import time
 
 from flask import Blueprint, Response, abort, current_app, g, request
 
-from bank_adapters.callbacks import ChannelKeys, InboundRequest, adapter_names
+from bank_adapters.callbacks import ChannelKeys, InboundRequest, Outcome, Refusal, adapter_names, get_adapter
+from core.ratelimit import callback_refused, callbacks_exhausted, too_many_response
 from core.clock import utcnow
 from core.db import db
 from core.metrics import observe_callback
@@ -19,6 +20,18 @@ from core.metrics import observe_callback
 from reconciliation.inbound.ingest import CALLBACK_MAX_BYTES, receive
 
 bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
+# What counts against an address: the sender's faults, never ours nor a business answer.
+_REFUSALS = {Outcome.UNREADABLE, Outcome.SIGNATURE, Outcome.EXPIRED, Outcome.REPLAY, Outcome.INVALID}
+
+
+def _verifies(channel: str, inbound: InboundRequest) -> bool:
+    """Whether a callback from a throttled address authenticates and reads (checked in memory,
+    nothing stored): a bank's valid callback is never throttled."""
+    try:
+        get_adapter(channel).verify(inbound, channel_keys())
+    except Refusal:
+        return False
+    return len(inbound.body) <= current_app.config.get("CALLBACK_MAX_BYTES", CALLBACK_MAX_BYTES)
 
 
 def channel_keys() -> ChannelKeys:
@@ -54,6 +67,11 @@ def callback(channel: str):
         body = request.stream.read(limit + 1)
     inbound = InboundRequest(body=body, headers={k.lower(): v for k, v in request.headers.items()},
                              remote_addr=request.remote_addr, received_at=utcnow(), request_id=g.get("request_id"))
+    wait = callbacks_exhausted()
+    if wait and not _verifies(channel, inbound):
+        return too_many_response(wait)  # nothing stored: this address only sends what is refused
     result = receive(db.session, channel, inbound, channel_keys(), max_bytes=limit, batcher=batcher())
     observe_callback(channel, result.outcome.value, time.perf_counter() - started)
+    if result.outcome in _REFUSALS:
+        callback_refused()
     return Response(result.response.body, status=result.response.status, content_type=result.response.content_type)

@@ -594,7 +594,8 @@ def reopen(account_id: int, day: str):
 
 def _render_statements(status: int = 200, error: str | None = None, detail: str | None = None):
     return render_template("finance/statements.html", page=q.imports_page(db.session, parse_page(request.args)),
-                           error=error, detail=detail, lang_next=url_for(".statements")), status
+                           unfinished=q.unfinished_imports(db.session), error=error, detail=detail,
+                           lang_next=url_for(".statements")), status
 
 
 @bp.get("/statements")

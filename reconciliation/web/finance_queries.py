@@ -465,6 +465,13 @@ def imports_page(session: Session, number: int) -> Page:
     return page
 
 
+def unfinished_imports(session: Session, limit: int = 20) -> list[StatementImport]:
+    """Imports that stopped half-way (``failed``, or still ``importing``): the same file again
+    resumes each."""
+    return list(session.scalars(select(StatementImport).where(StatementImport.status != "done")
+                                .order_by(StatementImport.imported_at.desc()).limit(limit)))
+
+
 def import_summary(session: Session, record: StatementImport) -> ImportSummary:
     """A past import told the way ``import_statement`` tells a new one (for ``import_json``)."""
     counts: dict[int, dict[bool, int]] = {}

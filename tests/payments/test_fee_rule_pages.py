@@ -158,8 +158,11 @@ def test_the_catalogue_page_and_export_mark_unconfirmed_rules(site):
 
 
 def test_migration_keeps_existing_charges_as_the_schedule(database_url):
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(database_url)
-    command.downgrade(config, "0007")
+    before = ScriptDirectory.from_config(config).get_revision("0013").down_revision
+    command.downgrade(config, before)
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
@@ -185,7 +188,7 @@ def test_migration_keeps_existing_charges_as_the_schedule(database_url):
         assert tuple(charge) == (3000, None, 0, None)
         assert (rule[0], rule[1], rule[2], rule[3], str(rule[4])[:10], bool(rule[5])) == (
             "NQ77-HN-TP", "exempt", "online", "XNHN", "2026-01-01", True)
-        command.downgrade(config, "0007")
+        command.downgrade(config, before)
         with engine.connect() as conn:
             assert conn.execute(sql("SELECT amount FROM dossier_charges")).scalar() == 3000
     finally:
