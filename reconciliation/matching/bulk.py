@@ -29,6 +29,7 @@ from core.clock import utcnow
 from core.rawsql import Raw, aware
 from payments.models import PaymentRequest
 from payments.money_rules import PART_PAYMENT_SETTLED, payment_channel, settles_part_payment
+from payments.references import one_edit_away
 
 from reconciliation.matching.matcher import Decision, MatchRules, RequestFacts, TransferFacts, decide, read_content
 from reconciliation.matching.writer import (Paid, Rows, State, TransactionRow, apply, chunks, transaction_row)
@@ -43,11 +44,13 @@ __all__ = ["match_many", "transaction_row", "CHUNK"]
 class _Lookup:
     """What the matcher asks, from the chunk's state; what is not in it (look-alikes) is read on demand."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, asking: set[tuple[int, int]] = frozenset()) -> None:
         self.state = state
+        self.asking = asking  # the chunk's (account, amount) pairs, for the amount-only clues
+        self.asked_amounts: dict[tuple[int, int], list[str]] | None = None
 
     def requests(self, references: list[str]) -> dict[str, RequestFacts]:
-        missing = {ref for ref in references if ref not in self.state.requests}
+        missing = {ref for ref in references if ref not in self.state.requests and ref not in self.state.asked}
         if missing:
             self.state.load(missing)
         return {ref: self._facts(self.state.requests[ref]) for ref in references if ref in self.state.requests}
@@ -73,10 +76,15 @@ class _Lookup:
         return found
 
     def open_requests_asking(self, account_id: int, amount: int, limit: int) -> list[RequestFacts]:
-        r = PaymentRequest.__table__.c
-        refs = self.state.session.connection().scalars(select(r.reference).where(
-            r.account_id == account_id, r.amount == amount, r.status.in_(("open", "expired")))
-            .order_by(r.id.desc()).limit(limit)).all()
+        if limit <= AMOUNT_CLUES and (account_id, amount) in self.asking:
+            if self.asked_amounts is None:  # the first line that asks: the chunk's pairs in a few statements
+                self.asked_amounts = _open_requests_asking(self.state.session, sorted(self.asking), AMOUNT_CLUES)
+            refs = self.asked_amounts.get((account_id, amount), [])[:limit]
+        else:
+            r = PaymentRequest.__table__.c
+            refs = self.state.session.connection().scalars(select(r.reference).where(
+                r.account_id == account_id, r.amount == amount, r.status.in_(("open", "expired")))
+                .order_by(r.id.desc()).limit(limit)).all()
         return list(self.requests(list(refs)).values())
 
     def references_starting(self, prefix: str, limit: int) -> list[RequestFacts]:
@@ -84,6 +92,29 @@ class _Lookup:
         refs = self.state.session.connection().scalars(select(r.reference).where(r.reference.startswith(prefix))
                                           .order_by(r.id.desc()).limit(limit)).all()
         return list(self.requests(list(refs)).values())
+
+
+AMOUNT_CLUES = 5  # the most open requests asking a line's amount that the matcher asks for
+
+
+def _open_requests_asking(session: Session, pairs: list[tuple[int, int]], limit: int
+                          ) -> dict[tuple[int, int], list[str]]:
+    """(account, amount) → the newest open or expired requests asking it (up to ``limit``),
+    for many pairs in one statement per 400: what the matcher's amount-only clue reads, asked
+    once for a chunk rather than once a line. The requests are as the chunk found them, as
+    the one-line query would see them (the chunk writes at its end)."""
+    raw = Raw(session)
+    found: dict[tuple[int, int], list[str]] = {}
+    for part in chunks(pairs, 400):
+        wanted = " OR ".join(f"(account_id = :a{i} AND amount = :m{i})" for i in range(len(part)))
+        params = {**{f"a{i}": a for i, (a, _) in enumerate(part)}, **{f"m{i}": m for i, (_, m) in enumerate(part)}}
+        for account_id, amount, reference in raw.execute(
+                "SELECT account_id, amount, reference FROM (SELECT account_id, amount, reference, ROW_NUMBER() "
+                "OVER (PARTITION BY account_id, amount ORDER BY id DESC) AS n FROM payment_requests "
+                f"WHERE status IN ('open', 'expired') AND ({wanted})) ranked WHERE n <= {int(limit)} "
+                "ORDER BY account_id, amount, n", params):
+            found.setdefault((account_id, amount), []).append(reference)
+    return found
 
 
 def _transfer_facts(row, agencies: dict[int, int]) -> TransferFacts:
@@ -152,7 +183,14 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
         references.update(read[row.id][0])
         keys.update(read[row.id][2])
     state.load(references, keys)
-    lookup = _Lookup(state)
+    # The clues for a person (references one typo away) are read for the whole chunk at once.
+    near = {n for row in transactions for token in (*read[row.id][1], *(r for r in read[row.id][0]
+                                                                        if r not in state.requests))
+            for n in one_edit_away(token)}
+    if near - state.asked:
+        state.load(near - state.asked)
+    lookup = _Lookup(state, {(row.account_id, row.amount - row.allocated) for row in transactions
+                             if row.account_id is not None and row.direction == "in"})
     held = _on_closed_days(raw, [row.id for row in transactions if row.direction == "in"])
     decisions: list[tuple[Any, Decision]] = []
     paid: list[Paid] = []

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Protocol
 
-from payments.references import ALPHABET, BODY_LENGTH, LENGTH, PREFIX, check_symbol, find_references, is_valid, \
-    normalise
+from payments.references import ALPHABET, BODY_LENGTH, LENGTH, PREFIX, check_symbol, find_references, \
+    normalise, one_edit_away
 
 # --- rules as data ---------------------------------------------------------------------------
 
@@ -209,20 +209,9 @@ def find_dossier_codes(content: str) -> list[str]:
 
 
 def near_references(damaged: str) -> list[str]:
-    """Valid references one wrong symbol or one swap of neighbours away from ``damaged``."""
-    body = damaged[len(PREFIX):]
-    found: list[str] = []
-    for position in range(len(body)):  # one wrong symbol: exactly one symbol fixes each position
-        for symbol in ALPHABET:
-            if symbol != body[position]:
-                candidate = PREFIX + body[:position] + symbol + body[position + 1:]
-                if is_valid(candidate) and candidate not in found:
-                    found.append(candidate)
-    for position in range(len(body) - 1):
-        swapped = PREFIX + body[:position] + body[position + 1] + body[position] + body[position + 2:]
-        if swapped != damaged and is_valid(swapped) and swapped not in found:
-            found.append(swapped)
-    return found
+    """Valid references one wrong symbol or one swap of neighbours away from ``damaged``
+    (``payments.references.one_edit_away``)."""
+    return one_edit_away(damaged)
 
 
 def truncated_reference(content: str) -> str | None:

@@ -161,6 +161,7 @@ class State:
         self.requests_by_id: dict[int, RequestRow] = {}
         self.dossiers: dict[int, DossierRow] = {}
         self.by_key: dict[str, DossierRow] = {}
+        self.asked: set[str] = set()  # references looked for, found or not: never asked again
         self.pg = session.get_bind().dialect.name == "postgresql"
 
     def load(self, references: Iterable[str] = (), code_keys: Iterable[str] = (),
@@ -171,6 +172,7 @@ class State:
         lock = " FOR UPDATE" if self.pg else ""
         found: set[int] = set()
         names, keys, ids = sorted(set(references)), sorted(set(code_keys)), sorted(set(dossier_ids))
+        self.asked.update(names)
         for start in range(0, max(len(names), len(keys), len(ids), 1), _IN):
             refs, keys_part, ids_part = names[start:start + _IN], keys[start:start + _IN], ids[start:start + _IN]
             if not refs and not keys_part and not ids_part:

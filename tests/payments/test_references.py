@@ -107,3 +107,45 @@ def test_false_match_rate_over_random_bank_text():
     # The check symbol passes about 1 candidate in 31: allow twice that before calling it broken.
     assert len(false_valid) <= 2 * candidates / 31 + 3, (len(false_valid), candidates)
     assert not issued.intersection(false_valid)
+
+
+def _one_edit_away_by_trying(damaged: str) -> list[str]:
+    """The definition, by brute force: every symbol at every position, then every swap."""
+    body = damaged[len(PREFIX):]
+    found: list[str] = []
+    for position in range(len(body)):
+        for symbol in ALPHABET:
+            if symbol != body[position]:
+                candidate = PREFIX + body[:position] + symbol + body[position + 1:]
+                if is_valid(candidate) and candidate not in found:
+                    found.append(candidate)
+    for position in range(len(body) - 1):
+        swapped = PREFIX + body[:position] + body[position + 1] + body[position] + body[position + 2:]
+        if swapped != damaged and is_valid(swapped) and swapped not in found:
+            found.append(swapped)
+    return found
+
+
+_LOOKALIKE = st.text(alphabet=ALPHABET + "01OIL", min_size=LENGTH - 3, max_size=LENGTH - 1)
+
+
+@settings(max_examples=3000)
+@given(head=st.sampled_from([PREFIX, "H5", "HZ", "MS"]), body=_LOOKALIKE,
+       valid=st.booleans(), position=st.integers(0, LENGTH - 1), symbol=st.sampled_from(ALPHABET + "0O1"))
+def test_one_edit_away_is_what_trying_every_edit_finds(head, body, valid, position, symbol):
+    """Computed from the check equation, the same references in the same order as trying
+    all 31 symbols at every position and every swap (a valid reference damaged once, or any
+    look-alike)."""
+    from payments.references import one_edit_away
+
+    if valid:
+        stem = (PREFIX + body)[:LENGTH - 1]
+        stem = stem + ALPHABET[0] * (LENGTH - 1 - len(stem))
+        stem = "".join(ch if ch in ALPHABET or i < 2 else "A" for i, ch in enumerate(stem))
+        reference = stem + check_symbol(stem)
+        damaged = reference[:position] + symbol + reference[position + 1:]
+        damaged = head + damaged[len(PREFIX):]
+    else:
+        damaged = head + body
+    assert one_edit_away(damaged) == _one_edit_away_by_trying(damaged) if len(damaged) == LENGTH else \
+        one_edit_away(damaged) == []
