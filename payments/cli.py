@@ -25,22 +25,7 @@ def catalogue_cli() -> None:
 @with_appcontext
 def import_command(file: Path, dry_run: bool) -> None:
     """Upsert procedures and fee items from FILE (the columns of fees-hanoi.csv)."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        click.echo("error: the file is not UTF-8 text", err=True)
-        raise SystemExit(1)
-    session = db.Session()
-    try:
-        result = import_catalogue(session, text)
-        session.rollback() if dry_run else session.commit()
-    except ServiceError as exc:
-        session.rollback()
-        click.echo(cli_text(exc), err=True)
-        raise SystemExit(1)
-    finally:
-        session.close()
-    click.echo(("dry run: " if dry_run else "") + result.summary())
+    _import_file(file, dry_run, import_catalogue)
 
 
 @catalogue_cli.command("import-rules")
@@ -49,6 +34,12 @@ def import_command(file: Path, dry_run: bool) -> None:
 @with_appcontext
 def import_rules_command(file: Path, dry_run: bool) -> None:
     """Upsert the fee rules from FILE (the columns of fee-rules.csv), all or nothing."""
+    _import_file(file, dry_run, import_rules)
+
+
+def _import_file(file: Path, dry_run: bool, importer) -> None:
+    """Read FILE as UTF-8, hand it to ``importer`` in one transaction (rolled back on a dry run
+    or a refusal) and print its summary, or the refusal with exit status 1."""
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -56,7 +47,7 @@ def import_rules_command(file: Path, dry_run: bool) -> None:
         raise SystemExit(1)
     session = db.Session()
     try:
-        result = import_rules(session, text)
+        result = importer(session, text)
         session.rollback() if dry_run else session.commit()
     except ServiceError as exc:
         session.rollback()

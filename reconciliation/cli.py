@@ -63,21 +63,12 @@ def replay(entry_id: int | None, failed: bool) -> None:
 def purge_command(days: int | None) -> None:
     """Delete now the refused callbacks' entries past their retention (accepted ones stay), and
     the sign-in throttle rows with nothing left to remember (what the daily job does)."""
-    from datetime import timedelta
-
     from flask import current_app
 
-    from core.clock import utcnow
-    from core.throttle import purge as purge_throttles
-    from reconciliation.inbound.ingest import purge_refused
+    from reconciliation.scheduler import purge_retained
 
-    days = current_app.config["CALLBACK_REFUSED_RETENTION_DAYS"] if days is None else days
-    session = db.Session()
-    try:
-        journal = purge_refused(session, utcnow() - timedelta(days=days))
-        throttles = purge_throttles(session)
-    finally:
-        session.close()
+    journal, throttles, days = purge_retained(
+        current_app.config["CALLBACK_REFUSED_RETENTION_DAYS"] if days is None else days)
     click.echo(f"purged {journal} refused journal entries older than {days} days and {throttles} sign-in "
                "throttle rows")
 

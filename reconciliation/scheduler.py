@@ -134,17 +134,23 @@ def job_close_yesterday(app: Flask) -> str:
 def job_purge(app: Flask) -> str:
     """Retention: refused callbacks' journal entries older than CALLBACK_REFUSED_RETENTION_DAYS,
     and sign-in throttle rows with nothing left to remember."""
+    journal, throttles, days = purge_retained(app.config["CALLBACK_REFUSED_RETENTION_DAYS"])
+    return f"{journal} refused callback(s) older than {days} days and {throttles} sign-in throttle row(s) purged"
+
+
+def purge_retained(days: int) -> tuple[int, int, int]:
+    """What retention deletes (the job and ``flask journal purge``): refused journal entries
+    older than ``days``, stale sign-in throttle rows. Returns (entries, throttle rows, days)."""
     from core.throttle import purge as purge_throttles
     from reconciliation.inbound.ingest import purge_refused
 
-    days = app.config["CALLBACK_REFUSED_RETENTION_DAYS"]
     session = db.Session()
     try:
         journal = purge_refused(session, utcnow() - timedelta(days=days))
         throttles = purge_throttles(session)
     finally:
         session.close()
-    return f"{journal} refused callback(s) older than {days} days and {throttles} sign-in throttle row(s) purged"
+    return journal, throttles, days
 
 
 def job_reminders(app: Flask) -> str:
