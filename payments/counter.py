@@ -133,8 +133,43 @@ def receipts_signature(receipts: list[Receipt]) -> str:
     return ",".join(f"{r.series}-{receipt_number(r)}:{r.status}" for r in receipts)
 
 
+def _issued(receipt: Receipt, *, required: bool) -> Receipt:
+    """The receipt with its signed document: signed now if the job has not yet (and committed,
+    so a second request finds it). Without a signing key, ``required`` refuses; a PDF is drawn
+    from the recorded receipt all the same."""
+    from flask import current_app
+
+    from core.errors import Conflict
+    from core.refusals import Refusal
+
+    from .receipt_providers import ensure_issued
+
+    if receipt.signed_xml is None:
+        try:
+            ensure_issued(db.session, receipt, current_app.config)
+            db.session.commit()
+        except LookupError:
+            db.session.rollback()
+            if required:
+                raise Conflict("the receipt is numbered but not signed: no signing key", code=Refusal.RECEIPT_NOT_ISSUED,
+                               params={"number": f"{receipt.series}-{receipt_number(receipt)}"}) from None
+    return receipt
+
+
+def receipt_xml_response(receipt: Receipt) -> Response:
+    """The receipt's signed XML (the document the unit's e-receipt system issued)."""
+    receipt = _issued(receipt, required=True)
+    response = Response(receipt.signed_xml.encode("utf-8"), mimetype="application/xml")
+    name = f"bien-lai-{receipt.series}-{receipt_number(receipt)}.xml"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def receipt_response(receipt: Receipt, fmt: str) -> Response:
     """A receipt as a PDF or PNG download (ValidationError if its text cannot fit the page)."""
+    if fmt == "xml":
+        return receipt_xml_response(receipt)
+    receipt = _issued(receipt, required=False)
     try:
         document = receipt_document(db.session, receipt)
         data = render_receipt(document, fmt)
@@ -527,7 +562,7 @@ def print_card(reference: str):
 @roles_required(COUNTER)
 def receipt_file(receipt_id: int, fmt: str):
     """A dossier's e-receipt as PDF (to download or print) or PNG."""
-    if fmt not in RECEIPT_FORMATS:
+    if fmt not in RECEIPT_FORMATS and fmt != "xml":
         abort(404)
     receipt = db.session.get(Receipt, receipt_id)
     if receipt is None:

@@ -26,7 +26,7 @@ from core.clock import to_ict, utcnow
 from core.errors import Conflict, ValidationError
 
 from .models import Agency, Dossier, Receipt
-from .money_rules import receipts_to_issue
+from .money_rules import receipted_elsewhere, receipts_to_issue
 from .references import normalise
 
 DEFAULT_FORM = "01BLP0-001"
@@ -103,7 +103,8 @@ def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_ch
     year = to_ict(now).year
     form, series = series_of(agency, year)
     created: list[Receipt] = []
-    for kind, lines in receipts_to_issue(dossier.charges, have):
+    elsewhere = [receipted_elsewhere(channel, paper) for _, channel, paper in payments_in_force(session, dossier.id)]
+    for kind, lines in receipts_to_issue(dossier.charges, have, elsewhere):
         number = take_numbers(session, form, series, year)
         replaced = session.scalar(select(Receipt.id).where(Receipt.dossier_id == dossier.id, Receipt.kind == kind,
                                                            Receipt.status == "cancelled")
@@ -119,7 +120,48 @@ def issue_receipts(session: Session, dossier: Dossier, actor: str, *, payment_ch
                      {"dossier": dossier.code, "number": receipt_number(receipt), "kind": kind,
                       "amount": receipt.amount})
         created.append(receipt)
+    link_receipts(session, [r.id for r in created])
     return created
+
+
+_PAYMENTS = text("SELECT a.id, a.payment_channel, c.paper_series FROM allocations a "
+                 "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id "
+                 "WHERE a.dossier_id = :d AND a.reversed_at IS NULL ORDER BY a.id")
+
+
+def payments_in_force(session: Session, dossier_id: int) -> list[tuple[int, str, bool]]:
+    """(allocation id, payment channel, taken against a paper receipt) of a dossier's payments."""
+    return [(row[0], row[1], row[2] is not None) for row in session.execute(_PAYMENTS, {"d": dossier_id})]
+
+
+def link_receipts(session: Session, receipt_ids: list[int]) -> None:
+    """Record which payments the new receipts ``receipt_ids`` cover: their dossier's payments in
+    force that no one else receipted (``money_rules.receipted_elsewhere``, written again here
+    in SQL). One statement; both writers call it once their receipts and allocations are in."""
+    ids = [int(i) for i in receipt_ids if i is not None]
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        listed = ", ".join(f":r{i}" for i in range(len(part)))
+        session.execute(text(
+            "INSERT INTO receipt_links (receipt_id, allocation_id) "
+            "SELECT r.id, a.id FROM receipts r JOIN allocations a ON a.dossier_id = r.dossier_id "
+            "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id "
+            f"WHERE r.id IN ({listed}) AND a.reversed_at IS NULL AND a.payment_channel <> 'portal' "
+            "AND NOT (a.payment_channel = 'cash' AND c.paper_series IS NOT NULL)"),
+            {f"r{i}": receipt_id for i, receipt_id in enumerate(part)})
+
+
+def withdraw_receipted_elsewhere(session: Session, dossier: Dossier, actor: str) -> list[Receipt]:
+    """Once every payment of a dossier turns out to be receipted elsewhere (the bank's report
+    came before the portal's confirmation, and the platform receipts that money), its
+    e-receipts would be a second receipt for the same money: they are cancelled, saying why."""
+    flags = [receipted_elsewhere(channel, paper) for _, channel, paper in payments_in_force(session, dossier.id)]
+    if not flags or not all(flags):
+        return []
+    return cancel_receipts(session, dossier, RECEIPTED_ELSEWHERE_REASON, actor)
+
+
+RECEIPTED_ELSEWHERE_REASON = "Khoản tiền đã có biên lai của nơi khác (receipted elsewhere: paper or the national platform)"
 
 
 def cancel_receipts(session: Session, dossier: Dossier, reason: str, actor: str) -> list[Receipt]:

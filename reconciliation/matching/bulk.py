@@ -40,7 +40,7 @@ from payments.money_rules import (PART_PAYMENT_SETTLED, STALE_REASON, became_pai
                                   dossier_status, event_for_change, payment_channel, receipt_channel,
                                   receipts_to_issue, request_status, requests_to_cancel, settles_part_payment,
                                   transaction_status)
-from payments.receipts import series_of, take_numbers
+from payments.receipts import link_receipts, series_of, take_numbers
 
 from reconciliation.matching.matcher import Decision, DossierFacts, MatchRules, RequestFacts, TransferFacts, decide, read_content
 from reconciliation.models import Allocation, BankTransaction, MatchDecision, OutboxEvent, ReconException
@@ -511,6 +511,7 @@ def _write(session: Session, state: _State, decisions: list, paid: list[_Paid], 
                                       for d in state.dossiers.values() if d.changed])
     writer.insert(ReconException.__table__, exceptions_rows)
     writer.insert(Receipt.__table__, receipts)
+    link_receipts(session, [r["id"] for r in receipts])  # which payments they cover
     writer.insert(OutboxEvent.__table__, writer.rows["outbox_events"])
     # Derived data (the reports' rows) is rewritten for what changed, before the commit.
     note_dossiers(session, [d.id for d in state.dossiers.values() if d.changed])
