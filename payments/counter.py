@@ -122,6 +122,20 @@ def receipt_status_label(status: str) -> str:
     return label(ReceiptStatus, status)
 
 
+@bp.app_template_global("receipt_document_label")
+def receipt_document_label(document: dict) -> str:
+    """What kind of document receipts a payment, for people."""
+    return {"e_receipt": _("Biên lai điện tử"), "paper": _("Biên lai giấy"),
+            "portal": _("Biên lai của Cổng Dịch vụ công")}.get(document.get("document"), "")
+
+
+@bp.app_template_global("receipt_document_text")
+def _receipt_document_text(document: dict) -> str:
+    from .receipt_documents import document_text
+
+    return document_text(document)
+
+
 @bp.app_template_global("receipt_number")
 def _receipt_number(receipt: Receipt) -> str:
     return receipt_number(receipt)
