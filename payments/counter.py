@@ -36,7 +36,7 @@ from .dossiers import find_dossier, get_dossier, parse_dossier_input, payment_st
 from .fees import PAYER_CLASSES, ChargeLine
 from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
-from .receipt_pdf import receipt_document, receipt_filename, render_receipt
+from .receipt_pdf import receipt_filename, receipt_text, render_receipt
 from .receipts import dossier_receipts, receipt_number
 from .requests import OPEN_STATES, cancel_request, create_payment_request, get_request, outstanding_requested, \
     refresh_expiry, remaining_due
@@ -180,17 +180,18 @@ def receipt_xml_response(receipt: Receipt) -> Response:
 
 
 def receipt_response(receipt: Receipt, fmt: str) -> Response:
-    """A receipt as a PDF or PNG download (ValidationError if its text cannot fit the page)."""
+    """A receipt as a PDF download (its XML rendered), or the signed XML itself."""
     if fmt == "xml":
         return receipt_xml_response(receipt)
     receipt = _issued(receipt, required=False)
     try:
-        document = receipt_document(db.session, receipt)
+        document = receipt_text(db.session, receipt)
         data = render_receipt(document, fmt)
     except ValueError as exc:  # never cut a receipt's text: say it cannot be drawn
         raise ValidationError(str(exc), title=_("Không tạo được tệp biên lai")) from None
-    response = Response(data, mimetype={"pdf": "application/pdf", "png": "image/png"}[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{receipt_filename(document, fmt)}"'
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{receipt_filename(document.series, document.number, fmt)}"'
     return response
 
 
@@ -573,9 +574,9 @@ def print_card(reference: str):
 
 
 @bp.get("/receipts/<int:receipt_id>.<fmt>")
-@roles_required(COUNTER)
+@roles_required(COUNTER, "finance", "supervisor")  # the finance pages' receipts link here too
 def receipt_file(receipt_id: int, fmt: str):
-    """A dossier's e-receipt as PDF (to download or print) or PNG."""
+    """A dossier's e-receipt as PDF (to download or print) or its signed XML."""
     if fmt not in RECEIPT_FORMATS and fmt != "xml":
         abort(404)
     receipt = db.session.get(Receipt, receipt_id)
