@@ -178,4 +178,20 @@ def test_counter_sees_a_transfer_arrive_then_a_clerk_takes_cash(seeded_app, page
     expect(page.get_by_test_id("receipts")).to_contain_text("Đã phát hành")
     expect(page.locator("[data-dossier-status]")).to_have_text("Đã nộp đủ")
     expect(page.get_by_test_id("cash-form")).to_be_hidden()
+    expect(row.get_by_test_id("receipted-by")).to_contain_text("Biên lai điện tử")  # a cash slip: e-receipted
     screenshot(page, "receipts-counter-cash")
+
+    # A third dossier, paid in cash against a paper receipt: that paper is its receipt, no e-receipt.
+    paper_code = "000.12.03.H26-261125-0003"
+    open_request(seeded_app, {**LAND, "code": paper_code, "applicant_name": "Lê Văn Dũng"})
+    page.goto(f"{base}/counter/dossiers/{paper_code}")
+    page.fill("#cash-amount", "3.028.000")
+    page.fill("#cash-receipt", "0000457")
+    page.fill("#cash-paper-form", "01BLP2-001")
+    page.fill("#cash-paper-series", "AB-26P")
+    page.get_by_test_id("cash-submit").click()
+    expect(page).to_have_url(f"{base}/counter/dossiers/{paper_code}#payments")
+    paper_row = page.locator('[data-payment="CASH-0000457"]')
+    expect(paper_row.get_by_test_id("receipted-by")).to_contain_text("Biên lai giấy 01BLP2-001 AB-26P 0000457")
+    expect(page.get_by_test_id("receipts-empty")).to_be_visible()
+    screenshot(page, "receipts-counter-paper-cash")
