@@ -110,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from payments.api import bp as api
     from payments.citizen import bp as citizen
     from payments.counter import bp as counter
+    from payments.receipt_views import bp as receipt_changes
     from reconciliation.web.admin_events import bp as admin_events
     from reconciliation.api.api import bp as recon_api
     from reconciliation.web.cash_views import bp as cash
@@ -129,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recon_api)
     app.register_blueprint(callbacks)
     app.register_blueprint(finance)
+    app.register_blueprint(receipt_changes)
     app.register_blueprint(cash)
     app.register_blueprint(admin_events)
     app.register_blueprint(reports)

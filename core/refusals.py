@@ -107,6 +107,15 @@ class Refusal(StrEnum):
     WRONG_PASSWORD = "wrong_password"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     NOT_FINANCE_OFFICER = "not_finance_officer"
+    # Receipts: paper receipts of cash, cancellation and replacement (four eyes), issuance.
+    PAPER_RECEIPTS_ENDED = "paper_receipts_ended"
+    INVALID_RECEIPT_CHANGE = "invalid_receipt_change"
+    RECEIPT_NOT_IN_FORCE = "receipt_not_in_force"
+    RECEIPT_CHANGE_PENDING = "receipt_change_pending"
+    RECEIPT_CHANGE_DECIDED = "receipt_change_decided"
+    RECEIPT_FOUR_EYES = "receipt_four_eyes"
+    RECEIPT_NOT_FINANCE_OFFICER = "receipt_not_finance_officer"
+    RECEIPT_NOT_ISSUED = "receipt_not_issued"
 
 
 def N_(text: str) -> str:
@@ -254,6 +263,21 @@ MESSAGES: dict[Refusal, _Entry] = {
                                    "khóa; mỗi lần nhập sai tiếp theo phải chờ lâu hơn."), labels={"wait": _wait}),
     R.NOT_FINANCE_OFFICER: _Entry(N_("Chỉ cán bộ kế toán mới duyệt hay từ chối đề nghị hoàn tiền, kể cả với tài khoản "
                                      "quản trị: nguyên tắc bốn mắt cần hai cán bộ kế toán khác nhau.")),
+    R.PAPER_RECEIPTS_ENDED: _Entry(N_("Biên lai giấy chỉ dùng đến hết ngày 31/12/2026: ghi nhận khoản tiền mặt không "
+                                      "kèm biên lai giấy, hệ thống sẽ phát hành biên lai điện tử.")),
+    R.INVALID_RECEIPT_CHANGE: _Entry(N_("Đề nghị hủy hoặc thay thế biên lai chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.RECEIPT_NOT_IN_FORCE: _Entry(N_("Biên lai %(number)s không còn hiệu lực (đã hủy hoặc đã được thay thế): không "
+                                      "hủy hay thay thế được nữa.")),
+    R.RECEIPT_CHANGE_PENDING: _Entry(N_("Biên lai %(number)s đã có một đề nghị hủy hoặc thay thế đang chờ duyệt: hãy "
+                                        "duyệt hoặc từ chối đề nghị đó trước.")),
+    R.RECEIPT_CHANGE_DECIDED: _Entry(N_("Đề nghị số %(id)s về biên lai đã được quyết định: không làm được việc này "
+                                        "nữa.")),
+    R.RECEIPT_FOUR_EYES: _Entry(N_("Nguyên tắc bốn mắt: người đề nghị hủy hoặc thay thế biên lai không tự duyệt hay "
+                                   "từ chối đề nghị của mình. Hãy nhờ một cán bộ kế toán khác.")),
+    R.RECEIPT_NOT_FINANCE_OFFICER: _Entry(N_("Chỉ cán bộ kế toán mới đề nghị, duyệt hay từ chối việc hủy hoặc thay thế "
+                                             "biên lai, kể cả với tài khoản quản trị.")),
+    R.RECEIPT_NOT_ISSUED: _Entry(N_("Biên lai %(number)s đã được cấp số nhưng chưa được ký: hệ thống biên lai điện "
+                                    "tử của đơn vị chưa có khóa ký. Hãy báo quản trị hệ thống.")),
 }
 
 

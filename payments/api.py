@@ -207,6 +207,18 @@ def receipt_pdf(token: str):
     return receipt_response(receipt, "pdf")
 
 
+@bp.get("/receipts/<token>.xml")
+@api_roles()
+def receipt_xml(token: str):
+    """An e-receipt's signed XML (XML-DSig), by the token ``receipts[].xml_url`` carries."""
+    from .counter import receipt_xml_response
+
+    receipt = db.session.scalar(select(Receipt).where(Receipt.lookup_token == token))
+    if receipt is None:
+        raise NotFound("no receipt with this token")
+    return receipt_xml_response(receipt)
+
+
 @bp.get("/dossiers/<path:code>")
 @api_roles()
 def show_dossier(code: str):

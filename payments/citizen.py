@@ -147,7 +147,15 @@ def pay(token: str):
         payable=payment.status in PAYABLE, live=payment.status in LIVE and not dossier_paid,
         paid=payment.status in FINAL_PAID, paid_event=paid_event, dossier_paid=dossier_paid, receipts=receipts,
         receipts_signature=receipts_signature(receipts),
+        receipted_elsewhere=_receipted_elsewhere(dossier.id) if dossier_paid and not receipts else [],
     )
+
+
+def _receipted_elsewhere(dossier_id: int) -> list[dict]:
+    """The paper or platform receipts of a dossier paid without an e-receipt (one receipt per payment)."""
+    from .receipt_documents import payment_documents
+
+    return [d for p in payment_documents(db.session, dossier_id) for d in p["documents"] if d["document"] != "e_receipt"]
 
 
 @bp.get("/pay/<token>/qr.png")

@@ -39,7 +39,7 @@ from .fees import PAYER_CLASSES, ChargeLine
 from .rule_catalogue import active_rules
 from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
-from .receipt_pdf import receipt_document, receipt_filename, render_receipt
+from .receipt_pdf import receipt_filename, receipt_text, render_receipt
 from .receipts import dossier_receipts, receipt_number
 from .requests import OPEN_STATES, cancel_request, create_payment_request, get_request, outstanding_requested, \
     refresh_expiry, remaining_due
@@ -130,6 +130,20 @@ def receipt_status_label(status: str) -> str:
     return label(ReceiptStatus, status)
 
 
+@bp.app_template_global("receipt_document_label")
+def receipt_document_label(document: dict) -> str:
+    """What kind of document receipts a payment, for people."""
+    return {"e_receipt": _("Biên lai điện tử"), "paper": _("Biên lai giấy"),
+            "portal": _("Biên lai của Cổng Dịch vụ công")}.get(document.get("document"), "")
+
+
+@bp.app_template_global("receipt_document_text")
+def _receipt_document_text(document: dict) -> str:
+    from .receipt_documents import document_text
+
+    return document_text(document)
+
+
 @bp.app_template_global("receipt_number")
 def _receipt_number(receipt: Receipt) -> str:
     return receipt_number(receipt)
@@ -141,15 +155,51 @@ def receipts_signature(receipts: list[Receipt]) -> str:
     return ",".join(f"{r.series}-{receipt_number(r)}:{r.status}" for r in receipts)
 
 
+def _issued(receipt: Receipt, *, required: bool) -> Receipt:
+    """The receipt with its signed document: signed now if the job has not yet (and committed,
+    so a second request finds it). Without a signing key, ``required`` refuses; a PDF is drawn
+    from the recorded receipt all the same."""
+    from flask import current_app
+
+    from core.errors import Conflict
+    from core.refusals import Refusal
+
+    from .receipt_providers import ensure_issued
+
+    if receipt.signed_xml is None:
+        try:
+            ensure_issued(db.session, receipt, current_app.config)
+            db.session.commit()
+        except LookupError:
+            db.session.rollback()
+            if required:
+                raise Conflict("the receipt is numbered but not signed: no signing key", code=Refusal.RECEIPT_NOT_ISSUED,
+                               params={"number": f"{receipt.series}-{receipt_number(receipt)}"}) from None
+    return receipt
+
+
+def receipt_xml_response(receipt: Receipt) -> Response:
+    """The receipt's signed XML (the document the unit's e-receipt system issued)."""
+    receipt = _issued(receipt, required=True)
+    response = Response(receipt.signed_xml.encode("utf-8"), mimetype="application/xml")
+    name = f"bien-lai-{receipt.series}-{receipt_number(receipt)}.xml"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def receipt_response(receipt: Receipt, fmt: str) -> Response:
-    """A receipt as a PDF or PNG download (ValidationError if its text cannot fit the page)."""
+    """A receipt as a PDF download (its XML rendered), or the signed XML itself."""
+    if fmt == "xml":
+        return receipt_xml_response(receipt)
+    receipt = _issued(receipt, required=False)
     try:
-        document = receipt_document(db.session, receipt)
+        document = receipt_text(db.session, receipt)
         data = render_receipt(document, fmt)
     except ValueError as exc:  # never cut a receipt's text: say it cannot be drawn
         raise ValidationError(str(exc), title=_("Không tạo được tệp biên lai")) from None
-    response = Response(data, mimetype={"pdf": "application/pdf", "png": "image/png"}[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{receipt_filename(document, fmt)}"'
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{receipt_filename(document.series, document.number, fmt)}"'
     return response
 
 
@@ -558,10 +608,10 @@ def print_card(reference: str):
 
 
 @bp.get("/receipts/<int:receipt_id>.<fmt>")
-@roles_required(COUNTER)
+@roles_required(COUNTER, "finance", "supervisor")  # the finance pages' receipts link here too
 def receipt_file(receipt_id: int, fmt: str):
-    """A dossier's e-receipt as PDF (to download or print) or PNG."""
-    if fmt not in RECEIPT_FORMATS:
+    """A dossier's e-receipt as PDF (to download or print) or its signed XML."""
+    if fmt not in RECEIPT_FORMATS and fmt != "xml":
         abort(404)
     receipt = db.session.get(Receipt, receipt_id)
     if receipt is None:

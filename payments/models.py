@@ -251,6 +251,7 @@ class Receipt(Base):
 
     __tablename__ = "receipts"
     __table_args__ = (
+        Index("ix_receipts_agency_issued", "agency_id", "issued_at"),
         UniqueConstraint("form", "series", "year", "number"),
         Index("uq_receipts_form_series_number", "form", "series", "number", unique=True),
         CheckConstraint("kind IN ('phi', 'le_phi')", name="kind"),
@@ -277,6 +278,47 @@ class Receipt(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(100))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+    # The document as the unit's e-receipt system issued it (``payments.receipt_providers``):
+    # numbered in the payment's transaction, signed afterwards (docs/PAYMENTS.md).
+    provider: Mapped[str | None] = mapped_column(String(30))
+    transmission_code: Mapped[str | None] = mapped_column(String(64))  # mã của cơ quan thuế / the provider's
+    signed_xml: Mapped[str | None] = mapped_column(Text)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReceiptLink(Base):
+    """Which e-receipt covers which payment (an allocation in force when it was issued).
+    Payments receipted elsewhere have no row here: their document is the paper receipt on the
+    cash payment, or the national platform's receipt of the portal payment."""
+
+    __tablename__ = "receipt_links"
+    __table_args__ = (UniqueConstraint("receipt_id", "allocation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    allocation_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                               ForeignKey("allocations.id"), index=True)
+
+
+class ReceiptChange(Base):
+    """A request to cancel a receipt, or to replace it by a new one, decided by four eyes."""
+
+    __tablename__ = "receipt_changes"
+    __table_args__ = (CheckConstraint("action IN ('cancel', 'replace')", name="action"),
+                      CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    payer_name: Mapped[str | None] = mapped_column(String(200))  # a replacement's corrected payer
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    replacement_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
 
 
 class ReceiptCounter(Base):

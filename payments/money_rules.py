@@ -116,9 +116,24 @@ def receipt_lines(charges: Iterable[ChargeLike], kind: str) -> list[dict[str, An
             for c in charges if (c.kind or "le_phi") == kind and c.amount > 0]
 
 
-def receipts_to_issue(charges: Iterable[ChargeLike], issued_kinds: Iterable[str]) -> list[tuple[str, list[dict]]]:
+def receipted_elsewhere(payment_channel: str, paper_receipt: bool = False) -> bool:
+    """Whether a payment already has its receipt from another issuer (DOMAIN.md, "Receipts"):
+    the national platform receipts what is paid on it, and cash taken against a paper receipt
+    is receipted by that paper. Such money gets no second, electronic receipt."""
+    return payment_channel == "portal" or (payment_channel == "cash" and paper_receipt)
+
+
+def receipts_to_issue(charges: Iterable[ChargeLike], issued_kinds: Iterable[str],
+                      elsewhere: Iterable[bool] = ()) -> list[tuple[str, list[dict]]]:
     """A paid dossier's receipts still to issue: one per kind (``phí`` and ``lệ phí`` go to
-    different treasury accounts) with something to pay and no receipt in force."""
+    different treasury accounts) with something to pay and no receipt in force.
+
+    ``elsewhere`` says, for each payment in force, whether it is ``receipted_elsewhere``: a
+    dossier paid only by such payments gets no e-receipt (one receipt per payment). A writer
+    that passes nothing pays with money no one has receipted (bank transfers)."""
+    covered = list(elsewhere)
+    if covered and all(covered):
+        return []
     charges = list(charges)
     issued = set(issued_kinds)
     wanted = []

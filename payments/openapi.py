@@ -393,6 +393,8 @@ SCHEMAS: dict[str, Any] = {
                                 "description": "How the citizen paid."},
             "received_at": TIME,
             "allocated_at": TIME,
+            "receipted_by": {"type": "array", "items": _ref("ReceiptDocument"),
+                             "description": "The documents that receipt this payment (one in force)."},
         },
     },
     "Receipt": {
@@ -413,7 +415,35 @@ SCHEMAS: dict[str, Any] = {
                        "description": "`replaced`: cancelled, and a later receipt replaces it."},
             "pdf_url": {"type": "string", "format": "uri",
                         "description": "The receipt's PDF (`GET /api/v1/receipts/{token}.pdf`, any role)."},
+            "xml_url": {"type": "string", "format": "uri",
+                        "description": "The signed XML document (`GET /api/v1/receipts/{token}.xml`)."},
+            "transmission_code": {"type": ["string", "null"],
+                                  "description": "The code the e-receipt system gave the document; null until "
+                                                 "it is signed (shortly after the payment)."},
+            "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
+            "cancel_reason": {"type": ["string", "null"]},
+            "replaces": {"oneOf": [{"type": "null"}, _ref("ReceiptRef")],
+                         "description": "The cancelled receipt this one replaces."},
+            "replaced_by": {"oneOf": [{"type": "null"}, _ref("ReceiptRef")],
+                            "description": "The receipt that replaces this one (status `replaced`)."},
+            "payments": {"type": "array", "description": "The payments this receipt covers.",
+                         "items": {"type": "object", "properties": {
+                             "transaction_ref": {"type": "string"}, "amount": MONEY,
+                             "payment_channel": {"type": "string", "enum": list(values(PaymentChannel))}}}},
         },
+    },
+    "ReceiptRef": {
+        "type": "object", "required": ["form", "series", "number"],
+        "properties": {"form": {"type": "string"}, "series": {"type": "string"}, "number": {"type": "string"}},
+    },
+    "ReceiptDocument": {
+        "type": "object", "required": ["document", "status"],
+        "description": "A document that receipts a payment: the service's e-receipt, the paper receipt handed "
+                       "over with cash, or the national platform's receipt of a portal payment.",
+        "properties": {"document": {"type": "string", "enum": ["e_receipt", "paper", "portal"]},
+                       "form": {"type": "string"}, "series": {"type": "string"}, "number": {"type": "string"},
+                       "reference": {"type": ["string", "null"], "description": "The portal payment's reference."},
+                       "status": {"type": "string", "enum": ["issued", "cancelled"]}},
     },
     "Dossier": {
         "type": "object",
@@ -646,6 +676,18 @@ PATHS: dict[str, Any] = {
          **_errors("Unauthorized", "NotFound")},
         parameters=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
                      "description": "The receipt's own token, from `pdf_url`.",
+                     "example": "q8Jm0cS2vXnL4tY7bA1kZ9wE"}])},
+    "/api/v1/receipts/{token}.xml": {"get": _op(
+        "getReceiptXml", "Dossiers", "An e-receipt's signed XML",
+        "The document the unit's e-receipt system issued, signed with XML-DSig (enveloped, RSA-SHA256); "
+        "signed on this request if the scheduled job has not yet. 409 `receipt_not_issued` when no signing key "
+        "is configured.",
+        ALL_ROLES,
+        {"200": {"description": "The signed receipt.",
+                 "content": {"application/xml": {"schema": {"type": "string"}}}},
+         **_errors("Unauthorized", "NotFound")},
+        parameters=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "The receipt's own token, from `xml_url`.",
                      "example": "q8Jm0cS2vXnL4tY7bA1kZ9wE"}])},
     "/api/v1/dossiers/{code}/payment-requests": {"post": _op(
         "createPaymentRequest", "Payment requests", "Ask for a payment: a VietQR code for a dossier",

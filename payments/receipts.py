@@ -6,8 +6,10 @@
   "Receipts"): an agency keeps a series *pattern* such as ``DD-YYE``, and a receipt issued in
   2027 is in series ``DD-27E``. Each year therefore opens a new series whose numbering starts
   at 1, and (form, series, number) never repeats; the database refuses a repeat.
-- Issued and cancelled by the one money writer (``reconciliation.matching.writer``), from
-  the rule ``money_rules.receipts_to_issue``; this module holds the series and the numbering.
+- Issued and cancelled with the money by the one money writer (``reconciliation.matching.writer``),
+  from the rule ``money_rules.receipts_to_issue``; this module holds the series, the numbering,
+  which payments a receipt covers (``link_receipts``) and the withdrawal of a receipt whose
+  money turned out to be receipted elsewhere.
 - Numbered per form and series from 1, without gaps: the counter row is locked while a number
   is taken, in the same transaction that issues the receipt, so a rolled-back issue gives its
   number back. The series, the year and ``issued_at`` come from one instant, so a receipt is
@@ -22,9 +24,12 @@ import re
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict
+from core import audit
+from core.clock import utcnow
+from core.errors import Conflict, ValidationError
 
-from .models import Agency, Receipt
+from .models import Agency, Dossier, Receipt
+from .money_rules import receipted_elsewhere
 from .references import normalise
 
 DEFAULT_FORM = "01BLP0-001"
@@ -89,6 +94,62 @@ def take_numbers(session: Session, form: str, series: str, year: int, count: int
 
 def next_number(session: Session, form: str, series: str, year: int) -> int:
     return take_numbers(session, form, series, year)
+
+
+_PAYMENTS = text("SELECT a.id, a.payment_channel, c.paper_series FROM allocations a "
+                 "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id "
+                 "WHERE a.dossier_id = :d AND a.reversed_at IS NULL ORDER BY a.id")
+
+
+def payments_in_force(session: Session, dossier_id: int) -> list[tuple[int, str, bool]]:
+    """(allocation id, payment channel, taken against a paper receipt) of a dossier's payments."""
+    return [(row[0], row[1], row[2] is not None) for row in session.execute(_PAYMENTS, {"d": dossier_id})]
+
+
+def link_receipts(session: Session, receipt_ids: list[int]) -> None:
+    """Record which payments the new receipts ``receipt_ids`` cover: their dossier's payments in
+    force that no one else receipted (``money_rules.receipted_elsewhere``, written again here
+    in SQL). One statement; both writers call it once their receipts and allocations are in."""
+    ids = [int(i) for i in receipt_ids if i is not None]
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        listed = ", ".join(f":r{i}" for i in range(len(part)))
+        session.execute(text(
+            "INSERT INTO receipt_links (receipt_id, allocation_id) "
+            "SELECT r.id, a.id FROM receipts r JOIN allocations a ON a.dossier_id = r.dossier_id "
+            "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id "
+            f"WHERE r.id IN ({listed}) AND a.reversed_at IS NULL AND a.payment_channel <> 'portal' "
+            "AND NOT (a.payment_channel = 'cash' AND c.paper_series IS NOT NULL)"),
+            {f"r{i}": receipt_id for i, receipt_id in enumerate(part)})
+
+
+def withdraw_receipted_elsewhere(session: Session, dossier: Dossier, actor: str) -> list[Receipt]:
+    """Once every payment of a dossier turns out to be receipted elsewhere (the bank's report
+    came before the portal's confirmation, and the platform receipts that money), its
+    e-receipts would be a second receipt for the same money: they are cancelled, saying why."""
+    flags = [receipted_elsewhere(channel, paper) for _, channel, paper in payments_in_force(session, dossier.id)]
+    if not flags or not all(flags):
+        return []
+    return cancel_receipts(session, dossier, RECEIPTED_ELSEWHERE_REASON, actor)
+
+
+RECEIPTED_ELSEWHERE_REASON = "Khoản tiền đã có biên lai của nơi khác (receipted elsewhere: paper or the national platform)"
+
+
+def cancel_receipts(session: Session, dossier: Dossier, reason: str, actor: str) -> list[Receipt]:
+    if not reason or not reason.strip():
+        raise ValidationError("say why the receipts are cancelled")
+    receipts = session.scalars(select(Receipt).where(Receipt.dossier_id == dossier.id,
+                                                     Receipt.status == "issued")).all()
+    for receipt in receipts:
+        receipt.status = "cancelled"
+        receipt.cancelled_at = utcnow()
+        receipt.cancelled_by = actor
+        receipt.cancel_reason = reason.strip()[:500]
+        audit.record(session, actor, "receipt.cancelled", "receipt", receipt.id,
+                     {"dossier": dossier.code, "number": receipt_number(receipt), "reason": receipt.cancel_reason})
+    session.flush()
+    return list(receipts)
 
 
 def receipt_number(receipt: Receipt) -> str:

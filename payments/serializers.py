@@ -144,11 +144,30 @@ def receipt_status(receipt: Receipt, replaced_ids: set[int]) -> str:
 
 
 def receipts_json(receipts: list[Receipt]) -> list[dict[str, Any]]:
-    """A dossier's e-receipts as CONTRACT.md lists them, oldest first."""
+    """A dossier's e-receipts as CONTRACT.md lists them, oldest first, with (docs/API.md) the
+    signed XML, the transmission code, the receipt it replaces or that replaces it, why it was
+    cancelled, and the payments it covers."""
+    from .receipt_documents import dossier_documents
+
     replaced = {r.replaces_id for r in receipts if r.replaces_id is not None}
+    by_id = {r.id: r for r in receipts}
+    replacement = {r.replaces_id: r for r in receipts if r.replaces_id is not None}
+    session = object_session(receipts[0]) if receipts else None
+    covers = dossier_documents(session, receipts[0].dossier_id)[0] if session is not None else {}
+
+    def ref(other: Receipt | None) -> dict[str, str] | None:
+        return {"form": other.form, "series": other.series, "number": receipt_number(other)} if other else None
+
     return [{"form": r.form, "series": r.series, "number": receipt_number(r), "issued_at": isoformat_ict(r.issued_at),
              "amount": r.amount, "kind": r.kind, "status": receipt_status(r, replaced),
-             "pdf_url": external_url("api.receipt_pdf", token=r.lookup_token)} for r in receipts]
+             "pdf_url": external_url("api.receipt_pdf", token=r.lookup_token),
+             "xml_url": external_url("api.receipt_xml", token=r.lookup_token),
+             "transmission_code": r.transmission_code,
+             "cancelled_at": isoformat_ict(r.cancelled_at) if r.cancelled_at else None,
+             "cancel_reason": r.cancel_reason,
+             "replaces": ref(by_id.get(r.replaces_id)) if r.replaces_id else None,
+             "replaced_by": ref(replacement.get(r.id)),
+             "payments": covers.get(r.id, [])} for r in receipts]
 
 
 def dossier_json(dossier: Dossier) -> dict[str, Any]:

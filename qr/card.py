@@ -47,6 +47,7 @@ from core.clock import format_ict
 from core.money import amount_in_words, format_vnd
 
 from .banks import by_bin
+from .text_layout import LABELS, clean, fit_prefix, wrap
 
 LAYOUTS = ("a6", "receipt80")
 FORMATS = ("png", "pdf")
@@ -58,9 +59,9 @@ INSTRUCTIONS_STATIC = (
 )
 STATIC_AMOUNT_NOTE = "Người nộp tự nhập số tiền phải nộp"
 REFERENCE_LABEL = "Mã tham chiếu (dành cho cán bộ)"
-_L_BANK, _L_BIN, _L_ACCOUNT, _L_HOLDER = "Ngân hàng:", "Ngân hàng: BIN", "Số tài khoản:", "Chủ tài khoản:"
-_L_CONTENT, _L_DOSSIER, _L_PROCEDURE = "Nội dung chuyển khoản:", "Mã hồ sơ:", "Thủ tục:"
-_L_VALIDITY, _L_WORDS = "Hiệu lực đến", "Bằng chữ:"
+_L_BANK, _L_BIN, _L_ACCOUNT, _L_HOLDER = LABELS["bank"], LABELS["bin"], LABELS["account"], LABELS["holder"]
+_L_CONTENT, _L_DOSSIER, _L_PROCEDURE = LABELS["content"], LABELS["dossier"], LABELS["procedure"]
+_L_VALIDITY, _L_WORDS = LABELS["validity"], LABELS["in_words"]
 # Texts that are the same on every card: drawn once per size, then stamped (see _stamp).
 _FIXED = frozenset({
     TITLE, INSTRUCTIONS, INSTRUCTIONS_STATIC, STATIC_AMOUNT_NOTE, REFERENCE_LABEL, _L_BANK, _L_BIN,
@@ -231,25 +232,14 @@ def _mono_or_bold(text: str) -> str:
 
 
 def _fit_prefix(name: str, size: int, word: str, avail: float) -> int:
-    """The longest n such that word[:n] fits in avail pixels (binary search, measured)."""
-    lo, hi = 0, len(word)
+    """The longest n such that word[:n] fits in avail pixels (``text_layout.fit_prefix``)."""
     font = _font(name, size)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if font.getlength(word[:mid]) <= avail:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    return fit_prefix(font.getlength, word, avail)
 
 
 def _clean(text: str | None) -> str:
-    """NFC (precomposed diacritics), no control characters, single spaces."""
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
-    return " ".join(text.split())
+    """``text_layout.clean``: NFC, no control characters, single spaces."""
+    return clean(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,42 +269,11 @@ def _tokens(runs: Iterable[tuple[str, str]], fixed: frozenset[str]) -> list[_Tok
 
 
 def _wrap(tokens: list[_Token], size: int, maxw: float) -> list[_Line]:
-    """Greedy wrapping by measured width. Word widths add up exactly across spaces (kerning
-    never crosses a space), so a line's width is the sum of its words and spaces."""
-    lines: list[_Line] = []
-    line: _Line = []
-    used = 0.0
-    queue = list(reversed(tokens))
-    while queue:
-        name, word, spaced, fixed = queue.pop()
-        w = _width(name, size, word)
-        sp = _width(line[-1][0], size, " ") if line and spaced else 0.0
-        if used + sp + w <= maxw:
-            line.append((name, word, spaced, fixed))
-            used += sp + w
-            continue
-        if w <= maxw and line:  # fits on a line of its own
-            lines.append(line)
-            line, used = [], 0.0
-            queue.append((name, word, spaced, fixed))
-            continue
-        # Wider than a whole line: break it, using the rest of this line if a few characters fit.
-        avail = maxw - used - sp if line else maxw
-        n = _fit_prefix(name, size, word, avail)
-        if line and n < min(4, len(word)):
-            lines.append(line)
-            line, used = [], 0.0
-            queue.append((name, word, spaced, fixed))
-            continue
-        if n == 0:
-            raise ValueError(f"a character of {word!r} is wider than the {maxw:.0f} px line at {size} px")
-        line.append((name, word[:n], spaced, fixed))
-        lines.append(line)
-        line, used = [], 0.0
-        queue.append((name, word[n:], False, fixed))
-    if line:
-        lines.append(line)
-    return lines
+    """``text_layout.wrap`` with Pillow's measure at ``size`` px."""
+    try:
+        return wrap(tokens, lambda name, text: _width(name, size, text), maxw)
+    except ValueError as exc:
+        raise ValueError(f"{exc} at {size} px") from None
 
 
 @dataclass

@@ -372,6 +372,10 @@ class CashPayment(Base):
     amount: Mapped[int] = mapped_column(Money)
     amount_tendered: Mapped[int | None] = mapped_column(Money)  # what the citizen handed over
     receipt_number: Mapped[str] = mapped_column(String(40))
+    # The paper receipt's form and series (with ``receipt_number``) when the clerk handed one
+    # over: that money is receipted and gets no e-receipt. None: a cash slip only.
+    paper_form: Mapped[str | None] = mapped_column(String(20))
+    paper_series: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     received_on: Mapped[date] = mapped_column(Date, index=True)  # the Indochina day
     clerk_username: Mapped[str] = mapped_column(String(64))

@@ -168,6 +168,19 @@ def job_reminders(app: Flask) -> str:
     return "overdue exceptions: " + (", ".join(f"{o}={c}" for o, c in overdue.items()) or "none")
 
 
+def job_issue_receipts(app: Flask) -> str:
+    """Receipts are numbered in the payment's transaction and signed here, off the hot path
+    (``payments.receipt_providers``)."""
+    from payments.receipt_providers import issue_pending
+
+    with db.transaction() as session:
+        try:
+            count = issue_pending(session, app.config)
+        except LookupError as exc:  # no signing key: the receipts wait, numbered
+            return f"receipts not signed: {exc}"
+    return f"{count} receipt(s) signed"
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire_requests", job_expire_requests, seconds=60, description="open requests past their validity expire"),
     Job("retry_journal", job_retry_journal, seconds=60, description="failed or cut-off callbacks are re-run"),
@@ -177,6 +190,8 @@ JOBS: tuple[Job, ...] = (
                                                                           "imported and their days run"),
     Job("close_yesterday", job_close_yesterday, cron={"hour": 6, "minute": 30},
         description="yesterday's statement runs, and closes where all is explained"),
+    Job("issue_receipts", job_issue_receipts, seconds=30,
+        description="numbered receipts are signed by the e-receipt system"),
     Job("reminders", job_reminders, cron={"hour": 8, "minute": 0}, description="overdue exceptions are reported"),
     Job("purge", job_purge, cron={"hour": 3, "minute": 15},
         description="refused callbacks past their retention and stale sign-in throttle rows are deleted"),

@@ -55,6 +55,9 @@ def dossier_payments(dossier) -> list[dict[str, Any]]:
         .outerjoin(CashPayment, Allocation.cash_payment_id == CashPayment.id)
         .where(Allocation.dossier_id == dossier.id, Allocation.reversed_at.is_(None))
         .order_by(Allocation.id)).all()
+    from payments.receipt_documents import dossier_documents
+
+    documents = dossier_documents(session, dossier.id)[1] if rows else {}
     payments = []
     for allocation, transaction, cash in rows:
         if transaction is not None:
@@ -63,7 +66,8 @@ def dossier_payments(dossier) -> list[dict[str, Any]]:
             ref, channel, received = f"CASH-{cash.receipt_number}", "cash", cash.received_at
         payments.append({"transaction_ref": ref, "amount": allocation.amount, "channel": channel,
                          "payment_channel": allocation.payment_channel, "received_at": isoformat_ict(received),
-                         "allocated_at": isoformat_ict(allocation.created_at)})
+                         "allocated_at": isoformat_ict(allocation.created_at),
+                         "receipted_by": documents.get(allocation.id, [])})
     return payments
 
 

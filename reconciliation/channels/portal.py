@@ -164,6 +164,9 @@ def _settle(session: Session, transaction, dossier: Dossier, payment: PortalPaym
                              {"from": previous, "to": "portal", "portal_ref": payment.ref})
         if mine:
             session.flush()
+            from payments.receipts import withdraw_receipted_elsewhere
+
+            withdraw_receipted_elsewhere(session, dossier, actor)  # the platform receipts this money
             emit(session, f"dossier.{_status(dossier)}", dossier, data={"portal_ref": payment.ref})
         if len(mine) != len(existing):
             open_exception(session, "conflicting_report", transaction_id=transaction.id,

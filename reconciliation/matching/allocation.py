@@ -114,7 +114,8 @@ def allocate(session: Session, *, dossier_id: int, amount: int, actor: str, rule
                            f"not {amount} đ", code=Refusal.OVER_ALLOCATION,
                            params={"total": amount, "left": transaction.amount - transaction.allocated})
     source = transaction_row(transaction) if transaction is not None else None
-    cash_row = CashRow(cash.id, cash.receipt_number, cash.received_at) if cash is not None else None
+    cash_row = CashRow(cash.id, cash.receipt_number, cash.received_at, cash.paper_series is not None) \
+        if cash is not None else None
     state, dossier = _plan_state(session, dossier_id)
     request = None
     if request_id is not None:

@@ -21,12 +21,15 @@ from reconciliation.models import CashPayment
 
 def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_number: str, clerk_username: str,
                 clerk_name: str, amount_tendered: int | None = None, note: str | None = None,
-                request_id: int | None = None) -> CashPayment:
+                request_id: int | None = None, paper_form: str | None = None,
+                paper_series: str | None = None) -> CashPayment:
     """Record cash taken for ``dossier`` and allocate it. Flushes; the caller commits.
 
     ``receipt_number`` is the number of the paper receipt or cash slip (phiếu thu) the clerk
-    handed over; the service's own e-receipts are issued as for every payment once the
-    dossier is paid."""
+    handed over. With the paper receipt's ``paper_form`` (mẫu số) and ``paper_series`` (ký
+    hiệu) the money is receipted on paper and gets no e-receipt (``money_rules.receipted_elsewhere``);
+    without them (a cash slip) the dossier's e-receipts are issued once it is paid. Paper
+    receipts end on 31 December 2026 (``paper_receipts_allowed``)."""
     errors = []
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         errors.append(FieldError("amount", "a positive whole number of đồng"))
@@ -40,8 +43,20 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
         errors.append(FieldError("amount_tendered", "at least the amount paid"))
     elif amount_tendered is not None and amount_tendered > MAX_AMOUNT:
         errors.append(FieldError("amount_tendered", f"at most {MAX_AMOUNT} đồng"))
+    paper_form = (paper_form or "").strip().upper() or None
+    paper_series = (paper_series or "").strip().upper() or None
+    if (paper_form is None) != (paper_series is None):
+        errors.append(FieldError("paper_series" if paper_series is None else "paper_form",
+                                 "a paper receipt's form and series go together"))
+    for name, value in (("paper_form", paper_form), ("paper_series", paper_series)):
+        if value is not None and len(value) > 20:
+            errors.append(FieldError(name, "at most 20 characters"))
     if errors:
         raise ValidationError("the cash payment is not valid", errors=errors, code=Refusal.INVALID_CASH)
+    if paper_series is not None and not paper_receipts_allowed(ict_day(utcnow())):
+        raise ValidationError("paper receipts ended on 31 December 2026: record the cash without one, and the "
+                              "service issues the e-receipt", code=Refusal.PAPER_RECEIPTS_ENDED,
+                              errors=[FieldError("paper_series", "no paper receipts after 31/12/2026")])
     dossier = lock_dossier(session, dossier.id)  # two clerks at once cannot both take what remains
     remaining = dossier.amount_due - dossier.amount_paid
     if remaining <= 0:
@@ -53,7 +68,8 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
                               params={"amount": amount, "remaining": remaining})
     now = utcnow()
     payment = CashPayment(dossier_id=dossier.id, agency_id=dossier.agency_id, amount=amount,
-                          amount_tendered=amount_tendered, receipt_number=receipt_number, received_at=now,
+                          amount_tendered=amount_tendered, receipt_number=receipt_number, paper_form=paper_form,
+                          paper_series=paper_series, received_at=now,
                           received_on=ict_day(now), clerk_username=clerk_username[:64], clerk_name=clerk_name[:200],
                           note=(note or "").strip()[:1000] or None)
     session.add(payment)
@@ -61,6 +77,7 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
     actor = f"user:{clerk_username}"
     audit.record(session, actor, "cash.received", "cash_payment", payment.id,
                  {"dossier": dossier.code, "amount": amount, "receipt_number": receipt_number,
+                  "paper_receipt": f"{paper_form}/{paper_series}/{receipt_number}" if paper_series else None,
                   "clerk": clerk_name})
     if request_id is None:
         open_requests = [r for r in dossier.payment_requests if r.status in ("open", "partially_paid")
@@ -69,6 +86,13 @@ def record_cash(session: Session, dossier: Dossier, *, amount: int, receipt_numb
     allocate(session, dossier_id=dossier.id, amount=amount, actor=actor, rule="cash_at_counter", cash=payment,
              request_id=request_id, note=f"cash, receipt {receipt_number}")
     return payment
+
+
+PAPER_RECEIPTS_END = date(2026, 12, 31)  # DOMAIN.md: paper receipts end on 31 December 2026
+
+
+def paper_receipts_allowed(day: date) -> bool:
+    return day <= PAPER_RECEIPTS_END
 
 
 def cash_totals(session: Session, agency_id: int, day: date) -> tuple[int, int]:

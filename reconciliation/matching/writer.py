@@ -40,9 +40,9 @@ from core.rawsql import Raw, aware
 from payments.models import Dossier, PaymentRequest, PaymentRequestEvent, Receipt
 from payments.money_rules import (PART_PAYMENT_SETTLED, STALE_REASON, became_paid, became_unpaid,
                                   dossier_event_part, dossier_status, event_for_change, receipt_channel,
-                                  receipts_to_issue, request_status, requests_to_cancel, settles_part_payment,
-                                  transaction_status)
-from payments.receipts import receipt_number, series_of, take_numbers
+                                  receipted_elsewhere, receipts_to_issue, request_status, requests_to_cancel,
+                                  settles_part_payment, transaction_status)
+from payments.receipts import link_receipts, receipt_number, series_of, take_numbers
 
 from reconciliation.models import Allocation, BankTransaction, OutboxEvent, ReconException
 
@@ -96,7 +96,7 @@ class DossierRow:
 
 TransactionRow = namedtuple("TransactionRow", "id amount allocated direction account_id content booked_at bank_ref "
                                               "channels first_channel status")
-CashRow = namedtuple("CashRow", "id receipt_number received_at")
+CashRow = namedtuple("CashRow", "id receipt_number received_at paper")  # paper: taken against a paper receipt
 
 
 def transaction_row(transaction) -> TransactionRow:
@@ -371,6 +371,7 @@ def apply(session: Session, state: State, paid: list[Paid], reversed_: list[Reve
     rows.insert(PaymentRequestEvent.__table__, rows.rows["payment_request_events"])
     rows.update(Dossier.__table__, [{"id": d.id, "amount_paid": d.amount_paid} for d in changed])
     rows.insert(Receipt.__table__, receipts)
+    link_receipts(session, [r["id"] for r in receipts])  # which payments they cover
     rows.insert(OutboxEvent.__table__, rows.rows["outbox_events"])
     # Derived data (the reports' rows) is rewritten for what changed, before the commit.
     # A person's act rewrites its few rows before its commit; a batch queues them.
@@ -455,6 +456,7 @@ class _Extras:
 
     charges: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     channels: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # allocations before the plan
+    elsewhere: dict[int, list[bool]] = field(default_factory=lambda: defaultdict(list))  # theirs receipted elsewhere
     names: dict[int, tuple[str, str]] = field(default_factory=dict)  # procedure code, agency code
     agencies: dict[int, Any] = field(default_factory=dict)  # id → code, receipt form and series
 
@@ -482,11 +484,13 @@ def _extras(session: Session, state: State, dossier_ids: list[int], reversing: s
         before = [i for i in part if state.dossiers[i].paid_before > 0]
         if before:
             listed, params = raw.in_list("b", before)
-            for allocation_id, dossier_id, channel in raw.execute(
-                    "SELECT id, dossier_id, payment_channel FROM allocations WHERE reversed_at IS NULL AND "
-                    f"dossier_id IN ({listed}) ORDER BY id", params):
+            for allocation_id, dossier_id, channel, paper in raw.execute(
+                    "SELECT a.id, a.dossier_id, a.payment_channel, c.paper_series FROM allocations a "
+                    "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id WHERE a.reversed_at IS NULL AND "
+                    f"a.dossier_id IN ({listed}) ORDER BY a.id", params):
                 if allocation_id not in reversing:
                     extras.channels[dossier_id].append(channel)
+                    extras.elsewhere[dossier_id].append(receipted_elsewhere(channel, paper is not None))
     return extras
 
 
@@ -510,14 +514,17 @@ def _receipts(session: Session, dossiers: list[DossierRow], paid: list[Paid], ex
             else:
                 replaced[(dossier_id, kind)] = receipt_id
     channels: dict[int, set[str]] = defaultdict(set)
+    elsewhere: dict[int, list[bool]] = defaultdict(list)  # one receipt per payment (money_rules)
     for dossier_id in ids:
         channels[dossier_id].update(extras.channels[dossier_id])
+        elsewhere[dossier_id] += extras.elsewhere[dossier_id]
     for entry in paid:
         channels[entry.dossier.id].add(entry.channel)
+        elsewhere[entry.dossier.id].append(receipted_elsewhere(entry.channel, bool(entry.cash and entry.cash.paper)))
     year = to_ict(now).year
     wanted: list[tuple[DossierRow, str, list[dict]]] = []
     for dossier in dossiers:
-        for kind, lines in receipts_to_issue(extras.charges[dossier.id], issued[dossier.id]):
+        for kind, lines in receipts_to_issue(extras.charges[dossier.id], issued[dossier.id], elsewhere[dossier.id]):
             wanted.append((dossier, kind, lines))
     if not wanted:
         return []

@@ -28,7 +28,7 @@ from reconciliation.matching.cash import record_cash
 
 bp = Blueprint("cash", __name__, url_prefix="/counter")
 
-FIELDS = ("amount", "amount_tendered", "receipt_number", "note")
+FIELDS = ("amount", "amount_tendered", "receipt_number", "paper_form", "paper_series", "note")
 MAX_RECEIPT_NUMBER = 40
 MAX_NOTE = 1000
 
@@ -39,6 +39,8 @@ def _messages() -> dict[str, str]:
         "amount_tendered": _("Số tiền người nộp đưa phải là số đồng, không nhỏ hơn số tiền thu."),
         "receipt_number": _("Nhập số biên lai đã lập cho khoản tiền mặt này (1 đến 40 ký tự)."),
         "note": _("Ghi chú tối đa 1000 ký tự."),
+        "paper_form": _("Mẫu số và ký hiệu của biên lai giấy đi cùng nhau, mỗi ô tối đa 20 ký tự."),
+        "paper_series": _("Mẫu số và ký hiệu của biên lai giấy đi cùng nhau, mỗi ô tối đa 20 ký tự."),
     }
 
 
@@ -70,6 +72,8 @@ def _refusal(exc: ServiceError, amount: int | None, remaining: int) -> dict[str,
     messages = _messages()
     if exc.code == Refusal.CASH_OVER_DUE:
         return {"amount": refusal_text(exc)}
+    if exc.code == Refusal.PAPER_RECEIPTS_ENDED:
+        return {"paper_series": refusal_text(exc), "": refusal_text(exc, suffix=_("Chưa có gì được lưu."))}
     if exc.code == Refusal.INVALID_CASH:
         errors = {e.field: messages[e.field] for e in exc.errors if e.field in messages}
         if errors:
@@ -92,7 +96,8 @@ def record(code: str):
             locked = lock_dossier(db.session, dossier.id)
             payment = record_cash(db.session, locked, amount=amount, receipt_number=values["receipt_number"],
                                   clerk_username=current_user.username, clerk_name=current_user.full_name,
-                                  amount_tendered=tendered, note=values["note"] or None)
+                                  amount_tendered=tendered, note=values["note"] or None,
+                                  paper_form=values["paper_form"] or None, paper_series=values["paper_series"] or None)
     except ServiceError as exc:
         dossier = load_dossier(code)
         return render_dossier(dossier, exc.status, cash_errors=_refusal(exc, amount, remaining_due(dossier)),

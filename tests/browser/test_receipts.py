@@ -178,4 +178,72 @@ def test_counter_sees_a_transfer_arrive_then_a_clerk_takes_cash(seeded_app, page
     expect(page.get_by_test_id("receipts")).to_contain_text("Đã phát hành")
     expect(page.locator("[data-dossier-status]")).to_have_text("Đã nộp đủ")
     expect(page.get_by_test_id("cash-form")).to_be_hidden()
+    expect(row.get_by_test_id("receipted-by")).to_contain_text("Biên lai điện tử")  # a cash slip: e-receipted
     screenshot(page, "receipts-counter-cash")
+
+    # A third dossier, paid in cash against a paper receipt: that paper is its receipt, no e-receipt.
+    paper_code = "000.12.03.H26-261125-0003"
+    open_request(seeded_app, {**LAND, "code": paper_code, "applicant_name": "Lê Văn Dũng"})
+    page.goto(f"{base}/counter/dossiers/{paper_code}")
+    page.fill("#cash-amount", "3.028.000")
+    page.fill("#cash-receipt", "0000457")
+    page.fill("#cash-paper-form", "01BLP2-001")
+    page.fill("#cash-paper-series", "AB-26P")
+    page.get_by_test_id("cash-submit").click()
+    expect(page).to_have_url(f"{base}/counter/dossiers/{paper_code}#payments")
+    paper_row = page.locator('[data-payment="CASH-0000457"]')
+    expect(paper_row.get_by_test_id("receipted-by")).to_contain_text("Biên lai giấy 01BLP2-001 AB-26P 0000457")
+    expect(page.get_by_test_id("receipts-empty")).to_be_visible()
+    screenshot(page, "receipts-counter-paper-cash")
+
+
+def test_finance_replaces_a_receipt_by_four_eyes(seeded_app, browser):
+    """One finance officer asks for a receipt to be replaced (a misspelt payer); the same person
+    cannot approve it; another finance officer approves, and the replacement opens with a new
+    number, the old receipt marked as replaced."""
+    base = seeded_app.config["LIVE_URL"]
+    with seeded_app.app_context():
+        for username in ("ketoan", "ketoan2"):
+            user = User(username=username, full_name=f"Kế toán {username}", role="finance")
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+    deliver(seeded_app, open_request(seeded_app))
+    with seeded_app.app_context():
+        old, other = db.session.scalars(select(Receipt).order_by(Receipt.id)).all()  # lệ phí and phí
+        old_id, old_number, series = old.id, f"{old.number:08d}", old.series
+        new_number = f"{max(old.number, other.number) + 1:08d}"
+
+    def officer(username):
+        context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        tab.goto(base + "/finance/receipts")
+        tab.fill("#username", username)
+        tab.fill("#password", PASSWORD)
+        tab.get_by_role("button", name="Đăng nhập").click()
+        expect(tab).to_have_url(base + "/finance/receipts")
+        return context, tab
+
+    first_context, first = officer("ketoan")
+    first.fill("#q", f"{series}-{old_number}")
+    first.get_by_role("button", name="Tìm").click()
+    first.get_by_test_id("receipts-found").get_by_role("link").first.click()
+    expect(first.get_by_test_id("receipt-number")).to_have_text(old_number)
+    first.fill("#reason", "Sai chính tả tên người nộp")
+    first.fill("#payer_name", "Nguyễn Văn Ân")
+    first.get_by_test_id("ask").click()
+    expect(first.get_by_test_id("four-eyes")).to_be_visible()  # not theirs to approve
+    screenshot(first, "receipts-finance-asked")
+    first_context.close()
+
+    second_context, second = officer("ketoan2")
+    expect(second.get_by_test_id("receipt-changes-waiting")).to_contain_text("Sai chính tả tên người nộp")
+    second.goto(f"{base}/finance/receipts/{old_id}")
+    second.get_by_test_id("approve").click()
+    expect(second.locator(".flash-success")).to_contain_text(f"ký hiệu {series}, số {new_number}")
+    expect(second.get_by_test_id("receipt-number")).to_have_text(new_number)
+    screenshot(second, "receipts-finance-replacement")
+    second.goto(f"{base}/finance/receipts/{old_id}")
+    expect(second.get_by_test_id("receipt-status")).to_have_text("Đã hủy, có biên lai thay thế")
+    expect(second.get_by_test_id("replaced-by")).to_contain_text(new_number)
+    second_context.close()

@@ -101,12 +101,15 @@ def test_counter_downloads_receipts(site, clerk):
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.headers["Content-Disposition"].startswith("attachment; filename=\"bien-lai-")
     assert f"Số: {receipt.number:08d}" in pdf_text(pdf.data) and "Nguyễn Văn An" in pdf_text(pdf.data)
-    png = clerk.get(f"/counter/receipts/{receipt.id}.png")
-    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    xml = clerk.get(f"/counter/receipts/{receipt.id}.xml")  # the signed document the PDF renders
+    assert xml.status_code == 200 and xml.mimetype == "application/xml"
+    from payments.receipt_providers import TEST_CERT, verify_receipt_xml
+    assert verify_receipt_xml(xml.data, TEST_CERT.read_bytes()).findtext(".//SBLai") == f"{receipt.number:08d}"
+    assert clerk.get(f"/counter/receipts/{receipt.id}.png").status_code == 404  # PDF and XML only
     assert clerk.get(f"/counter/receipts/{receipt.id}.gif").status_code == 404
     assert clerk.get("/counter/receipts/999999.pdf").status_code == 404
     assert site.test_client().get(f"/counter/receipts/{receipt.id}.pdf").status_code == 302  # sign in first
-    assert signed_in(site, "ketoan").get(f"/counter/receipts/{receipt.id}.pdf").status_code == 403
+    assert signed_in(site, "ketoan").get(f"/counter/receipts/{receipt.id}.pdf").status_code == 200  # finance pages link here
     assert signed_in(site, "quantri").get(f"/counter/receipts/{receipt.id}.pdf").status_code == 200
 
 

@@ -1,10 +1,11 @@
-"""E-receipts: the A5 document (PDF and PNG) of each kind says everything a receipt carries and
-never cuts or overlaps its text; numbering per form, series and year has no gaps across kinds
-and years; a cancelled receipt stays, marked, and its replacement says what it replaces; and
-the citizen downloads a receipt only under a token of its own dossier.
+"""E-receipts: the A5 PDF (the readable rendering of the receipt's XML) says everything a
+receipt carries and never cuts its text; numbering per form, series and year has no gaps
+across kinds and years; a cancelled receipt stays, marked, and its replacement says what it
+replaces; and the citizen downloads a receipt only under a token of its own dossier.
 
 Payments go through the real paths: the banks' callback endpoints (``tests.reconciliation``
-helpers) and the counter's cash (``reconciliation.matching.cash.record_cash``)."""
+helpers) and the counter's cash (``reconciliation.matching.cash.record_cash``). PDF text is
+read back with pypdf, pixels with pypdfium2."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,8 +17,8 @@ from datetime import datetime, timezone
 import flask_babel
 import pypdfium2 as pdfium
 import pytest
-from PIL import Image
 from alembic import command
+from pypdf import PdfReader
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -26,8 +27,9 @@ from core.clock import to_ict, utcnow
 from payments import receipt_pdf, receipts
 from payments.dossiers import parse_dossier_input, register_dossier
 from payments.models import Dossier, Receipt, ReceiptCounter
-from payments.receipt_pdf import (CHANNEL_WORDS, SIGNATURE_LINE, ReceiptDocument, ReceiptLine, channel_words,
-                                  layout_receipt, receipt_document, receipt_filename, render_receipt)
+from payments.receipt_pdf import (CHANNEL_WORDS, SIGNATURE_LINE, UNSIGNED_LINE, ReceiptLine, ReceiptText,
+                                  channel_words, receipt_filename, receipt_text, render_receipt, text_from_xml)
+from payments.receipt_providers import build_xml
 from payments.requests import create_payment_request
 from reconciliation.matching.allocation import active_allocations, reverse
 from reconciliation.matching.cash import record_cash
@@ -43,64 +45,33 @@ LONG_PROCEDURE = ("Đăng ký biến động quyền sử dụng đất, quyền
 LONG_FEE = ("Lệ phí cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất "
             "(cấp đổi, cấp lại, xác nhận bổ sung vào Giấy chứng nhận)")
 
-DOCUMENT = ReceiptDocument(
-    kind="le_phi", form="01BLP0-001", series="C1-26E", number=42,
-    agency_name="Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Hoàn Kiếm – Ba Đình",
-    agency_tax_code="0110000003-001", payer_name="Nguyễn Thị Phương Thảo",
-    dossier_code="000.12.02.H26-261125-0001",
-    procedure_name="Đăng ký biến động đất đai, tài sản gắn liền với đất",
-    lines=(ReceiptLine("Lệ phí chứng nhận đăng ký biến động", 28_000),
-           ReceiptLine("Lệ phí trước bạ nhà, đất", 3_000_000)),
-    issued_at=datetime(2026, 11, 25, 7, 5, tzinfo=timezone.utc),  # 14:05 in Hanoi
-    payment_channels=("counter_transfer",),
-)
+FIELDS = {
+    "form": "01BLP0-001", "series": "C1-26E", "number": "00000042", "kind": "le_phi", "title": "Biên lai thu lệ phí",
+    "issued_at": "2026-11-25T14:05:00+07:00",
+    "agency_name": "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Hoàn Kiếm – Ba Đình",
+    "agency_tax_code": "0110000003-001", "payer_name": "Nguyễn Thị Phương Thảo",
+    "dossier_code": "000.12.02.H26-261125-0001",
+    "procedure_name": "Đăng ký biến động đất đai, tài sản gắn liền với đất",
+    "lines": [{"name": "Lệ phí chứng nhận đăng ký biến động", "amount": 28_000, "legal_basis": ""},
+              {"name": "Lệ phí trước bạ nhà, đất", "amount": 3_000_000, "legal_basis": ""}],
+    "amount": 3_028_000, "amount_in_words": "Ba triệu không trăm hai mươi tám nghìn đồng",
+    "payment_channel": "counter_transfer", "replaces": None,
+}
+DOCUMENT = text_from_xml(build_xml(FIELDS), transmission_code="TEST0123456789ABCDEF0123456789AB")
 
 
 def pdf_text(data: bytes) -> str:
     """The PDF's text as a reader extracts it, on one line with single spaces."""
-    document = pdfium.PdfDocument(data)
-    assert len(document) == 1
-    text = document[0].get_textpage().get_text_range()
-    return " ".join(text.split())
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())
 
 
-def pdf_size(data: bytes) -> tuple[float, float]:
-    return pdfium.PdfDocument(data)[0].get_size()
+def pages(data: bytes) -> int:
+    return len(PdfReader(io.BytesIO(data)).pages)
 
 
-def flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def overlaps(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def inside(box, outer) -> bool:
-    return outer[0] <= box[0] < box[2] <= outer[2] and outer[1] <= box[1] < box[3] <= outer[3]
-
-
-def assert_sound(document: ReceiptDocument):
-    """Every block inside the margins; no two blocks, and no block and table rule, overlapping;
-    every ink pixel of the rendered page inside a recorded box (nothing overflows unseen)."""
-    layout = layout_receipt(document)
-    for block in layout.blocks:
-        assert inside(block.box, layout.content_box), f"{block.kind} {block.box} leaves {layout.content_box}"
-        assert block.lines and all(line.strip() for line in block.lines)
-    for a, b in itertools.combinations(layout.blocks, 2):
-        assert not overlaps(a.box, b.box), f"{a.kind} {a.box} overlaps {b.kind} {b.box}"
-    for block in layout.blocks:
-        for rule in layout.rules:
-            assert not overlaps(block.box, rule), f"{block.kind} {block.box} crosses a table rule {rule}"
-        assert inside(block.box, layout.content_box)
-    page = Image.open(io.BytesIO(render_receipt(document, "png"))).convert("RGB")
-    ink = page.convert("L").point(lambda v: 255 if v < 40 else 0)  # the black text, not the red stamp
-    mask = Image.new("L", page.size, 0)
-    for box in [b.box for b in layout.blocks] + list(layout.rules):
-        mask.paste(255, box)
-    outside = Image.composite(Image.new("L", page.size, 0), ink, mask)
-    assert outside.getbbox() is None, f"ink outside every recorded box at {outside.getbbox()}"
-    return layout
+def pixels(data: bytes) -> dict:
+    image = pdfium.PdfDocument(data)[0].render(scale=1).to_pil().convert("RGB")
+    return {colour: count for count, colour in image.getcolors(1 << 24)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,12 +83,11 @@ def assert_sound(document: ReceiptDocument):
 def test_each_kind_says_everything_a_receipt_carries(kind, title):
     document = dataclasses.replace(DOCUMENT, kind=kind)
     pdf = render_receipt(document, "pdf")
-    assert pdf.startswith(b"%PDF-1.7") and pdf.rstrip().endswith(b"%%EOF")
-    assert pdf_size(pdf) == pytest.approx(A5_PT, abs=0.05)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and pages(pdf) == 1
+    assert pdfium.PdfDocument(pdf)[0].get_size() == pytest.approx(A5_PT, abs=0.5)
     text = pdf_text(pdf)
-    assert title in text and layout_receipt(document).block("title").text == title
+    assert title in text
     for expected in ("Mẫu số: 01BLP0-001", "Ký hiệu: C1-26E", "Số: 00000042",
-                     "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Hoàn Kiếm – Ba Đình",
                      "Mã số thuế: 0110000003-001", "Họ tên người nộp: Nguyễn Thị Phương Thảo",
                      "Mã hồ sơ: 000.12.02.H26-261125-0001",
                      "Thủ tục: Đăng ký biến động đất đai, tài sản gắn liền với đất",
@@ -125,80 +95,58 @@ def test_each_kind_says_everything_a_receipt_carries(kind, title):
                      "Tổng cộng 3.028.000",
                      "Số tiền bằng chữ: Ba triệu không trăm hai mươi tám nghìn đồng",
                      "Ngày 25 tháng 11 năm 2026, lúc 14:05 (giờ Việt Nam, UTC+7)",
-                     "Hình thức thanh toán: " + CHANNEL_WORDS["counter_transfer"],
-                     "ĐẠI DIỆN ĐƠN VỊ THU", SIGNATURE_LINE, "(Bản thể hiện của biên lai điện tử)"):
+                     "ĐẠI DIỆN ĐƠN VỊ THU", "(Bản thể hiện của biên lai điện tử)",
+                     "TEST0123456789ABCDEF0123456789AB"):
         assert expected in text, expected
+    assert all(word in text for word in LABELS_WORDS)
     assert "ĐÃ HỦY" not in text and "hủy" not in text
-    png = render_receipt(document, "png")
-    image = Image.open(io.BytesIO(png))
-    assert image.size == (1748, 2480) and round(image.info["dpi"][0]) == 300
-    # Every line drawn is in the PDF's text layer.
-    for block in layout_receipt(document).blocks:
-        for line in block.lines:
-            assert flat(line) in text, (block.kind, line)
-    assert_sound(document)
 
 
-def test_the_text_layer_lies_over_the_drawn_text():
-    """Selecting text in a viewer selects what is drawn there: the number's characters sit
-    inside the drawn block's box."""
-    layout = layout_receipt(DOCUMENT)
-    block = layout.block("number")
-    page = pdfium.PdfDocument(render_receipt(DOCUMENT))[0]
-    textpage = page.get_textpage()
-    full = textpage.get_text_range()
-    start = full.index("00000042")
-    k = 300 / 72
-    height = page.get_size()[1]
-    for index in range(start, start + 8):
-        left, bottom, right, top = textpage.get_charbox(index)
-        box = (left * k, (height - top) * k, right * k, (height - bottom) * k)
-        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        assert block.box[0] <= centre[0] <= block.box[2] and block.box[1] <= centre[1] <= block.box[3]
+LABELS_WORDS = ("Chi", "nhánh", "Đăng", "ký", "đất", "đai", "Hoàn", "Kiếm", "Ba", "Đình")
+
+
+def test_the_font_is_a_unicode_subset_embedded_in_the_pdf():
+    pdf = render_receipt(DOCUMENT)
+    assert b"/FontFile2" in pdf and b"/ToUnicode" in pdf
+    assert re.search(rb"/BaseFont /[A-Z]{6}\+DejaVu", pdf), "a subset of DejaVu, tagged as one"
+    assert len(pdf) < 120_000  # a subset, not the 700 kB font
 
 
 def test_the_date_is_the_indochina_day():
-    late = dataclasses.replace(DOCUMENT, issued_at=datetime(2026, 12, 31, 17, 30, tzinfo=timezone.utc))
-    text = pdf_text(render_receipt(late))
-    assert "Ngày 01 tháng 01 năm 2027, lúc 00:30 (giờ Việt Nam, UTC+7)" in text
+    late = dataclasses.replace(DOCUMENT, issued_at=datetime(2027, 1, 1, 0, 30, tzinfo=to_ict(utcnow()).tzinfo))
+    assert "Ngày 01 tháng 01 năm 2027, lúc 00:30 (giờ Việt Nam, UTC+7)" in pdf_text(render_receipt(late))
+    fields = {**FIELDS, "issued_at": "2027-01-01T00:30:00+07:00"}
+    assert "Ngày 01 tháng 01 năm 2027" in pdf_text(render_receipt(text_from_xml(build_xml(fields))))
 
 
 def test_a_cancelled_receipt_is_stamped_across_and_says_when():
-    cancelled = dataclasses.replace(DOCUMENT, cancelled_at=datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc))
+    cancelled = dataclasses.replace(DOCUMENT, cancelled_at=datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc),
+                                    replaced_by="ký hiệu C1-26E, số 00000043")
     text = pdf_text(render_receipt(cancelled))
     assert "ĐÃ HỦY" in text and "Biên lai đã bị hủy lúc 10:00 ngày 26/11/2026." in text
-    layout = layout_receipt(cancelled)
-    stamp = layout.stamp_box
-    content = layout.content_box
-    assert stamp is not None and inside(stamp, (0, 0, *layout.size))
-    # Across the text: wider than half the page, and over the table.
-    assert stamp[2] - stamp[0] > (content[2] - content[0]) / 2
-    assert any(overlaps(stamp, rule) for rule in layout.rules)
-    image = Image.open(io.BytesIO(render_receipt(cancelled, "png"))).convert("RGB")
-    colours = dict((colour, count) for count, colour in image.crop(stamp).getcolors(1 << 24))
-    assert colours.get(receipt_pdf.STAMP_RGB, 0) > 20_000 and colours.get((0, 0, 0), 0) > 10_000
-    # Only a cancelled receipt has any red.
-    plain = Image.open(io.BytesIO(render_receipt(DOCUMENT, "png"))).convert("RGB")
-    assert {colour for _, colour in plain.getcolors(1 << 24)} == {(0, 0, 0), (255, 255, 255)}
-    assert_sound(cancelled)
+    assert "Biên lai thay thế: ký hiệu C1-26E, số 00000043." in text
+    reds = sum(n for (r, g, b), n in pixels(render_receipt(cancelled)).items() if r > 150 and g < 150 and b < 150)
+    assert reds > 2_000
+    assert not any(r > 150 and g < 150 and b < 150 for (r, g, b) in pixels(render_receipt(DOCUMENT)))
 
 
 def test_a_replacement_says_which_receipt_it_replaces():
-    replacement = dataclasses.replace(DOCUMENT, number=43, replaces="ký hiệu C1-26E, số 00000042")
+    replacement = text_from_xml(build_xml({**FIELDS, "number": "00000043",
+                                           "replaces": {"form": "01BLP0-001", "series": "C1-26E",
+                                                        "number": "00000042"}}))
     assert "Biên lai này thay thế biên lai ký hiệu C1-26E, số 00000042 đã hủy." in pdf_text(render_receipt(replacement))
+
+
+def test_an_unsigned_receipt_says_its_signature_is_coming():
+    text = pdf_text(render_receipt(dataclasses.replace(DOCUMENT, transmission_code=None)))
+    assert " ".join(UNSIGNED_LINE.split()) in text and " ".join(SIGNATURE_LINE.split()) not in text
 
 
 def test_long_vietnamese_names_wrap_and_nothing_is_cut():
     document = dataclasses.replace(DOCUMENT, agency_name=LONG_AGENCY, payer_name=LONG_PAYER,
                                    procedure_name=LONG_PROCEDURE,
                                    lines=(ReceiptLine(LONG_FEE, 1_500_000), ReceiptLine(LONG_FEE + " lần hai", 0)),
-                                   payment_channels=("counter_transfer", "cash"))
-    layout = assert_sound(document)
-    for kind in ("agency", "payer", "procedure", "channel"):
-        block = layout.block(kind)
-        assert len(block.lines) >= 2, kind
-        assert flat(" ".join(block.lines)) == flat(block.text)  # wrapped at spaces, nothing lost
-    assert all(len(block.lines) >= 2 for block in layout.blocks_of("line_name"))
+                                   amount=1_500_000, payment_channels=("counter_transfer", "cash"))
     text = pdf_text(render_receipt(document))
     for name in (LONG_AGENCY, LONG_PAYER, LONG_PROCEDURE, LONG_FEE):
         assert all(word in text for word in name.split()), name
@@ -206,77 +154,43 @@ def test_long_vietnamese_names_wrap_and_nothing_is_cut():
 
 
 def test_a_word_wider_than_its_column_is_broken_not_cut():
-    word = "NGUYỄNTHỊPHƯƠNGTHẢOCÔNGTYTNHHMỘTTHÀNHVIÊNĐẦUTƯXÂYDỰNGVÀTHƯƠNGMẠI"
-    document = dataclasses.replace(DOCUMENT, payer_name=word)
-    layout = assert_sound(document)
-    block = layout.block("payer")
-    assert len(block.lines) >= 2 and "".join(block.lines) == word
+    word = "NGUYỄNTHỊPHƯƠNGTHẢOCÔNGTYTNHHMỘTTHÀNHVIÊNĐẦUTƯXÂYDỰNGVÀTHƯƠNGMẠIHÀNỘIVIỆTNAM"
+    text = pdf_text(render_receipt(dataclasses.replace(DOCUMENT, payer_name=word)))
+    assert word not in text and word in text.replace(" ", "")  # broken across lines, every letter kept
 
 
-def test_the_largest_amounts_stay_on_one_line():
+def test_the_largest_amounts_are_written_whole():
     biggest = 9_999_999_999_999
-    document = dataclasses.replace(DOCUMENT, lines=(ReceiptLine("Lệ phí trước bạ", biggest - 1), ReceiptLine("Phí", 1)))
-    layout = assert_sound(document)
-    assert layout.block("total").lines == ("9.999.999.999.999",)
-    assert "Chín nghìn chín trăm chín mươi chín tỷ" in pdf_text(render_receipt(document))
+    document = dataclasses.replace(DOCUMENT, lines=(ReceiptLine("Lệ phí trước bạ", biggest - 1),
+                                                    ReceiptLine("Phí", 1)), amount=biggest)
+    assert "Tổng cộng 9.999.999.999.999" in pdf_text(render_receipt(document))
 
 
-def test_many_lines_make_the_text_smaller_then_are_refused():
-    many = tuple(ReceiptLine(f"Phí sao chụp trích lục bản số {i}", 8_000) for i in range(1, 26))
-    layout = assert_sound(dataclasses.replace(DOCUMENT, lines=many))
-    assert layout.text_scale < 1
-    assert "25 Phí sao chụp trích lục bản số 25 8.000" in pdf_text(render_receipt(dataclasses.replace(DOCUMENT,
-                                                                                                      lines=many)))
-    too_many = tuple(ReceiptLine(LONG_FEE, 8_000) for _ in range(40))
-    with pytest.raises(ValueError, match="does not fit an A5 page"):
-        render_receipt(dataclasses.replace(DOCUMENT, lines=too_many))
-
-
-@pytest.mark.parametrize("changes, message", [
-    (dict(kind="tax"), "unknown receipt kind"),
-    (dict(number=0), "receipt number"),
-    (dict(number=100_000_000), "receipt number"),
-    (dict(issued_at=datetime(2026, 11, 25, 14, 5)), "naive"),
-    (dict(lines=(ReceiptLine("Lệ phí", -1),)), "non-negative"),
-    (dict(lines=()), "at least one fee line"),
-])
-def test_bad_documents_are_refused(changes, message):
-    with pytest.raises(ValueError, match=message):
-        render_receipt(dataclasses.replace(DOCUMENT, **changes))
+def test_many_lines_continue_on_the_next_page():
+    many = tuple(ReceiptLine(f"{LONG_FEE} số {i}", 8_000) for i in range(1, 31))
+    pdf = render_receipt(dataclasses.replace(DOCUMENT, lines=many, amount=240_000))
+    assert pages(pdf) >= 2
+    text = pdf_text(pdf)
+    assert "30 " + LONG_FEE.split()[0] in text and "Tổng cộng 240.000" in text and "ĐẠI DIỆN ĐƠN VỊ THU" in text
 
 
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown receipt format"):
-        render_receipt(DOCUMENT, "gif")
-
-
-def test_the_pdf_cross_reference_table_is_exact():
-    """Strict readers use the xref table as written: every offset starts its object."""
-    pdf = render_receipt(dataclasses.replace(DOCUMENT, cancelled_at=datetime(2026, 11, 26, tzinfo=timezone.utc)))
-    start = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
-    assert pdf[start:start + 4] == b"xref"
-    lines = pdf[start:].split(b"\n")
-    count = int(lines[1].split()[1])
-    entries = lines[3:2 + count]
-    assert len(entries) == count - 1 and all(len(e) == 19 for e in entries)  # 20 bytes with the newline
-    for number, entry in enumerate(entries, 1):
-        offset = int(entry.split()[0])
-        assert pdf[offset:].startswith(b"%d 0 obj\n" % number)
+        render_receipt(DOCUMENT, "png")
 
 
 def test_rendering_is_deterministic_and_carries_no_fake_signature():
     first, second = render_receipt(DOCUMENT), render_receipt(DOCUMENT)
     assert first == second
-    # No signature field, no signature dictionary: the service has no signing certificate.
+    # The signature is the XML's: the PDF has no signature field dressed up as one.
     assert b"/Sig" not in first and b"/ByteRange" not in first and b"/AcroForm" not in first
-    assert render_receipt(DOCUMENT, "png") == render_receipt(DOCUMENT, "png")
 
 
 def test_channel_words_and_file_names():
     assert channel_words([]) == "Chưa xác định"
     assert channel_words(["cash", "cash", "portal"]) == f"{CHANNEL_WORDS['cash']}; {CHANNEL_WORDS['portal']}"
-    assert receipt_filename(DOCUMENT) == "bien-lai-C1-26E-00000042.pdf"
-    assert receipt_filename(dataclasses.replace(DOCUMENT, series="PV/26 Ê"), "png") == "bien-lai-PV-26-00000042.png"
+    assert receipt_filename("C1-26E", "00000042") == "bien-lai-C1-26E-00000042.pdf"
+    assert receipt_filename("PV/26 Ê", "00000042", "xml") == "bien-lai-PV-26-00000042.xml"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,7 +265,7 @@ def test_numbering_has_no_gaps_across_kinds_and_years(seeded, monkeypatch):
     assert counters == {("C2-26E", 2026, 4), ("C2-27E", 2027, 4)}
     # The 2027 receipt is dated in Hanoi's 2027, in the series of 2027.
     receipt = seeded.scalars(select(Receipt).where(Receipt.year == 2027)).first()
-    text = pdf_text(render_receipt(receipt_document(seeded, receipt)))
+    text = pdf_text(render_receipt(receipt_text(seeded, receipt)))
     assert "Ngày 01 tháng 01 năm 2027, lúc 00:00" in text and "Ký hiệu: C2-27E" in text
 
 
@@ -421,8 +335,9 @@ def test_the_migration_dates_fixed_series(app, seeded, monkeypatch):
     seeded.close()
     url = app.config["DATABASE_URL"]
     command.downgrade(alembic_config(url), "0005")
+    later = {"provider", "transmission_code", "signed_xml", "signed_at"}  # migration 0010's columns
     t = Receipt.__table__
-    row = dict(seeded.execute(select(t).order_by(t.c.id)).mappings().first())
+    row = dict(seeded.execute(select(*[c for c in t.c if c.name not in later]).order_by(t.c.id)).mappings().first())
     seeded.execute(update(t).values(series="C2-26E"))
     seeded.execute(insert(t).values(**{**{k: v for k, v in row.items() if k != "id"}, "year": 2027, "number": 1, "lookup_token": "later"}))
     seeded.execute(text("UPDATE agencies SET receipt_series = 'C2-26E' WHERE code = 'HN-VPDKDD-CN02'"))
@@ -451,7 +366,7 @@ def test_a_cancelled_receipt_stays_and_its_replacement_says_so(seeded):
                                                                     (2, "cancelled", "system")]
     assert all(r.cancelled_at is not None and r.cancel_reason for r in rows)
     old = rows[0]
-    text = pdf_text(render_receipt(receipt_document(seeded, old)))
+    text = pdf_text(render_receipt(receipt_text(seeded, old)))
     assert "ĐÃ HỦY" in text and "Biên lai đã bị hủy lúc" in text and "Số: 00000001" in text
     # Paid again: new receipts with new numbers replace the cancelled ones, which stay.
     pay_cash(seeded, seeded.get(Dossier, dossier.id), "PT-0009")
@@ -459,19 +374,19 @@ def test_a_cancelled_receipt_stays_and_its_replacement_says_so(seeded):
     assert [(r.number, r.kind, r.status) for r in rows] == [(1, "le_phi", "cancelled"), (2, "phi", "cancelled"),
                                                            (3, "le_phi", "issued"), (4, "phi", "issued")]
     assert rows[2].replaces_id == rows[0].id and rows[3].replaces_id == rows[1].id
-    document = receipt_document(seeded, rows[2])
+    document = receipt_text(seeded, rows[2])
     assert document.replaces == f"ký hiệu {series}, số 00000001" and document.payment_channels == ("cash",)
     text = pdf_text(render_receipt(document))
     assert f"Biên lai này thay thế biên lai ký hiệu {series}, số 00000001 đã hủy." in text
     assert "Hình thức thanh toán: Tiền mặt" in text and "ĐÃ HỦY" not in text
 
 
-def test_receipt_document_from_the_database(seeded):
+def test_receipt_text_from_the_database(seeded):
     dossier = both_kinds_dossier(seeded)
     pay_cash(seeded, dossier)
     phi = seeded.scalars(select(Receipt).where(Receipt.kind == "phi")).one()
-    document = receipt_document(seeded, phi)
-    assert (document.title, document.agency_tax_code, document.payer_name, document.total) == \
+    document = receipt_text(seeded, phi)
+    assert (document.title, document.agency_tax_code, document.payer_name, document.amount) == \
         ("BIÊN LAI THU PHÍ", "0110000003-002", "Trần Thị Bích Ngọc", 500_000)
     assert document.procedure_name == dossier.procedure.name and document.dossier_code == dossier.code
     text = pdf_text(render_receipt(document))
