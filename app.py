@@ -111,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
     from reconciliation.web.finance import bp as finance
     from reconciliation.inbound.webhooks import bp as callbacks
     from reports.api import bp as reports_api
+    from reports.treasury_api import bp as treasury_api
+    from reports.treasury_views import bp as treasury
     from reports.views import bp as reports
 
     app.register_blueprint(site)
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_events)
     app.register_blueprint(reports)
     app.register_blueprint(reports_api)
+    app.register_blueprint(treasury)
+    app.register_blueprint(treasury_api)
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
     csrf.exempt(recon_api)
     csrf.exempt(reports_api)
