@@ -134,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
     csrf.exempt(recon_api)
     csrf.exempt(reports_api)
+    csrf.exempt(treasury_api)
     csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)
     csrf.exempt("reconciliation.web.finance.upload_statement")  # checks CSRF itself, after raising the size limit
     if app.config["APP_ENV"] in DEV_ENVS:  # the simulated portal platform plays its part in demos and tests
