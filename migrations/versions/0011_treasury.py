@@ -188,6 +188,8 @@ def downgrade() -> None:
     for dossier_id, source in rows:
         if isinstance(source, str):
             source = json.loads(source)
+        if not source:  # a JSON null: an obligation whose charge stayed (legacy_charge_id)
+            continue
         bind.execute(charges.insert().values(dossier_id=dossier_id, fee_code=source.get("fee_code"),
                                              name=source["name"], kind=source.get("kind"), amount=source["amount"],
                                              legal_basis=source.get("legal_basis") or "",
