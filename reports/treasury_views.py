@@ -46,7 +46,7 @@ def fee_return_page():
         buffer.seek(0)
         return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=file_name(result))
     return render_template("treasury/fee_return.html", result=result, error=error, agencies=_agencies(),
-                           args=request.args), 422 if error else 200
+                           args=request.args, period_args={}), 422 if error else 200
 
 
 def _treasury_page(status: int = 200, form: dict | None = None, error: str | None = None):

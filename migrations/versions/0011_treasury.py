@@ -117,6 +117,7 @@ def upgrade() -> None:
     op.create_index('ix_tax_obligations_dossier_id', 'tax_obligations', ['dossier_id'])
     _charges_to_obligations()
     _catalogue_without_obligations()
+    _reports_without_obligations()
 
 
 def _charges_to_obligations() -> None:
@@ -177,6 +178,17 @@ def _catalogue_without_obligations() -> None:
                             {"p": procedure_id}).scalar()
         if not left:
             bind.execute(sa.text("UPDATE procedures SET active = :f WHERE id = :p"), {"f": False, "p": procedure_id})
+
+
+def _reports_without_obligations() -> None:
+    """The reports' receipt lines never count an obligation as a fee collected (``flask report
+    rebuild`` after a downgrade puts them back)."""
+    bind = op.get_bind()
+    for receipt_id, line_no, fee_code, name in bind.execute(sa.text(
+            "SELECT receipt_id, line_no, fee_code, name FROM report_receipt_lines")).all():
+        if _kind(fee_code, name) is not None:
+            bind.execute(sa.text("DELETE FROM report_receipt_lines WHERE receipt_id = :r AND line_no = :l"),
+                         {"r": receipt_id, "l": line_no})
 
 
 def downgrade() -> None:

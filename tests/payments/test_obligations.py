@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from core.cli import alembic_config
 from core.tokens import create_token
+from tests.payments.test_pages import clerk, site  # noqa: F401  (fixtures)
 from payments.catalogue import import_catalogue, rules_for
 from payments.dossiers import get_procedure
 from payments.obligations import obligation_kind
@@ -93,27 +94,30 @@ def test_notices_and_proof_through_the_api(client, seeded, api):
     assert refused.status_code == 409 and refused.get_json()["code"] == "not_a_land_dossier"
 
 
-def test_the_counter_sees_what_is_missing(app, client, seeded):
-    from tests.staff import add_staff
+def test_the_counter_records_notices_and_sees_what_is_missing(site, clerk):
     from payments.dossiers import parse_dossier_input, register_dossier
+    from tests.payments.test_pages import in_db, post
 
-    register_dossier(seeded, parse_dossier_input(LAND), actor="test")
-    add_staff(seeded, {"motcua": "counter"}, "Mat-khau-dai-1234")
-    seeded.commit()
-    from tests.payments.test_pages import login
-    login(client, "motcua", "Mat-khau-dai-1234")
-    page = client.get(f"/counter/dossiers/{LAND['code']}")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
+    in_db(site, lambda s: (register_dossier(s, parse_dossier_input(LAND), actor="test"), s.commit()))
+    page_url = f"/counter/dossiers/{LAND['code']}"
+    html = clerk.get(page_url).get_data(as_text=True)
     assert 'data-testid="obligations"' in html and 'data-testid="obligations-missing"' not in html
-    from payments.obligations import record_notice
-    from payments.dossiers import get_dossier
-    record_notice(seeded, get_dossier(seeded, LAND["code"]), {"kind": "land_use_levy", "notice_number": "TB-9",
-                                                               "amount": "1.200.000", "issuing_authority": "Thuế cơ sở 2"},
-                  "user:motcua")
-    seeded.commit()
-    html = client.get(f"/counter/dossiers/{LAND['code']}").get_data(as_text=True)
+    url = f"{page_url}/tax-obligations"
+    bad = post(clerk, url, {"kind": "land_use_levy", "notice_number": "", "amount": "abc", "issuing_authority": ""},
+               page=page_url)
+    assert bad.status_code == 422 and "Thông báo nghĩa vụ tài chính chưa hợp lệ" in bad.get_data(as_text=True)
+    answer = post(clerk, url, {"kind": "land_use_levy", "notice_number": "TB-9", "amount": "1.200.000",
+                               "issuing_authority": "Thuế cơ sở 2", "due_date": "2026-12-20"}, page=page_url)
+    assert answer.status_code == 302
+    html = clerk.get(page_url).get_data(as_text=True)
     assert 'data-testid="obligations-missing"' in html and "TB-9" in html and "1.200.000" in html
+    obligation_id = in_db(site, lambda s: s.scalar(text("SELECT id FROM tax_obligations")))
+    paid = post(clerk, f"{url}/{obligation_id}/proof", {"kind": "portal", "number": "DVC-5521", "date": "2026-11-26"},
+                page=page_url)
+    assert paid.status_code == 302
+    html = clerk.get(page_url).get_data(as_text=True)
+    assert 'data-testid="obligations-missing"' not in html and "DVC-5521" in html and 'data-status="paid"' in html
+    assert in_db(site, lambda s: s.scalar(text("SELECT amount_due FROM dossiers"))) == 28_000 + 1_500_000
 
 
 def test_migration_moves_old_charges_to_obligations(app, seeded):
@@ -170,6 +174,13 @@ def test_migration_moves_old_charges_to_obligations(app, seeded):
     receipts = seeded.execute(text("SELECT kind, amount FROM receipts WHERE dossier_id = :d"),
                               {"d": made["0202"]}).all()
     assert sum(r.amount for r in receipts) == 5_028_000  # the money received stays recorded
+    report_lines = seeded.execute(text("SELECT fee_code, amount FROM report_receipt_lines")).all()
+    assert [tuple(r) for r in report_lines] == [("BD", 28_000)]  # the reports never count it as a fee collected
+    from payments.treasury import month_fees, month_of
+    from payments.models import Receipt
+    receipt = seeded.scalar(select(Receipt).where(Receipt.dossier_id == made["0202"]))
+    fees = month_fees(seeded, seeded.get(Dossier, made["0202"]).agency, month_of(receipt.issued_at))
+    assert fees.collected == 28_000 and fees.obligations == {"registration_fee": 5_000_000}  # kept apart
     seeded.close()
 
     command.downgrade(alembic_config(url), "0007")
