@@ -92,8 +92,9 @@ def register_api_docs() -> None:
     from payments.openapi import extend
     from reconciliation.api import openapi as reconciliation_doc
     from reports import openapi as reports_doc
+    from reports import treasury_openapi as treasury_doc
 
-    for doc in (reconciliation_doc, reports_doc):
+    for doc in (reconciliation_doc, reports_doc, treasury_doc):
         extend(paths=doc.PATHS, schemas=doc.SCHEMAS, responses=doc.RESPONSES, tags=doc.TAGS)
 
 
