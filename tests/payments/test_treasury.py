@@ -38,6 +38,7 @@ from reconciliation.matching import allocation as allocation_module
 from reconciliation.matching.allocation import reverse
 from reconciliation.workflow.refunds import request_refund
 from reports.fee_return import monthly_return, yearly_return
+from tests.payments.test_pages import site  # noqa: F401  (fixture)
 from tests.reports.conftest import refund_excess, transfer
 
 ICT = timezone(timedelta(hours=7))
@@ -223,3 +224,62 @@ def _cells(data: bytes) -> list[list]:
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     return [[c for c in row] for row in sheet.iter_rows(values_only=True)]
 
+
+
+def test_the_catalogue_carries_treasury_data_and_round_trips(session):
+    from payments.catalogue import DATA
+    from payments.catalogue_export import export_catalogue
+
+    seed_agencies(session, lambda _: None)
+    shipped = (DATA / "fees-hanoi.csv").read_text(encoding="utf-8")
+    import_catalogue(session, shipped)
+    session.commit()
+    again = import_catalogue(session, export_catalogue(session))  # what the admin downloads imports unchanged
+    assert (again.items_created, again.items_updated, again.procedures_created) == (0, 0, 0)
+    session.rollback()
+    from payments.models import FeeItem
+    items = {(i.code, i.payer_class): i for i in session.scalars(select(FeeItem))}
+    assert (items["TD", "any"].budget_subitem, items["TD", "any"].retention_bp) == ("2627", None)
+    assert (items["KH-NN", "any"].budget_subitem, items["KH-NN", "any"].retention_bp) == ("2771", 0)
+    assert not any(i.treasury_verified for i in items.values())
+    line = "land,,Thử,Test,{code},{name},{kind},any,1000,,,,yes,thử,{chapter},{sub},{ret},no\n"
+    ok = dict(code="X1", name="Phí thử", kind="phi", chapter="426", sub="2627", ret="92.5")
+    parsed = [r for r in __import__("payments.catalogue", fromlist=["parse_catalogue"]).parse_catalogue(
+        HEAD + line.format(**ok)) if r["code"] == "X1"]
+    assert parsed[0]["retention_bp"] == 9250
+    for change, message in (({"kind": "le_phi", "ret": "10"}, "must be 0"), ({"ret": "100.5"}, "0 to 100"),
+                            ({"ret": "33.333"}, "two decimals"), ({"sub": "26"}, "4 digits"),
+                            ({"chapter": "4x6"}, "3 digits")):
+        with pytest.raises(ValidationError, match=message):
+            import_catalogue(session, HEAD + line.format(**{**ok, **change}))
+        session.rollback()
+    with pytest.raises(ValidationError, match="line 3: fee X1 has another budget"):
+        import_catalogue(session, HEAD + line.format(**ok) + line.format(**{**ok, "sub": "2628"}))
+    session.rollback()
+
+
+def test_the_finance_page_records_a_remittance(site):
+    from tests.payments.test_pages import in_db, post, signed_in
+
+    officer = signed_in(site, "ketoan")
+    page = officer.get("/finance/treasury")
+    assert page.status_code == 200 and 'data-testid="positions"' in page.get_data(as_text=True)
+    form = {"agency": AGENCY, "month": "2026-11", "remitted_on": "2026-12-02", "amount": "1.500.000",
+            "document_number": "GNT-77", "note": ""}
+    bad = post(officer, "/finance/treasury/remittances", {**form, "amount": "-5"}, page="/finance/treasury")
+    assert bad.status_code == 422 and "Khoản nộp Kho bạc chưa hợp lệ" in bad.get_data(as_text=True)
+    done = post(officer, "/finance/treasury/remittances", form, page="/finance/treasury")
+    assert done.status_code == 302
+    html = officer.get("/finance/treasury").get_data(as_text=True)
+    assert "GNT-77" in html and f'data-agency="{AGENCY}" data-month="2026-11"' in html
+    assert in_db(site, lambda s: s.scalar(select(Remittance.recorded_by))) == "user:ketoan"
+    supervisor = signed_in(site, "giamsat")
+    assert 'action="/finance/treasury/remittances"' not in supervisor.get("/finance/treasury").get_data(as_text=True)
+    assert post(supervisor, "/finance/treasury/remittances", {**form, "document_number": "GNT-78"},
+                page="/finance/treasury").status_code == 403
+    returned = supervisor.get(f"/reports/fee-return?agency={AGENCY}&month=2026-11")
+    assert returned.status_code == 200 and 'data-testid="fee-return"' in returned.get_data(as_text=True)
+    assert "1.500.000" in returned.get_data(as_text=True)
+    xlsx = supervisor.get(f"/reports/fee-return?agency={AGENCY}&year=2026&format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert supervisor.get(f"/reports/fee-return?agency={AGENCY}&month=26-11").status_code == 422
