@@ -96,8 +96,9 @@ def register_api_docs() -> None:
     from payments.openapi import extend
     from reconciliation.api import openapi as reconciliation_doc
     from reports import openapi as reports_doc
+    from reports import treasury_openapi as treasury_doc
 
-    for doc in (reconciliation_doc, reports_doc):
+    for doc in (reconciliation_doc, reports_doc, treasury_doc):
         extend(paths=doc.PATHS, schemas=doc.SCHEMAS, responses=doc.RESPONSES, tags=doc.TAGS)
 
 
@@ -117,6 +118,8 @@ def register_blueprints(app: Flask) -> None:
     from reconciliation.web.finance import bp as finance
     from reconciliation.inbound.webhooks import bp as callbacks
     from reports.api import bp as reports_api
+    from reports.treasury_api import bp as treasury_api
+    from reports.treasury_views import bp as treasury
     from reports.views import bp as reports
 
     app.register_blueprint(site)
@@ -135,9 +138,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_events)
     app.register_blueprint(reports)
     app.register_blueprint(reports_api)
+    app.register_blueprint(treasury)
+    app.register_blueprint(treasury_api)
     csrf.exempt(api)  # bearer tokens, not cookies: no CSRF exposure
     csrf.exempt(recon_api)
     csrf.exempt(reports_api)
+    csrf.exempt(treasury_api)
     csrf.exempt(callbacks)  # each format authenticates itself (signatures, keys)
     csrf.exempt("reconciliation.web.finance.upload_statement")  # checks CSRF itself, after raising the size limit
     if app.config["APP_ENV"] in DEV_ENVS:  # the simulated portal platform plays its part in demos and tests

@@ -116,6 +116,14 @@ class Refusal(StrEnum):
     RECEIPT_FOUR_EYES = "receipt_four_eyes"
     RECEIPT_NOT_FINANCE_OFFICER = "receipt_not_finance_officer"
     RECEIPT_NOT_ISSUED = "receipt_not_issued"
+    # Treasury and land financial obligations.
+    REFUND_AFTER_REMITTANCE = "refund_after_remittance"
+    INVALID_REMITTANCE = "invalid_remittance"
+    REMITTANCE_EXISTS = "remittance_exists"
+    OBLIGATION_AS_CHARGE = "obligation_as_charge"
+    INVALID_OBLIGATION = "invalid_obligation"
+    OBLIGATION_PAID = "obligation_paid"
+    NOT_A_LAND_DOSSIER = "not_a_land_dossier"
 
 
 def N_(text: str) -> str:
@@ -241,6 +249,18 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.INVALID_REFUND: _Entry(N_("Đề nghị hoàn tiền chưa hợp lệ: xem các ô được đánh dấu.")),
     R.DUPLICATE_KEY: _Entry(N_("Nội dung gửi lên có khóa “%(key)s” xuất hiện hai lần: mỗi khóa chỉ được có một "
                                "giá trị.")),
+    R.REFUND_AFTER_REMITTANCE: _Entry(N_("Tiền của hồ sơ %(dossier)s thu trong tháng %(month)s đã nộp vào ngân sách nhà "
+                                         "nước (Kho bạc, chứng từ %(document)s): không chi hoàn từ tài khoản chuyên "
+                                         "thu. Việc hoàn trả phải làm theo thủ tục hoàn trả khoản thu ngân sách của "
+                                         "Kho bạc.")),
+    R.INVALID_REMITTANCE: _Entry(N_("Khoản nộp Kho bạc chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.REMITTANCE_EXISTS: _Entry(N_("Chứng từ nộp Kho bạc số %(document)s đã được ghi cho đơn vị này.")),
+    R.OBLIGATION_AS_CHARGE: _Entry(N_("“%(name)s” là nghĩa vụ tài chính do cơ quan thuế thông báo và nộp vào ngân "
+                                      "sách, không phải khoản phí của đơn vị: ghi thông báo thuế vào hồ sơ thay vì "
+                                      "tính vào phí.")),
+    R.INVALID_OBLIGATION: _Entry(N_("Thông báo nghĩa vụ tài chính chưa hợp lệ: xem các ô được đánh dấu.")),
+    R.OBLIGATION_PAID: _Entry(N_("Nghĩa vụ tài chính số %(id)s đã có chứng từ nộp tiền.")),
+    R.NOT_A_LAND_DOSSIER: _Entry(N_("Hồ sơ %(code)s không thuộc lĩnh vực đất đai: không có nghĩa vụ tài chính về đất.")),
     R.INVALID_DOSSIER: _Entry(N_("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_CASH: _Entry(N_("Khoản tiền mặt chưa hợp lệ: xem các ô được đánh dấu.")),
     R.INVALID_REQUEST: _Entry(N_("Yêu cầu thanh toán chưa hợp lệ: thời hạn hiệu lực từ 1 phút đến 30 ngày.")),

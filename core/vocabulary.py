@@ -132,6 +132,24 @@ class ReceiptStatus(StrEnum):
     REPLACED = "replaced"  # shown for a cancelled receipt that a later one replaces
 
 
+class ObligationKind(StrEnum):
+    """Land financial obligations: assessed by the tax authority, paid into the treasury."""
+    REGISTRATION_FEE = "registration_fee"
+    LAND_USE_LEVY = "land_use_levy"
+    PERSONAL_INCOME_TAX = "personal_income_tax"
+
+
+class ObligationStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"  # a treasury slip or the portal's confirmation is recorded
+    PAID_VIA_SERVICE = "paid_via_service"  # before migration 0011, as a charge of the dossier
+
+
+class ProofKind(StrEnum):
+    TREASURY_SLIP = "treasury_slip"
+    PORTAL = "portal"
+
+
 class EventStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -181,6 +199,11 @@ LABELS: dict[type[StrEnum], dict[str, str]] = {
     ExemptionGround: {"revolutionary_merit": N_("Gia đình người có công với cách mạng"),
                       "poor_household": N_("Người thuộc hộ nghèo"), "disability": N_("Người khuyết tật")},
     ReceiptStatus: {"issued": N_("Đã phát hành"), "cancelled": N_("Đã hủy"), "replaced": N_("Đã hủy, có biên lai thay thế")},
+    ObligationKind: {"registration_fee": N_("Lệ phí trước bạ nhà, đất"), "land_use_levy": N_("Tiền sử dụng đất"),
+                     "personal_income_tax": N_("Thuế thu nhập cá nhân từ chuyển nhượng")},
+    ObligationStatus: {"unpaid": N_("Chưa có chứng từ nộp"), "paid": N_("Đã nộp (có chứng từ)"),
+                       "paid_via_service": N_("Đã nộp qua dịch vụ (trước khi tách)")},
+    ProofKind: {"treasury_slip": N_("Chứng từ nộp Kho bạc"), "portal": N_("Xác nhận của Cổng Dịch vụ công")},
     EventStatus: {"pending": N_("Chờ gửi"), "delivered": N_("Đã gửi"), "dead": N_("Ngừng gửi lại")},
 }
 

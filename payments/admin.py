@@ -52,6 +52,16 @@ def export_fee_rules():
     response = Response(export_rules(db.session), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="fee-rules.csv"'
     return response
+@bp.get("/catalogue.csv")
+@roles_required(ADMIN)
+def export_catalogue():
+    """The catalogue as the CSV the upload reads, with the treasury's columns."""
+    from flask import Response
+
+    from .catalogue_export import export_catalogue as export
+
+    return Response("\ufeff" + export(db.session), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=danh-muc-phi-le-phi.csv"})
 
 
 @bp.post("/catalogue")

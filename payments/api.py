@@ -277,6 +277,35 @@ def set_dossier_status(code: str):
                    previous_status=previous, changed=status != previous, at=isoformat_ict(now))
 
 
+# --- land financial obligations (tax notices and their proof of payment) ---------------------
+
+@bp.post("/dossiers/<path:code>/tax-obligations")
+@api_roles(*WRITERS)
+def create_obligation(code: str):
+    from .obligations import obligation_json, record_notice
+
+    body = json_object(required=True)
+    dossier = get_dossier(db.session, code)
+    obligation = record_notice(db.session, dossier, body, g.principal.actor)
+    db.session.commit()
+    response = jsonify(obligation_json(obligation))
+    response.status_code = 201
+    return response
+
+
+@bp.post("/dossiers/<path:code>/tax-obligations/<int:obligation_id>/proof")
+@api_roles(*WRITERS)
+def add_obligation_proof(code: str, obligation_id: int):
+    from .obligations import get_obligation, obligation_json, record_proof
+
+    body = json_object(required=True)
+    dossier = get_dossier(db.session, code)
+    obligation = record_proof(db.session, get_obligation(db.session, dossier, obligation_id), body,
+                              g.principal.actor)
+    db.session.commit()
+    return jsonify(obligation_json(obligation))
+
+
 # --- payment requests -------------------------------------------------------------------
 
 @bp.post("/dossiers/<path:code>/payment-requests")

@@ -21,11 +21,14 @@ from core.money import MoneyError, to_vnd
 
 from .fees import ANY, PAYER_CLASSES, FeeRule
 from .models import FeeItem, Procedure
+from .obligations import obligation_kind
 
 DATA = Path(__file__).with_name("data")
 REQUIRED = ("field", "procedure_code", "procedure_vi", "fee_code", "fee_vi", "kind", "payer_class", "amount",
             "rate_per_mille", "cap", "exempt", "verified", "legal_basis")
 NATIONAL_CODE = re.compile(r"^\d\.\d{6}$")
+# Where the money goes (docs/TREASURY.md); optional columns: a file without them leaves them as they are.
+TREASURY_COLUMNS = ("budget_chapter", "budget_subitem", "retention_percent", "treasury_verified")
 
 
 @dataclass
@@ -79,6 +82,45 @@ def _date(value: str, line: int) -> date | None:
         raise _row_error(line, f"date {value!r} is not YYYY-MM-DD") from None
 
 
+def _retention_bp(value: str, kind: str, line: int) -> int | None:
+    """A percentage with at most two decimals as hundredths of a per cent; a lệ phí keeps 0 %
+    (Luật Phí và lệ phí, Điều 9: lệ phí go whole to the state budget)."""
+    if not value.strip():
+        return 0 if kind == "le_phi" else None
+    try:
+        percent = Decimal(value.strip().rstrip("%").strip().replace(",", "."))
+    except InvalidOperation:
+        raise _row_error(line, f"retention_percent {value!r} is not a number") from None
+    bp = percent * 100
+    if bp != bp.to_integral_value() or not 0 <= bp <= 10_000:
+        raise _row_error(line, f"retention_percent {value!r}: 0 to 100 with at most two decimals")
+    if kind == "le_phi" and bp != 0:
+        raise _row_error(line, "a lệ phí goes whole to the state budget: retention_percent must be 0")
+    return int(bp)
+
+
+def _budget_code(value: str, digits: int, line: int, column: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not re.fullmatch(rf"\d{{{digits}}}", value):
+        raise _row_error(line, f"{column} {value!r} must be {digits} digits")
+    return value
+
+
+def _same_treasury_data(rows: list[dict]) -> None:
+    """One fee code, one budget chapter, sub-item and retention, whatever the payer or procedure."""
+    seen: dict[str, tuple] = {}
+    for row in rows:
+        if not row["has_treasury_columns"]:
+            continue
+        data = (row["budget_chapter"], row["budget_subitem"], row["retention_bp"])
+        first = seen.setdefault(row["code"], data)
+        if first != data:
+            raise _row_error(row["line"], f"fee {row['code']} has another budget chapter, sub-item or retention "
+                                          f"than on an earlier line")
+
+
 def parse_catalogue(text: str) -> list[dict]:
     """Rows of the CSV as clean dicts, each with the procedure key it belongs to."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -99,6 +141,11 @@ def parse_catalogue(text: str) -> list[dict]:
         rate = _rate_ppm(row["rate_per_mille"], line)
         if (amount is None) == (rate is None) and row["exempt"].lower() != "always":
             raise _row_error(line, "give either amount or rate_per_mille")
+        kind = obligation_kind(row["fee_code"], row["fee_vi"])
+        if kind is not None:
+            raise _row_error(line, f"{row['fee_code']} ({row['fee_vi']}) is a land financial obligation ({kind}): "
+                                   "the tax authority assesses it and it is paid into the treasury, so it is not "
+                                   "a charge of the office; record its tax notice on the dossier instead")
         rows.append({
             "line": line,
             "field": row["field"] or "other",
@@ -119,7 +166,13 @@ def parse_catalogue(text: str) -> list[dict]:
             "legal_basis": row["legal_basis"],
             "has_online_column": "online_free_from" in row,
             "online_free_from": _date(row.get("online_free_from", ""), line),
+            "has_treasury_columns": all(c in row for c in TREASURY_COLUMNS),
+            "budget_chapter": _budget_code(row.get("budget_chapter", ""), 3, line, "budget_chapter"),
+            "budget_subitem": _budget_code(row.get("budget_subitem", ""), 4, line, "budget_subitem"),
+            "retention_bp": _retention_bp(row.get("retention_percent", ""), row["kind"], line),
+            "treasury_verified": row.get("treasury_verified", "").lower() in ("yes", "true", "1", "có"),
         })
+    _same_treasury_data(rows)
     _assign_procedure_codes(rows)
     return rows
 
@@ -176,6 +229,9 @@ def import_catalogue(session: Session, text: str) -> ImportResult:
         values["position"] = position
         if row["has_online_column"]:
             values["online_free_from"] = row["online_free_from"]
+        if row["has_treasury_columns"]:
+            values.update({k: row[k] for k in ("budget_chapter", "budget_subitem", "retention_bp",
+                                                "treasury_verified")})
         if item is None:
             procedure.fee_items.append(FeeItem(code=row["code"], payer_class=row["payer_class"], **values))
             result.items_created += 1
@@ -196,6 +252,7 @@ def rules_for(procedure: Procedure) -> list[FeeRule]:
                 exempt_condition=i.exempt_condition, online_free_from=i.online_free_from,
                 legal_basis=i.legal_basis, verified=i.verified)
         for i in procedure.fee_items
+        if obligation_kind(i.code, i.name) is None  # a tax obligation is never a charge (docs/TREASURY.md)
     ]
 
 

@@ -23,8 +23,8 @@ from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
 from core.db import db, transactional
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal, refusal_text
-from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus,
-                             RequestStatus, Source, label)
+from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus,
+                             PaymentChannel, PaymentStatus, ProofKind, ReceiptStatus, RequestStatus, Source, label)
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
 from core.users import Role
@@ -36,6 +36,7 @@ from .dossiers import find_dossier, get_dossier, parse_dossier_input, payment_st
 from . import fee_rules
 from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine
+from . import obligations as obligation_rules
 from .rule_catalogue import active_rules
 from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
@@ -105,6 +106,21 @@ def field_label(field: str) -> str:
 @bp.app_template_global()
 def fee_kind_label(kind: str | None) -> str:
     return label(FeeKind, kind)
+
+
+@bp.app_template_global()
+def obligation_label(kind: str | None) -> str:
+    return label(ObligationKind, kind)
+
+
+@bp.app_template_global()
+def obligation_status_label(status: str | None) -> str:
+    return label(ObligationStatus, status)
+
+
+@bp.app_template_global()
+def proof_kind_label(kind: str | None) -> str:
+    return label(ProofKind, kind)
 
 
 @bp.app_template_global()
@@ -528,6 +544,12 @@ def _render_dossier(dossier: Dossier, status: int = 200, **extra):
     fee_items = {i.code: i for i in dossier.procedure.fee_items}
     payments = _payments(dossier)
     receipts = dossier_receipts(db.session, dossier.id)
+    obligations = obligation_rules.for_dossier(db.session, dossier) if dossier.procedure.field == "land" else []
+    extra.setdefault("obligations", obligations)
+    extra.setdefault("obligations_missing", obligation_rules.missing(obligations))
+    extra.setdefault("obligation_kinds", obligation_rules.KINDS)
+    extra.setdefault("proof_kinds", obligation_rules.PROOF_KINDS)
+    extra.setdefault("obligation_status", obligation_rules.status)
     return render_template(
         "counter/dossier.html", dossier=dossier, status=payment_status(dossier), remaining=remaining_due(dossier),
         available=_available(dossier), fee_items=fee_items, payable=PAYABLE, open_states=OPEN_STATES,
@@ -548,6 +570,37 @@ def dossier(code: str):
     record = _load_dossier(code)
     _refresh(record)
     return _render_dossier(record)
+
+
+@bp.post("/dossiers/<path:code>/tax-obligations")
+@roles_required(COUNTER)
+def add_obligation(code: str):
+    """A tax notice the land dossier depends on (docs/TREASURY.md)."""
+    record = _load_dossier(code)
+    form = {k: request.form.get(k, "") for k in ("kind", "notice_number", "amount", "due_date", "issuing_authority")}
+    try:
+        with transactional(db.session):
+            obligation_rules.record_notice(db.session, record, form, current_user.actor)
+    except ServiceError as exc:
+        return _render_dossier(record, exc.status, obligation_error=refusal_text(exc, nothing_changed=True),
+                               obligation_form=form)
+    flash(_("Đã ghi thông báo nghĩa vụ tài chính số %(number)s.", number=form["notice_number"].strip()), "success")
+    return redirect(url_for(".dossier", code=record.code, _anchor="obligations"))
+
+
+@bp.post("/dossiers/<path:code>/tax-obligations/<int:obligation_id>/proof")
+@roles_required(COUNTER)
+def add_obligation_proof(code: str, obligation_id: int):
+    record = _load_dossier(code)
+    form = {k: request.form.get(k, "") for k in ("kind", "number", "date")}
+    try:
+        with transactional(db.session):
+            obligation = obligation_rules.get_obligation(db.session, record, obligation_id)
+            obligation_rules.record_proof(db.session, obligation, form, current_user.actor)
+    except ServiceError as exc:
+        return _render_dossier(record, exc.status, proof_errors={obligation_id: refusal_text(exc, nothing_changed=True)})
+    flash(_("Đã ghi chứng từ nộp tiền cho nghĩa vụ tài chính."), "success")
+    return redirect(url_for(".dossier", code=record.code, _anchor="obligations"))
 
 
 @bp.post("/payment-requests")

@@ -19,6 +19,7 @@ from .catalogue import rules_for
 from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
 from .models import Agency, Dossier, DossierCharge, Procedure
+from .obligations import refuse_as_charge
 from .money_rules import dossier_status
 
 CHANNELS = ("online", "counter", "post")
@@ -223,6 +224,8 @@ def register_dossier(session: Session, data: DossierInput, actor: str) -> Dossie
         raise Conflict(f"a dossier with code {data.portal_code} already exists", code=Refusal.DOSSIER_EXISTS,
                        params={"code": data.portal_code})
     if data.charges is not None:
+        for index, charge in enumerate(data.charges):
+            refuse_as_charge(charge["fee_code"], charge["name"], f"charges[{index}].name")
         lines = [ChargeLine(c["fee_code"], c["name"], c["kind"], c["amount"], c["legal_basis"], "do hệ thống hồ sơ cung cấp")
                  for c in data.charges]
     else:

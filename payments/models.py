@@ -92,6 +92,13 @@ class FeeItem(Base):
     online_free_from: Mapped[date | None] = mapped_column(Date)
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     verified: Mapped[bool] = mapped_column(default=True)
+    # Where the money goes (docs/TREASURY.md): the state budget's chapter and sub-item, and the
+    # share of a phí the unit keeps, in hundredths of a per cent (lệ phí: 0); data, unconfirmed
+    # until treasury_verified.
+    budget_chapter: Mapped[str | None] = mapped_column(String(3))
+    budget_subitem: Mapped[str | None] = mapped_column(String(4))
+    retention_bp: Mapped[int | None] = mapped_column(Integer)
+    treasury_verified: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     procedure: Mapped[Procedure] = relationship(back_populates="fee_items")
 
@@ -330,6 +337,65 @@ class ReceiptCounter(Base):
     series: Mapped[str] = mapped_column(String(20), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Remittance(Base):
+    """Money an agency handed to the State Treasury (Kho bạc Nhà nước) for one month's
+    collections, with the treasury's document number (giấy nộp tiền vào NSNN)."""
+
+    __tablename__ = "treasury_remittances"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "document_number", name="uq_treasury_remittances_agency_id"),
+        CheckConstraint("amount > 0", name="amount"),
+        Index("ix_treasury_remittances_agency_month", "agency_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month whose collections it settles
+    remitted_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(Money)
+    document_number: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class TaxObligation(Base):
+    """A land financial obligation a dossier depends on (registration fee, land-use levy,
+    personal income tax): assessed by the tax authority's notice and paid into the treasury,
+    never a charge of the office. The counter records the notice and the proof of payment."""
+
+    __tablename__ = "tax_obligations"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("kind IN ('registration_fee', 'land_use_levy', 'personal_income_tax')", name="kind"),
+        CheckConstraint("proof_kind IS NULL OR proof_kind IN ('treasury_slip', 'portal')", name="proof_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    notice_number: Mapped[str | None] = mapped_column(String(60))
+    amount: Mapped[int] = mapped_column(Money)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    issuing_authority: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    proof_kind: Mapped[str | None] = mapped_column(String(20))  # treasury_slip | portal
+    proof_number: Mapped[str | None] = mapped_column(String(80))
+    proof_date: Mapped[date | None] = mapped_column(Date)
+    proof_recorded_by: Mapped[str | None] = mapped_column(String(100))
+    proof_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by migration 0011 only: the charge this obligation was, when the dossier had already
+    # received money for it (the charge stays; see docs/TREASURY.md).
+    legacy_charge_id: Mapped[int | None] = mapped_column(Integer)
+    source_charge: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    dossier: Mapped[Dossier] = relationship()
 
 
 def code_key(code: str | None) -> str | None:

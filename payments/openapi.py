@@ -121,6 +121,7 @@ EXAMPLE_DOSSIER = {
     ],
     "payments": [],
     "receipts": [],
+    "tax_obligations": [],
 }
 EXAMPLE_AGENCIES = {"items": [{
     "code": "HN-VPDKDD-CN02",
@@ -140,13 +141,15 @@ EXAMPLE_PROCEDURES = {"items": [{
         {"code": "BD", "name": "Lệ phí chứng nhận đăng ký biến động", "kind": "le_phi",
          "payer_class": "individual_ward", "amount": 28_000, "per_copy": False, "exempt": False,
          "exempt_condition": None, "online_free_from": "2026-01-01",
-         "legal_basis": "Nghị quyết 06/2020/NQ-HĐND Hà Nội", "verified": True},
+         "legal_basis": "Nghị quyết 06/2020/NQ-HĐND Hà Nội", "verified": True, "budget_chapter": None,
+         "budget_subitem": "2805", "retention_percent": 0, "treasury_verified": False},
         {"code": "TD", "name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "kind": "phi", "payer_class": "any",
          "rate": 1.5, "cap": 5_000_000, "per_copy": False, "exempt": False, "exempt_condition": None,
          "online_free_from": None,
          "legal_basis": "Thông tư 85/2019/TT-BTC Điều 5 (sửa đổi bởi Thông tư 106/2021/TT-BTC); "
                         "Nghị quyết 06/2020/NQ-HĐND Hà Nội",
-         "verified": False},
+         "verified": False, "budget_chapter": None, "budget_subitem": "2627", "retention_percent": None,
+         "treasury_verified": False},
     ],
 }]}
 
@@ -245,7 +248,8 @@ SCHEMAS: dict[str, Any] = {
         "description": "A fee item of the catalogue: a fixed `amount`, or a `rate` per mille of the declared "
                        "value (with an optional `cap`).",
         "required": ["code", "name", "kind", "payer_class", "per_copy", "exempt", "exempt_condition",
-                     "online_free_from", "legal_basis", "verified"],
+                     "online_free_from", "legal_basis", "verified", "budget_chapter", "budget_subitem",
+                     "retention_percent", "treasury_verified"],
         "properties": {
             "code": {"type": "string", "examples": ["BD"]},
             "name": {"type": "string"},
@@ -266,6 +270,13 @@ SCHEMAS: dict[str, Any] = {
             "legal_basis": {"type": "string"},
             "verified": {"type": "boolean", "description": "Whether the amount was checked against the "
                                                            "published legal text."},
+            "budget_chapter": _nullable("string", description="The state budget chapter (mã chương)."),
+            "budget_subitem": _nullable("string", description="The state budget sub-item (tiểu mục)."),
+            "retention_percent": {"type": ["number", "null"], "minimum": 0, "maximum": 100,
+                                  "description": "The share of a phí the collecting unit keeps (lệ phí: 0); null "
+                                                 "when not set."},
+            "treasury_verified": {"type": "boolean",
+                                  "description": "Whether chapter, sub-item and retention were confirmed."},
         },
     },
     "Procedure": {
@@ -449,7 +460,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["code", "portal_code", "procedure_code", "field", "agency_code", "applicant_name", "channel",
                      "submitted_at", "payer_class", "parameters", "amount_due", "amount_paid", "payment_status",
-                     "charges", "payment_requests", "payments", "receipts"],
+                     "charges", "payment_requests", "payments", "receipts", "tax_obligations"],
         "properties": {
             "code": DOSSIER_CODE,
             "portal_code": _nullable("string"),
@@ -468,6 +479,28 @@ SCHEMAS: dict[str, Any] = {
             "payment_requests": {"type": "array", "items": _ref("PaymentRequestSummary")},
             "payments": {"type": "array", "items": _ref("Payment")},
             "receipts": {"type": "array", "items": _ref("Receipt")},
+            "tax_obligations": {"type": "array", "items": _ref("TaxObligation"),
+                                "description": "The land financial obligations (tax notices) the dossier depends "
+                                               "on: never part of its charges (docs/TREASURY.md)."},
+        },
+    },
+    "TaxObligation": {
+        "type": "object",
+        "description": "A land financial obligation assessed by the tax authority's notice and paid into the State "
+                       "Treasury (registration fee, land-use levy, personal income tax), with the proof of its "
+                       "payment. `status`: `unpaid`, `paid` (a proof is recorded), `paid_via_service` (charged as "
+                       "a fee of the dossier before the service separated obligations, and paid with it).",
+        "required": ["id", "kind", "notice_number", "amount", "due_date", "issuing_authority", "status", "proof"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["registration_fee", "land_use_levy", "personal_income_tax"]},
+            "notice_number": _nullable("string"), "amount": MONEY,
+            "due_date": _nullable("string", format="date"), "issuing_authority": _nullable("string"),
+            "status": {"type": "string", "enum": ["unpaid", "paid", "paid_via_service"]},
+            "proof": {"type": ["object", "null"], "required": ["kind", "number", "date", "recorded_by"],
+                      "properties": {"kind": {"type": "string", "enum": ["treasury_slip", "portal"]},
+                                     "number": {"type": "string"}, "date": {"type": "string", "format": "date"},
+                                     "recorded_by": {"type": "string"}}},
         },
     },
     "PaymentRequestInput": {

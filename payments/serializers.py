@@ -18,6 +18,8 @@ from core.clock import isoformat_ict
 from .dossiers import payment_status
 from .models import (Agency, CollectionAccount, Dossier, DossierCharge, FeeItem, PaymentRequest, Procedure,
                      Receipt)
+from .obligations import for_dossier as obligations_for
+from .obligations import obligation_json
 from .receipts import dossier_receipts, receipt_number
 
 # The citizen pages' routes, used only while ``payments.citizen`` does not define them yet
@@ -87,8 +89,20 @@ def fee_json(item: FeeItem) -> dict[str, Any]:
         "online_free_from": item.online_free_from.isoformat() if item.online_free_from else None,
         "legal_basis": item.legal_basis,
         "verified": item.verified,
+        "budget_chapter": item.budget_chapter,
+        "budget_subitem": item.budget_subitem,
+        "retention_percent": retention_percent(item.retention_bp),
+        "treasury_verified": item.treasury_verified,
     })
     return body
+
+
+def retention_percent(retention_bp: int | None) -> int | float | None:
+    """Hundredths of a per cent as a per cent: 9000 → 90, 2550 → 25.5."""
+    if retention_bp is None:
+        return None
+    whole, rest = divmod(retention_bp, 100)
+    return whole if rest == 0 else retention_bp / 100
 
 
 def procedure_json(procedure: Procedure) -> dict[str, Any]:
@@ -190,6 +204,8 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
         "payment_requests": [request_summary_json(r) for r in dossier.payment_requests],
         "payments": payments_for(dossier),
         "receipts": receipts_json(dossier_receipts(session, dossier.id)) if session is not None else [],
+        "tax_obligations": ([obligation_json(o) for o in obligations_for(session, dossier)]
+                            if session is not None else []),
     }
 
 

@@ -19,6 +19,37 @@ def report_cli() -> None:
     """Reports: the online payment rate and the monthly disclosure."""
 
 
+@report_cli.command("fee-return")
+@click.option("--month", "month", help="The month of a 01/PHLP return, YYYY-MM.")
+@click.option("--year", "year", help="The year of a 02/PHLP return, YYYY.")
+@click.option("--agency", "agency", required=True, help="The agency's code.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The XLSX file to write.")
+@with_appcontext
+def fee_return(month: str | None, year: str | None, agency: str, out: Path) -> None:
+    """Write the fee return 01/PHLP (--month) or 02/PHLP (--year) of an agency as XLSX."""
+    from core.refusals import cli_text
+
+    from .fee_return import write_xlsx
+    from .treasury_api import fee_return_from_args
+
+    try:
+        result = fee_return_from_args({"agency": agency, "month": month, "year": year})
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(cli_text(exc)) from None
+    try:
+        with out.open("wb") as handle:
+            write_xlsx(result, handle)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+    finally:
+        db.session.rollback()
+    click.echo(f"{result.form} {result.agency.code} {result.period}: collected {result.collected}, retained "
+               f"{result.retained}, payable {result.payable}, remitted {result.remitted}, owed {result.owed}")
+    click.echo(str(out))
+
+
 @report_cli.command("monthly")
 @click.option("--month", "month", required=True, help="The month, YYYY-MM.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),

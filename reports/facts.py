@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from core.changes import DOSSIERS, DOSSIERS_AT_ONCE, RECEIPTS, RECEIPTS_AT_ONCE
 from core.clock import ict_day
 from payments.models import Dossier, DossierCharge, PaymentRequest, Receipt
+from payments.obligations import obligation_kind
 from reconciliation.models import Allocation, BankTransaction, CashPayment, Refund
 
 from .definitions import (CANCELLED_STATUSES, CHANNEL_BITS, NOT_STARTED_STATUSES, SHAPE_CANCELLED, SHAPE_NO_FEE_DATA,
@@ -288,6 +289,8 @@ def receipt_line_rows(receipts: Iterable[Any]) -> list[dict[str, Any]]:
             amount = line.get("amount") if isinstance(line, dict) else None
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
                 continue
+            if obligation_kind(line.get("fee_code"), line.get("name")) is not None:
+                continue  # a land tax obligation charged as a fee before migration 0011: never a fee collected
             out.append({"receipt_id": r.id, "line_no": number, "issued_day": day,
                         "issued_month": day.year * 100 + day.month, "agency_id": r.agency_id, "kind": r.kind,
                         "fee_code": str(line.get("fee_code") or "")[:30], "name": str(line.get("name") or "")[:300],

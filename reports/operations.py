@@ -73,6 +73,12 @@ def collections(session: Session, period: Period, by: str = "agency", per: str =
                    func.max(t.c.name).label("name")) \
         .where(t.c.issued_day >= period.start, t.c.issued_day <= period.end).group_by(*when, *dims)
     merged: dict[tuple, CollectionRow] = {}
+    catalogue: dict[str, str] = {}
+    if by == "subitem":  # the catalogue's sub-item (docs/TREASURY.md) where the setting names none
+        from payments.models import FeeItem
+        for code, subitem in session.execute(select(FeeItem.code, FeeItem.budget_subitem)
+                                             .where(FeeItem.budget_subitem.is_not(None))):
+            catalogue.setdefault(code, subitem)
     for r in session.execute(query):
         slot = "" if per == "period" else (r[0].isoformat() if per == "day" else month_label(r[0]))
         values = r[len(when):]
@@ -86,6 +92,8 @@ def collections(session: Session, period: Period, by: str = "agency", per: str =
             key, name, kind, verified = values[0], KIND_NAMES.get(values[0], values[0]), values[0], True
         else:
             sub = settings.subitems.get(values[0] or "")
+            if sub is None and catalogue.get(values[0] or ""):
+                sub = {"code": catalogue[values[0]], "name": f"Tiểu mục {catalogue[values[0]]}"}
             key, name, kind = (sub["code"], sub.get("name") or sub["code"], None) if sub else ("", UNASSIGNED, None)
             verified = sub is not None
         row = merged.get((slot, key, kind))

@@ -58,6 +58,26 @@ def refundable_from_dossier(session: Session, dossier: Dossier, *, excluding: in
     return max(dossier.amount_paid - dossier.amount_due - _held_for_dossier(session, dossier.id, excluding=excluding), 0)
 
 
+def refuse_if_remitted(session: Session, dossier: Dossier) -> None:
+    """Money of a month whose collections were remitted to the State Treasury is no longer in
+    the collection account: it is refunded through the treasury's procedure for refunding
+    budget revenue, not by a transfer from the account (docs/TREASURY.md)."""
+    from payments.models import Receipt
+    from payments.treasury import month_of, remittance_covering
+    from reconciliation.models import Allocation
+
+    instants = list(session.scalars(select(Allocation.created_at).where(Allocation.dossier_id == dossier.id,
+                                                                        Allocation.reversed_at.is_(None))))
+    instants += list(session.scalars(select(Receipt.issued_at).where(Receipt.dossier_id == dossier.id)))
+    remittance = remittance_covering(session, dossier.agency_id, {month_of(i) for i in instants})
+    if remittance is not None:
+        raise Conflict(f"the money of dossier {dossier.code} collected in {remittance.month:%Y-%m} was remitted to the "
+                       f"State Treasury ({remittance.document_number}): refund it through the treasury's procedure",
+                       code=Refusal.REFUND_AFTER_REMITTANCE,
+                       params={"dossier": dossier.code, "month": f"{remittance.month:%m/%Y}",
+                               "document": remittance.document_number})
+
+
 def _check_beneficiary(bank_bin: str, account: str, name: str) -> list[FieldError]:
     errors = []
     if by_bin(bank_bin or "") is None:
@@ -85,6 +105,7 @@ def request_refund(session: Session, *, amount: int, reason: str, beneficiary_ba
         raise ValidationError("the refund is not valid", errors=errors, code=Refusal.INVALID_REFUND)
     if dossier_id is not None:
         dossier = lock_dossier(session, dossier_id)
+        refuse_if_remitted(session, dossier)
         available = refundable_from_dossier(session, dossier)
         source = f"dossier {dossier.code}"
     else:
@@ -137,6 +158,7 @@ def decide(session: Session, refund: Refund, actor: str, *, approve: bool, note:
     if approve:
         if refund.dossier_id is not None:
             dossier = lock_dossier(session, refund.dossier_id)
+            refuse_if_remitted(session, dossier)
             available = refundable_from_dossier(session, dossier, excluding=refund.id)
         else:
             transaction = lock_transaction(session, refund.transaction_id)

@@ -33,7 +33,7 @@ BIRTH = {"code": "000.20.01.H26-261125-0007", "procedure_code": "1.001193", "age
 
 DOSSIER_KEYS = {"code", "portal_code", "procedure_code", "field", "agency_code", "applicant_name", "channel",
                 "submitted_at", "payer_class", "parameters", "amount_due", "amount_paid", "payment_status", "charges",
-                "payment_requests", "payments", "receipts"}
+                "payment_requests", "payments", "receipts", "tax_obligations"}
 REQUEST_KEYS = {"reference", "dossier_code", "amount", "amount_paid", "account", "purpose", "qr_payload", "pay_url",
                 "card_pdf_url", "qr_png_url", "expires_at", "created_at", "status", "cancel_reason"}
 
@@ -153,8 +153,9 @@ def test_procedures_carry_their_fees(api):
     td = next(f for f in land["fees"] if f["code"] == "TD")
     assert td["rate"] == 1.5 and td["cap"] == 5_000_000 and "amount" not in td
     assert td["kind"] == "phi" and td["verified"] is False and td["legal_basis"].startswith("Thông tư 85/2019")
-    lptb = items["HN.LPTB"]["fees"][0]
-    assert lptb["rate"] == 5 and isinstance(lptb["rate"], int) and "cap" not in lptb
+    assert td["budget_subitem"] == "2627" and td["retention_percent"] is None and td["treasury_verified"] is False
+    assert bd[0]["budget_subitem"] == "2805" and bd[0]["retention_percent"] == 0
+    assert "HN.LPTB" not in items  # the registration fee is a tax obligation, not a charge (docs/TREASURY.md)
     birth = items["1.001193"]
     assert birth["field"] == "civil_status"
     assert birth["fees"][0]["exempt"] is True and birth["fees"][0]["amount"] == 0

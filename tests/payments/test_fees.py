@@ -48,19 +48,29 @@ def test_rate_with_cap_and_rounding():
     assert rate_amount(1_000, 1500, None) == 2  # 1.5 rounds half up
 
 
-def test_registration_fee_is_half_a_percent():
-    lines = compute_charges(rules("HN.LPTB"), facts(declared_value=2_500_000_000))
+# The registration fee (5 ‰) is a tax obligation, not a charge of the catalogue (docs/TREASURY.md):
+# a rate without a cap and a conditional exemption are tested on a rule of the test's own.
+RATE = FeeRule(code="R5", name="Khoản theo tỷ lệ thử", kind="le_phi", rate_ppm=5000,
+               exempt_condition="chuyển nhượng giữa các thành viên gia đình", legal_basis="thử")
+
+
+def test_rate_without_cap():
+    lines = compute_charges([RATE], facts(declared_value=2_500_000_000))
     assert lines[0].amount == 12_500_000 and lines[0].kind == "le_phi" and lines[0].detail.startswith("5 ‰")
+
+
+def test_the_registration_fee_is_not_in_the_catalogue():
+    assert not [r for r in ROWS if r["code"] == "LPTB" or "trước bạ" in r["name"]]
 
 
 def test_rate_needs_declared_value():
     with pytest.raises(ValidationError, match="declared value") as info:
-        compute_charges(rules("HN.LPTB"), facts())
+        compute_charges(rules("1.013831"), facts(payer_class="individual_ward"))
     assert info.value.errors[0].field == "parameters.declared_value"
 
 
 def test_conditional_exemption():
-    lines = compute_charges(rules("HN.LPTB"), facts(declared_value=2_500_000_000, exemptions=frozenset({"LPTB"})))
+    lines = compute_charges([RATE], facts(declared_value=2_500_000_000, exemptions=frozenset({"R5"})))
     assert lines[0].amount == 0 and lines[0].detail.startswith("miễn:")
 
 
@@ -95,14 +105,16 @@ def test_online_dossiers_owe_nothing_from_2026_except_appraisal():
     # Without the rules, the schedule alone: the old column online_free_from decides nothing.
     alone = compute_charges(rate_rules, facts("online", payer_class="individual_ward", declared_value=2_000_000_000))
     assert {l.fee_code: l.amount for l in alone} == {"BD": 28000, "TD": 3_000_000}
-    # A national charge is not Hanoi's to waive.
-    assert compute_charges(rules("HN.LPTB"), facts("online", declared_value=1_000_000_000), field="land",
-                           adjustments=law)[0].amount == 5_000_000
+    # A Ministry-set fee (certified copies) on an online dossier: the citizen pays nothing, the city
+    # supports it (Nghị quyết 77/2025); the schedule alone still says 16,000.
+    certified = compute_charges(rules("HN.TLHT"), facts("online", copies=2), adjustments=law)[0]
+    assert (certified.amount, certified.city_support) == (0, 16_000)
+    assert compute_charges(rules("HN.TLHT"), facts("online", copies=2))[0].amount == 16_000
 
 
 def test_catalogue_codes():
     codes = {r["procedure_code"] for r in ROWS}
-    assert {"1.013831", "1.001193", "2.000806", "HN.LPTB", "HN.GCN-LD-DAT", "HN.GCN-LD-NHA"} <= codes
+    assert {"1.013831", "1.001193", "2.000806", "HN.TLHT", "HN.GCN-LD-DAT", "HN.GCN-LD-NHA"} <= codes
     # 1.0127xx is a placeholder shared by two procedures: kept as the national code, not used as a key.
     assert {r["national_code"] for r in ROWS if r["procedure_code"] == "HN.GCN-LD-DAT"} == {"1.0127xx"}
 
