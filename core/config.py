@@ -29,6 +29,7 @@ ENV_KEYS = (
     "SIMULATOR_TARGET_URL",    # where the simulator delivers callbacks (default http://127.0.0.1:5000)
     "CALLBACK_BATCH_MAX",      # most callbacks one group commit takes (default 32; 1 = one by one)
     "TRUSTED_PROXIES",         # how many reverse proxies in front set X-Forwarded-For/-Proto (default 0)
+    "ONLINE_FLAG_VIETQR_AS_GATEWAY",  # a VietQR transfer for an online dossier is flag 2 (default off)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -54,6 +55,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "PUBLIC_BASE_URL": None,
         "CALLBACK_BATCH_MAX": 32,
         "TRUSTED_PROXIES": 0,
+        "ONLINE_FLAG_VIETQR_AS_GATEWAY": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -74,6 +76,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
     settings["TRUSTED_PROXIES"] = _positive_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"], least=0)
+    settings["ONLINE_FLAG_VIETQR_AS_GATEWAY"] = _boolean("ONLINE_FLAG_VIETQR_AS_GATEWAY",
+                                                         settings["ONLINE_FLAG_VIETQR_AS_GATEWAY"])
     if "SESSION_COOKIE_SECURE" not in settings:
         # Sent over https only: when the public address is https, and always outside development
         # and tests (a production behind plain http would otherwise carry sessions in clear).
@@ -101,6 +105,18 @@ def _positive_int(key: str, value: Any, least: int = 1) -> int:
     if number < least:
         raise ConfigError(f"{key} must be a whole number of at least {least}, not {value!r}")
     return number
+
+
+def _boolean(key: str, value: Any) -> bool:
+    """``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off`` (any case), or a bool."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{key} must be on or off (1/0, true/false), not {value!r}")
 
 
 def normalise_database_url(url: str) -> str:

@@ -23,31 +23,38 @@ _RECEIPT_REF = {"required": ["form", "series", "number"],
                 "properties": {"form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER}}
 
 DEFINITION_36 = (
-    "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points): "
-    "`rate = paid_online ÷ dossiers_with_fees` over the dossiers whose processing started in the period, "
-    "which is the Indochina day of the dossier's `submitted_at`, `from` and `to` both included. "
-    "`dossiers`: dossiers counted (every status except rejected, withdrawn, stopped — cancelled — and "
-    "submitted — processing not started). `dossiers_with_fees`: those whose charges add up to more than 0 "
-    "(the dossiers of procedures with a fee, less those whose fees are all 0: exempt payers, online dossiers "
-    "under Nghị quyết 77/2025/NQ-HĐND). `paid_online`: those paid in full (allocations not reversed, less "
-    "refunds paid out) with every payment through a channel counted as online — by default the national "
-    "portal's payment platform (`portal`) and the city's payment gateway (`gateway`); the list is the setting "
-    "`reports.online_channels`, echoed as `online_channels`. A payment made after the period counts for the "
-    "period its dossier started in. `rate` is null for a group without dossiers with fees. The service's "
-    "documentation (docs/REPORTS.md) gives every rule and its basis."
+    "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points), "
+    "computed the way the national public service portal computes it: `rate = paid_online ÷ "
+    "dossiers_with_fees` over every dossier whose processing started in the period (the Indochina day of its "
+    "`submitted_at`, `from` and `to` both included), whatever its later status — withdrawn, refused and stopped "
+    "dossiers stay in. `dossiers`: every dossier of the group in the period. `dossiers_with_fees`: the dossiers "
+    "of procedures that have a non-zero fee in the catalogue, less those whose every charge line is 0 đồng (a "
+    "dossier without any charge line stays in). `paid_online`: the dossiers whose online-payment flag "
+    "(`DuocThanhToanTrucTuyen`, the value the outbound events send) is 1 (paid in full on the national portal's "
+    "platform) or 2 (paid in full through the city's gateway: a VietQR transfer for a dossier filed online, only "
+    "when `online_flag_vietqr_as_gateway` is true — the setting ONLINE_FLAG_VIETQR_AS_GATEWAY, off by default). "
+    "Added beside the contract's fields: `paid_on_portal` and `paid_through_gateway` (flag 1 and 2), "
+    "`paid_online_outside` (flagged dossiers outside the denominator: a charged dossier of a procedure without "
+    "fees; `rate` is then at most 1), `fee_procedure_dossiers`, `zero_fee`, and the service's own cashless rate "
+    "(`paid_cashless` ÷ `cashless_dossiers_to_pay` = `cashless_rate`: dossiers with charges above 0, not "
+    "rejected, withdrawn, stopped or merely submitted, paid without cash). A payment made after the period counts "
+    "for the period its dossier started in. docs/REPORTS.md gives every rule and its source."
 )
 
 EXAMPLE_RATE = {
     "from": "2026-11-01", "to": "2026-11-30", "group_by": "agency",
     "rows": [
         {"key": "HN-VPDKDD-CN02", "name": "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Đống Đa – Cầu Giấy",
-         "dossiers": 5, "dossiers_with_fees": 3, "paid_online": 2, "rate": 0.6666666666666666},
-        {"key": "P-HOANKIEM", "name": "UBND phường Hoàn Kiếm", "dossiers": 6, "dossiers_with_fees": 4,
-         "paid_online": 2, "rate": 0.5},
+         "dossiers": 6, "dossiers_with_fees": 5, "paid_online": 2, "rate": 0.4, "fee_procedure_dossiers": 6,
+         "zero_fee": 1, "paid_on_portal": 2, "paid_through_gateway": 0, "paid_online_outside": 0,
+         "cashless_dossiers_to_pay": 3, "paid_cashless": 2, "cashless_rate": 0.6666666666666666},
     ],
-    "total": {"key": "total", "name": "Tổng cộng", "dossiers": 11, "dossiers_with_fees": 7, "paid_online": 4,
-              "rate": 0.5714285714285714},
-    "online_channels": ["portal", "gateway"], "generated_at": "2026-12-01T08:00:00+07:00",
+    "total": {"key": "total", "name": "Tổng cộng", "dossiers": 6, "dossiers_with_fees": 5, "paid_online": 2,
+              "rate": 0.4, "fee_procedure_dossiers": 6, "zero_fee": 1, "paid_on_portal": 2, "paid_through_gateway": 0,
+              "paid_online_outside": 0, "cashless_dossiers_to_pay": 3, "paid_cashless": 2,
+              "cashless_rate": 0.6666666666666666},
+    "online_channels": ["portal"], "online_flag_vietqr_as_gateway": False,
+    "generated_at": "2026-12-01T08:00:00+07:00",
 }
 EXAMPLE_CASHLESS = {
     **{k: v for k, v in EXAMPLE_RATE.items() if k not in ("rows", "total")},
@@ -59,22 +66,25 @@ EXAMPLE_CASHLESS = {
 EXAMPLE_INDICATORS = {
     "from": "2026-11-01", "to": "2026-11-30",
     "items": [
-        {"item": "3.5", "numerator": 3, "denominator": 5, "rate": 0.6, "points": 1.5, "max_points": 2,
+        {"item": "3.5", "numerator": 4, "denominator": 5, "rate": 0.8, "points": 2.0, "max_points": 2,
          "full_marks_at": 0.8, "threshold_verified": True},
-        {"item": "3.5b", "numerator": 4, "denominator": 5, "rate": 0.8, "points": 2.0, "max_points": 2,
+        {"item": "3.5b", "numerator": 2, "denominator": 5, "rate": 0.4, "points": 1.0, "max_points": 2,
          "full_marks_at": 0.8, "threshold_verified": True},
-        {"item": "3.6", "numerator": 5, "denominator": 12, "rate": 0.4166666666666667, "points": 6.0,
+        {"item": "3.6", "numerator": 2, "denominator": 16, "rate": 0.125, "points": 2.5,
          "max_points": 6, "full_marks_at": 0.3, "threshold_verified": False},
     ],
-    "points": 9.5, "max_points": 10,
+    "points": 5.5, "max_points": 10,
     "cashless": {"numerator": 7, "denominator": 12, "rate": 0.5833333333333334},
-    "counts": {"dossiers": 16, "fee_procedure_dossiers": 15, "zero_fee": 3, "dossiers_with_fees": 12,
-               "no_fee_procedure": 1, "paid": 9, "paid_online": 5, "cashless": 7, "cancelled": 2, "not_started": 1,
-               "amount_due": 9_124_000, "amount_paid": 7_496_000, "online_rate": 0.4166666666666667,
+    "counts": {"dossiers": 19, "fee_procedure_dossiers": 18, "zero_fee": 2, "dossiers_with_fees": 16,
+               "no_fee_procedure": 1, "paid": 9, "paid_online": 2, "paid_on_portal": 2, "paid_through_gateway": 0,
+               "paid_online_outside": 0, "fee_data": 15, "no_fee_data": 1, "cashless_dossiers_to_pay": 12,
+               "cashless": 7, "cancelled": 2, "not_started": 1,
+               "amount_due": 9_124_000, "amount_paid": 7_496_000, "online_rate": 0.125,
                "cashless_rate": 0.5833333333333334},
     "procedures": [{"code": "2.000806", "name": "Đăng ký kết hôn có yếu tố nước ngoài", "field": "civil_status",
                     "dossiers": 6, "carries_fee_data": True, "paid_online": True}],
-    "online_channels": ["portal", "gateway"], "generated_at": "2026-12-01T08:00:00+07:00",
+    "online_channels": ["portal"], "online_flag_vietqr_as_gateway": False,
+    "generated_at": "2026-12-01T08:00:00+07:00",
 }
 EXAMPLE_DOSSIERS = {
     "from": "2026-11-01", "to": "2026-11-30", "measure": "paid_online", "group_by": "agency", "key": "P-HOANKIEM",
@@ -82,7 +92,7 @@ EXAMPLE_DOSSIERS = {
     "items": [{"code": "000.20.01.H26-261103-0001", "agency_code": "P-HOANKIEM", "procedure_code": "2.000806",
                "field": "civil_status", "channel": "online", "submitted_at": "2026-11-03T09:00:00+07:00",
                "status": "accepted", "amount_due": 1_000_000, "amount_paid": 1_000_000,
-               "payment_channels": ["gateway"], "paid_online": True, "cashless": True}],
+               "payment_channels": ["portal"], "paid_online": True, "cashless": True, "online_flag": 1}],
     "next": None,
 }
 EXAMPLE_COLLECTIONS = {
@@ -158,14 +168,27 @@ _ROW_PROPS = {"key": {"type": "string", "description": "The agency's or procedur
                                                        "channel, or the month `YYYY-MM`; `total` in `total`."},
               "name": {"type": "string"}, "dossiers": {**COUNT, "description": "Dossiers counted."},
               "dossiers_with_fees": {**COUNT, "description": "The denominator."}}
+_FLAG_SETTING = {"type": "boolean", "description": "ONLINE_FLAG_VIETQR_AS_GATEWAY: whether a VietQR transfer for "
+                                                   "a dossier filed online sets the online-payment flag 2."}
 
 SCHEMAS: dict[str, Any] = {
     "OnlineRateRow": {
         "type": "object", "required": ["key", "name", "dossiers", "dossiers_with_fees", "paid_online", "rate"],
-        "properties": {**_ROW_PROPS, "paid_online": {**COUNT, "description": "The numerator."},
+        "properties": {**_ROW_PROPS,
+                       "dossiers": {**COUNT, "description": "Every dossier of the group in the period."},
+                       "paid_online": {**COUNT, "description": "The numerator: online-payment flag 1 or 2."},
                        "rate": {"type": "number", "minimum": 0, "maximum": 1,
-                                "description": "paid_online ÷ dossiers_with_fees, between 0 and 1; 0 when "
-                                               "dossiers_with_fees is 0 (nothing to pay)."}},
+                                "description": "paid_online ÷ dossiers_with_fees, between 0 and 1 (at most 1); 0 "
+                                               "when dossiers_with_fees is 0 (nothing to pay)."},
+                       "fee_procedure_dossiers": {**COUNT, "description": "Dossiers of procedures with a fee."},
+                       "zero_fee": {**COUNT, "description": "Of those, with charge lines all 0 đồng (subtracted)."},
+                       "paid_on_portal": {**COUNT, "description": "Flag 1."},
+                       "paid_through_gateway": {**COUNT, "description": "Flag 2."},
+                       "paid_online_outside": {**COUNT, "description": "Flagged, outside the denominator."},
+                       "cashless_dossiers_to_pay": {**COUNT, "description": "The service's own cashless rate: its "
+                                                                            "denominator."},
+                       "paid_cashless": {**COUNT, "description": "Paid in full without cash."},
+                       "cashless_rate": RATE},
     },
     "OnlinePaymentRate": {
         "type": "object", "description": DEFINITION_36,
@@ -176,7 +199,9 @@ SCHEMAS: dict[str, Any] = {
                      "description": "One per group with at least one counted dossier, by key."},
             "total": _ref("OnlineRateRow"),
             "online_channels": {"type": "array", "items": {"type": "string"},
-                                "description": "The payment channels counted as online (configuration)."},
+                                "description": "The payment channels the online-payment flag counts (from "
+                                               "`online_flag_vietqr_as_gateway`)."},
+            "online_flag_vietqr_as_gateway": _FLAG_SETTING,
             "generated_at": TIME,
         },
     },
@@ -187,12 +212,15 @@ SCHEMAS: dict[str, Any] = {
     },
     "CashlessRate": {
         "type": "object",
-        "description": "The cashless rate: of the dossiers with fees (as for item 3.6), those paid in full without "
-                       "any cash payment — portal, gateway, a VietQR transfer at the counter and a card all count.",
+        "description": "The service's own cashless rate, beyond the 766 index: of the dossiers with something to "
+                       "pay (charges above 0 đồng; not rejected, withdrawn, stopped or merely submitted; "
+                       "`dossiers_with_fees` here), those paid in full without any cash payment — portal, gateway, "
+                       "a VietQR transfer at the counter and a card all count.",
         "required": ["from", "to", "group_by", "rows", "total", "online_channels", "generated_at"],
         "properties": {"from": DATE, "to": DATE, "group_by": {"type": "string", "enum": list(GROUPS)},
                        "rows": {"type": "array", "items": _ref("CashlessRateRow")}, "total": _ref("CashlessRateRow"),
-                       "online_channels": {"type": "array", "items": {"type": "string"}}, "generated_at": TIME},
+                       "online_channels": {"type": "array", "items": {"type": "string"}},
+                       "online_flag_vietqr_as_gateway": _FLAG_SETTING, "generated_at": TIME},
     },
     "IndicatorItem": {
         "type": "object",
@@ -215,6 +243,8 @@ SCHEMAS: dict[str, Any] = {
                      "online_rate", "cashless_rate"],
         "properties": {"dossiers": COUNT, "fee_procedure_dossiers": COUNT, "zero_fee": COUNT,
                        "dossiers_with_fees": COUNT, "no_fee_procedure": COUNT, "paid": COUNT, "paid_online": COUNT,
+                       "paid_on_portal": COUNT, "paid_through_gateway": COUNT, "paid_online_outside": COUNT,
+                       "fee_data": COUNT, "no_fee_data": COUNT, "cashless_dossiers_to_pay": COUNT,
                        "cashless": COUNT, "cancelled": COUNT, "not_started": COUNT, "amount_due": MONEY,
                        "amount_paid": {"type": "integer"}, "online_rate": RATE, "cashless_rate": RATE},
     },
@@ -237,7 +267,8 @@ SCHEMAS: dict[str, Any] = {
                                                     "field": {"type": "string"}, "dossiers": COUNT,
                                                     "carries_fee_data": {"type": "boolean"},
                                                     "paid_online": {"type": "boolean"}}}},
-            "online_channels": {"type": "array", "items": {"type": "string"}}, "generated_at": TIME,
+            "online_channels": {"type": "array", "items": {"type": "string"}},
+            "online_flag_vietqr_as_gateway": _FLAG_SETTING, "generated_at": TIME,
         },
     },
     "ReportDossier": {
@@ -251,7 +282,9 @@ SCHEMAS: dict[str, Any] = {
                        "amount_paid": {"type": "integer", "description": "Net: allocations less paid refunds."},
                        "payment_channels": {"type": "array", "items": {"type": "string", "enum": [
                            "portal", "gateway", "counter_transfer", "card", "cash"]}},
-                       "paid_online": {"type": "boolean"}, "cashless": {"type": "boolean"}},
+                       "paid_online": {"type": "boolean"}, "cashless": {"type": "boolean"},
+                       "online_flag": {"type": "integer", "enum": [0, 1, 2],
+                                       "description": "DuocThanhToanTrucTuyen, as the outbound events send it."}},
     },
     "ReportDossierList": {
         "type": "object", "required": ["from", "to", "measure", "group_by", "key", "count", "items", "next"],

@@ -23,6 +23,7 @@ from core.errors import NotFound, ServiceError, ValidationError
 from core.login import roles_required
 from core.users import Role
 from payments.models import Agency
+from payments.portal_sync import vietqr_as_gateway
 
 from .charts import Series, bars_svg, trend_svg
 from .definitions import GROUPS, Period, parse_period, trend_period
@@ -98,12 +99,15 @@ def group_name(group_by: str, group) -> str:
 
 def measure_label(measure: str) -> str:
     return {
-        "dossiers": _("Hồ sơ được tính"), "with_fees": _("Hồ sơ có phí, lệ phí"),
+        "dossiers": _("Hồ sơ bắt đầu xử lý trong kỳ"), "with_fees": _("Hồ sơ có phí, lệ phí"),
+        "fee_procedure_dossiers": _("Hồ sơ của thủ tục có phí"),
         "zero_fee": _("Hồ sơ của thủ tục có phí nhưng phí bằng 0"),
         "no_fee_procedure": _("Hồ sơ của thủ tục không thu phí"),
         "paid": _("Đã nộp đủ"), "unpaid": _("Chưa nộp đủ"), "paid_online": _("Thanh toán trực tuyến"),
+        "flag_portal": _("Cờ 1: nền tảng thanh toán của Cổng"), "flag_gateway": _("Cờ 2: cổng thanh toán của thành phố"),
+        "paid_online_outside": _("Có cờ trực tuyến, ngoài mẫu số"), "to_pay": _("Hồ sơ phải nộp"),
         "not_paid_online": _("Chưa thanh toán trực tuyến"), "cashless": _("Không dùng tiền mặt"),
-        "not_cashless": _("Có tiền mặt hoặc chưa nộp đủ"), "any_online": _("Có khoản nộp trực tuyến"),
+        "not_cashless": _("Có tiền mặt hoặc chưa nộp đủ"),
         "no_fee_data": _("Không có thông tin phí"), "cancelled": _("Bị từ chối, rút, dừng xử lý"),
         "not_started": _("Mới nộp, chưa tiếp nhận"),
     }.get(measure, measure)
@@ -120,7 +124,8 @@ def status_label(status: str) -> str:
 @bp.app_context_processor
 def _report_helpers():
     return {"report_tier_label": tier_label, "report_group_label": group_label, "report_group_name": group_name,
-            "report_measure_label": measure_label, "report_status_label": status_label, "report_localized": localized}
+            "report_measure_label": measure_label, "report_status_label": status_label, "report_localized": localized,
+            "report_vietqr_as_gateway": vietqr_as_gateway}
 
 
 def _today() -> date:

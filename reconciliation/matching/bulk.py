@@ -686,8 +686,10 @@ def _stale_requests(state: _State, writer: _Writer, dossiers: list[_Dossier], pa
 def _events(state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_Request], extras: _Extras,
             now: datetime) -> None:
     """The outbound events the single path would write: one per payment, one per cancellation."""
+    from payments.portal_sync import fee_codes, vietqr_as_gateway
     from reconciliation.channels.outbox import fee_list
 
+    as_gateway, codes = vietqr_as_gateway(), fee_codes()
     fees = {dossier_id: fee_list(charges) for dossier_id, charges in extras.charges.items()}
     channels: dict[int, list[str]] = defaultdict(list, {k: list(v) for k, v in extras.channels.items()})
     names = extras.names
@@ -696,7 +698,8 @@ def _events(state: _State, writer: _Writer, paid: list[_Paid], cancelled: list[_
         return dossier_event_part(
             code=dossier.code, portal_code=dossier.portal_code, procedure_code=names[dossier.id][0],
             agency_code=names[dossier.id][1], channel=dossier.channel, amount_due=dossier.amount_due,
-            amount_paid=amount_paid, fees=fees.get(dossier.id, []), payment_channels=channels[dossier.id])
+            amount_paid=amount_paid, fees=fees.get(dossier.id, []), payment_channels=channels[dossier.id],
+            vietqr_as_gateway=as_gateway, fee_codes=codes)
 
     def add(event_type: str, dossier: _Dossier, body: dict[str, Any]) -> None:
         event_id = "evt_" + secrets.token_hex(12)
