@@ -319,3 +319,61 @@ def receipts_usage():
                   "outside_count": u.outside_count},
         "ok": u.ok, "generated_at": isoformat_ict(utcnow()),
     })
+
+
+# --- reconciling with the portal's figure of item 3.6 ------------------------------------------------
+
+PORTAL_EXPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def _file(name: str, required: bool) -> tuple[bytes | None, str]:
+    part = request.files.get(name)
+    if part is None or not part.filename:
+        if required:
+            raise ValidationError(f"send the portal's export as multipart/form-data with a part named {name!r}",
+                                  errors=[FieldError(name, "required")])
+        return None, ""
+    data = part.read(PORTAL_EXPORT_MAX_BYTES + 1)
+    if len(data) > PORTAL_EXPORT_MAX_BYTES:
+        raise ValidationError(f"{name} is larger than {PORTAL_EXPORT_MAX_BYTES} bytes",
+                              errors=[FieldError(name, "too large")])
+    return data, part.filename
+
+
+@bp.post("/reports/portal-index")
+@api_roles("supervisor")
+def upload_portal_index():
+    """Upload the portal's monthly export of item 3.6 (``month``, ``file``, optional ``dossiers``)
+    and get the comparison with the service's figure."""
+    from flask import g
+
+    from .portal_reconcile import compare, comparison_json, store_upload
+
+    data, filename = _file("file", True)
+    dossier_data, dossier_filename = _file("dossiers", False)
+    upload, created = store_upload(db.session, request.form.get("month", ""), data, filename, g.principal.actor,
+                                   dossier_data, dossier_filename)
+    body = comparison_json(compare(db.session, upload))
+    db.session.commit()
+    response = jsonify(body)
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.get("/reports/portal-index")
+@api_roles(*READERS)
+def portal_index_uploads():
+    from .portal_reconcile import list_uploads
+
+    return jsonify({"items": [{"id": u.id, "month": u.month, "filename": u.filename,
+                               "dossier_filename": u.dossier_filename, "uploaded_at": isoformat_ict(u.uploaded_at),
+                               "uploaded_by": u.uploaded_by, "units_in_file": u.unit_count,
+                               "dossiers_in_file": u.dossier_count} for u in list_uploads(db.session)]})
+
+
+@bp.get("/reports/portal-index/<int:upload_id>")
+@api_roles(*READERS)
+def portal_index_comparison(upload_id: int):
+    from .portal_reconcile import compare, comparison_json, get_upload
+
+    return jsonify(comparison_json(compare(db.session, get_upload(db.session, upload_id))))
