@@ -596,3 +596,119 @@ PATHS: dict[str, Any] = {
 TAGS = [{"name": "Reports", "description": "The online payment rate the city is judged on (Quyết định 766/QĐ-TTg), "
                                            "the cashless rate, money collected, payment times, delays, e-receipts."}]
 
+
+
+# --- reconciling item 3.6 with the portal's figure ------------------------------------------------------
+
+_FIGURE = {"type": "object", "required": ["numerator", "denominator", "rate"],
+           "properties": {"numerator": COUNT, "denominator": COUNT, "rate": RATE}}
+_EXPLANATION = {
+    "type": "object",
+    "required": ["dossier_code", "unit_code", "reason", "our_flag", "portal_flag", "our_fee_total",
+                 "portal_fee_total", "in_our_denominator", "event_status"],
+    "properties": {
+        "dossier_code": {"type": "string"}, "unit_code": {"type": "string"},
+        "reason": {"type": "string", "enum": ["not_synced", "missing_on_portal", "unknown_to_service",
+                                              "flag_differs", "fee_data_differs"],
+                   "description": "not_synced: its last outbound event is pending or dead; missing_on_portal / "
+                                  "unknown_to_service: only one side lists it (per-dossier export); flag_differs, "
+                                  "fee_data_differs: what the portal holds (its per-dossier export, else the last "
+                                  "delivered event) is not what the service counts now."},
+        "our_flag": {"type": ["integer", "null"]}, "portal_flag": {"type": ["integer", "null"]},
+        "our_fee_total": {"type": ["integer", "null"]}, "portal_fee_total": {"type": ["integer", "null"]},
+        "in_our_denominator": {"type": ["boolean", "null"]}, "event_status": _nullable("string")},
+}
+SCHEMAS["PortalIndexComparison"] = {
+    "type": "object",
+    "description": "An upload of the portal's monthly export of item 3.6 against the service's figure of the same "
+                   "month: per unit, both figures and, for a unit that differs, the dossiers that explain it.",
+    "required": ["id", "month", "filename", "dossier_filename", "uploaded_at", "uploaded_by", "units_in_file",
+                 "dossiers_in_file", "online_flag_vietqr_as_gateway", "ours", "portal", "units", "unknown_dossiers"],
+    "properties": {
+        "id": {"type": "integer"}, "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+        "filename": {"type": "string"}, "dossier_filename": _nullable("string"), "uploaded_at": TIME,
+        "uploaded_by": {"type": "string"}, "units_in_file": COUNT, "dossiers_in_file": COUNT,
+        "online_flag_vietqr_as_gateway": _FLAG_SETTING, "ours": _FIGURE, "portal": _FIGURE,
+        "units": {"type": "array", "description": "Units that differ first, then by code.", "items": {
+            "type": "object",
+            "required": ["code", "name", "known", "differs", "ours", "portal", "portal_rate_in_file",
+                         "numerator_difference", "denominator_difference", "dossiers"],
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                           "known": {"type": "boolean", "description": "The service knows the unit's code."},
+                           "differs": {"type": "boolean"}, "ours": _FIGURE,
+                           "portal": {**_FIGURE, "type": ["object", "null"]},
+                           "portal_rate_in_file": {"type": ["number", "null"]},
+                           "numerator_difference": {"type": "integer", "description": "Ours − the portal's."},
+                           "denominator_difference": {"type": "integer", "description": "Ours − the portal's."},
+                           "dossiers": {"type": "array", "items": _EXPLANATION}}}},
+        "unknown_dossiers": {"type": "array", "items": _EXPLANATION},
+    },
+}
+SCHEMAS["PortalIndexUploads"] = {
+    "type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {
+        "type": "object",
+        "required": ["id", "month", "filename", "dossier_filename", "uploaded_at", "uploaded_by", "units_in_file",
+                     "dossiers_in_file"],
+        "properties": {"id": {"type": "integer"}, "month": {"type": "string"}, "filename": {"type": "string"},
+                       "dossier_filename": _nullable("string"), "uploaded_at": TIME, "uploaded_by": {"type": "string"},
+                       "units_in_file": COUNT, "dossiers_in_file": COUNT}}}},
+}
+RESPONSES["BadPortalExport"] = _error(
+    "The month is not `YYYY-MM`, a file is missing, or the export cannot be read: the refusal names the row and "
+    "column (`params.where`: `file`, `column:<name>`, `row:<n>` or `row:<n>:<column>`) and the problem "
+    "(`params.problem`). Nothing is stored.",
+    _problem(422, "Unprocessable Entity", "the portal's export cannot be read (row:3:Tử số): not_a_count",
+             [{"field": "file", "message": "row:3:Tử số: not_a_count"}], code="portal_export_invalid",
+             params={"where": "row:3:Tử số", "problem": "not_a_count"}), "invalid")
+RESPONSES["PortalExportTooLarge"] = _error(
+    "The files are larger than the service accepts in one request (MAX_CONTENT_LENGTH, 16 MB by default).",
+    _problem(413, "Request Entity Too Large", "the request is larger than 16777216 bytes"))
+RESPONSES["UnknownUpload"] = _error("No upload with that id.", _problem(404, "Not Found", "no upload 7"))
+EXAMPLE_COMPARISON = {
+    "id": 7, "month": "2026-11", "filename": "chi-so-766-2026-11.csv", "dossier_filename": None,
+    "uploaded_at": "2026-12-05T09:00:00+07:00", "uploaded_by": "user:giamsat", "units_in_file": 1,
+    "dossiers_in_file": 0, "online_flag_vietqr_as_gateway": False,
+    "ours": {"numerator": 2, "denominator": 5, "rate": 0.4}, "portal": {"numerator": 1, "denominator": 5, "rate": 0.2},
+    "units": [{"code": "HN-VPDKDD-CN02", "name": "Chi nhánh Văn phòng Đăng ký đất đai", "known": True,
+               "differs": True, "ours": {"numerator": 2, "denominator": 5, "rate": 0.4},
+               "portal": {"numerator": 1, "denominator": 5, "rate": 0.2}, "portal_rate_in_file": 0.2,
+               "numerator_difference": 1, "denominator_difference": 0,
+               "dossiers": [{"dossier_code": "CN2-C1", "unit_code": "HN-VPDKDD-CN02", "reason": "not_synced",
+                             "our_flag": 1, "portal_flag": None, "our_fee_total": 3_028_000,
+                             "portal_fee_total": None, "in_our_denominator": True, "event_status": "dead"}]}],
+    "unknown_dossiers": [],
+}
+PATHS["/api/v1/reports/portal-index"] = {
+    "post": _op(
+        "uploadPortalIndex", "Reports", "Upload the portal's monthly export of item 3.6 and compare",
+        "`multipart/form-data`: `month` (`YYYY-MM`), `file` (the export per unit, CSV or XLSX: unit code, name, "
+        "numerator, denominator, rate — header names in docs/REPORTS.md, Vietnamese as the portal writes them) "
+        "and optionally `dossiers` (the per-dossier export: dossier code, unit, `DuocThanhToanTrucTuyen`, fee "
+        "total; an XLSX `file` may carry it as a second sheet). Answers 201 with the comparison; the same files "
+        "for the same month again answer 200 with the upload already stored.", ["supervisor", "admin"],
+        {"201": {"description": "Stored and compared.", "content": _json("PortalIndexComparison", EXAMPLE_COMPARISON)},
+         "200": {"description": "The same files were uploaded before: that upload's comparison.",
+                 "content": _json("PortalIndexComparison", EXAMPLE_COMPARISON)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "413": "PortalExportTooLarge",
+                      "422": "BadPortalExport"})},
+        requestBody={"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["month", "file"],
+                       "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                      "file": {"type": "string", "format": "binary"},
+                                      "dossiers": {"type": "string", "format": "binary"}}}}}}),
+    "get": _op(
+        "listPortalIndexUploads", "Reports", "The portal's exports uploaded", "The latest 50, newest first.",
+        READERS,
+        {"200": {"description": "The uploads.", "content": _json("PortalIndexUploads", {"items": [
+            {k: EXAMPLE_COMPARISON[k] for k in ("id", "month", "filename", "dossier_filename", "uploaded_at",
+                                                "uploaded_by", "units_in_file", "dossiers_in_file")}]})},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden"})}),
+}
+PATHS["/api/v1/reports/portal-index/{upload_id}"] = {"get": _op(
+    "getPortalIndexComparison", "Reports", "An upload of the portal's export compared with the service's figure",
+    "The comparison as the upload answered it, computed again now.", READERS,
+    {"200": {"description": "The comparison.", "content": _json("PortalIndexComparison", EXAMPLE_COMPARISON)},
+     **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownUpload"})},
+    parameters=[{"name": "upload_id", "in": "path", "required": True, "schema": {"type": "integer"},
+                 "example": 7}])}

@@ -413,3 +413,79 @@ def receipts_usage():
         quarter_value=period.label if period else request.args.get("quarter", ""),
         previous_quarter=quarter_of(shown.start - timedelta(days=1)).label,
         next_quarter=quarter_of(shown.end + timedelta(days=1)).label, period_args=_period_args(shown)), status
+
+
+# --- reconciling item 3.6 with the portal's figure ------------------------------------------------------
+
+
+def reason_label(reason: str) -> str:
+    return {"not_synced": _("Chưa đồng bộ: sự kiện gửi đi chưa được nhận"),
+            "missing_on_portal": _("Cổng không có hồ sơ này"),
+            "unknown_to_service": _("Hệ thống không có hồ sơ này"),
+            "flag_differs": _("Cờ thanh toán trực tuyến khác"),
+            "fee_data_differs": _("Thông tin phí, lệ phí khác")}.get(reason, reason)
+
+
+def _portal_index_page(status: int = 200, error: str | None = None, detail: str | None = None):
+    from .portal_reconcile import list_uploads
+
+    today = _today()
+    previous = Period.month(today.year, today.month).start - timedelta(days=1)
+    return render_template("reports/portal_index.html", uploads=list_uploads(db.session), error=error, detail=detail,
+                           month_value=request.form.get("month") or f"{previous.year:04d}-{previous.month:02d}",
+                           reason_label=reason_label, period_args=_period_args(Period.month(today.year, today.month)),
+                           may_upload=_may_upload()), status
+
+
+def _may_upload() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated and current_user.may(Role.SUPERVISOR.value))
+
+
+@bp.get("/portal-index")
+@roles_required(*READ)
+def portal_index():
+    """The portal's exports uploaded so far, and the form to upload one (supervisors)."""
+    return _portal_index_page()
+
+
+@bp.post("/portal-index")
+@roles_required(Role.SUPERVISOR.value)
+def upload_portal_index():
+    from flask import flash, redirect
+    from flask_login import current_user
+
+    from core.refusals import refusal_text
+
+    from .portal_reconcile import store_upload
+
+    part, dossiers = request.files.get("file"), request.files.get("dossiers")
+    if part is None or not part.filename:
+        return _portal_index_page(422, _("Chọn tệp xuất chỉ số của Cổng để tải lên."))
+    try:
+        upload, created = store_upload(db.session, request.form.get("month", ""), part.read(), part.filename,
+                                       current_user.actor, dossiers.read() if dossiers and dossiers.filename else None,
+                                       dossiers.filename if dossiers else None)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _portal_index_page(exc.status, refusal_text(exc), exc.detail)
+    flash(_("Đã lưu tệp của Cổng: %(n)d đơn vị.", n=upload.unit_count) if created
+          else _("Tệp này đã được tải lên trước đây (cùng nội dung): đây là kết quả đối chiếu của nó."),
+          "success" if created else "info")
+    return redirect(url_for(".portal_index_comparison", upload_id=upload.id))
+
+
+@bp.get("/portal-index/<int:upload_id>")
+@roles_required(*READ)
+def portal_index_comparison(upload_id: int):
+    """One upload against the service's figure of the same month, unit by unit."""
+    from .portal_reconcile import compare, get_upload
+
+    try:
+        comparison = compare(db.session, get_upload(db.session, upload_id))
+    except NotFound:
+        abort(404)
+    return render_template("reports/portal_comparison.html", c=comparison, reason_label=reason_label,
+                           period_args=_period_args(comparison.period))

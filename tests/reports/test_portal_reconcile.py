@@ -153,3 +153,50 @@ def test_who_may_upload_and_other_refusals(base, client, tokens):
     assert ok.status_code == 201 and ok.get_json()["units"][0]["known"] is True
     assert client.get("/api/v1/reports/portal-index/999", headers={
         "Authorization": f"Bearer {tokens['supervisor']}"}).status_code == 404
+
+
+def test_the_pages_for_supervisors(app, runner, tmp_path):
+    import re
+
+    from core.db import db
+
+    from .test_pages import signed_in
+
+    with app.app_context():
+        from payments.agencies import seed_agencies
+        from tests.staff import add_staff
+
+        from .conftest import build_november, seed_catalogue
+        from .test_pages import PASSWORD, STAFF
+
+        seed_agencies(db.session, lambda _: None)
+        seed_catalogue(db.session)
+        build_november(db.session)
+        add_staff(db.session, STAFF, PASSWORD)
+        db.session.execute(update(OutboxEvent).values(status="delivered"))
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.dossier_code == "CN2-C6").values(status="dead"))
+        db.session.commit()
+    units, _ = export(runner, tmp_path)
+    client = signed_in(app, "giamsat")
+    page = client.get("/reports/portal-index").get_data(as_text=True)
+    assert 'data-testid="portal-upload-form"' in page and 'data-vietqr-as-gateway="off"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    bad = client.post("/reports/portal-index", data={"csrf_token": token, "month": MONTH,
+                                                     "file": (io.BytesIO(b"Ma don vi;Tu so\nX;1\n"), "bad.csv")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert "cột “Mẫu số”" in bad.get_data(as_text=True) and "Chưa có gì được lưu" in bad.get_data(as_text=True)
+    done = client.post("/reports/portal-index", data={"csrf_token": token, "month": MONTH,
+                                                      "file": (io.BytesIO(units), "portal.csv")},
+                       content_type="multipart/form-data")
+    assert done.status_code == 302
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="ours" data-numerator="2" data-denominator="16"' in shown
+    assert 'data-testid="portal" data-numerator="1" data-denominator="16"' in shown
+    assert '<li data-code="CN2-C6" data-reason="not_synced">' in shown
+    english = client.get(done.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert 'data-reason="not_synced"' in english
+    reader = signed_in(app, "ketoan")  # finance reads, does not upload
+    assert 'data-testid="portal-upload-form"' not in reader.get("/reports/portal-index").get_data(as_text=True)
+    assert reader.post("/reports/portal-index", data={"csrf_token": token}).status_code in (400, 403)
+    assert signed_in(app, "motcua").get("/reports/portal-index").status_code == 403
