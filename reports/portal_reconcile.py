@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.errors import NotFound
-from payments.models import Agency, Dossier
+from payments.models import Dossier
 from reconciliation.models import OutboxEvent
 
 from .definitions import SHAPE_NO_FEE_DATA, SHAPE_PAID, SHAPE_WITH_FEES, Period, ReportSettings, load_settings
 from .indicators import _source, online_payment_rate, reference
 from .models import PortalIndexDossier, PortalIndexUnit, PortalIndexUpload
-from .portal_export import PortalExport, read_export
+from .portal_export import read_export
 
 REASONS = ("not_synced", "missing_on_portal", "unknown_to_service", "flag_differs", "fee_data_differs")
 
@@ -294,6 +294,3 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "unknown_dossiers": [explanation(e) for e in c.unknown_dossiers],
     }
 
-
-def export_of(data: bytes) -> PortalExport:  # for tests and the simulator's round trip
-    return read_export(data)
