@@ -269,15 +269,21 @@ def breakdown(session: Session, period: Period, group_by: str | None = None, *, 
     ref = ref or reference(session)
     src, where = _source(session, period, direct)
     dims = _dimension(src, group_by)
-    keys = [*dims, src.c.procedure_id, src.c.shape, src.c.pay_mask]  # the procedure decides 3.6's denominator
+    by_procedure = group_by in ("procedure", "field")
+    # 3.6's denominator depends on whether the procedure has a fee: grouped by that alone (one
+    # CASE) unless the procedure itself is the group, so that the groups stay few.
+    fee = src.c.procedure_id if by_procedure else \
+        case((src.c.procedure_id.in_(sorted(ref.fee_procedures) or [-1]), 1), else_=0)
+    keys = [*dims, fee.label("fee"), src.c.shape, src.c.pay_mask]
     query = select(*keys, func.count().label("n"), func.sum(src.c.amount_due).label("due"),
                    func.sum(src.c.paid_net).label("paid")).where(*where).group_by(*keys)
     groups: dict[Any, Group] = {}
     total = Counts()
     for row in session.execute(query):
-        procedure_id = row.procedure_id
+        procedure_id = row.fee if by_procedure else None
+        fee_procedure = procedure_id in ref.fee_procedures if by_procedure else bool(row.fee)
         counts = classify(int(row.shape), int(row.pay_mask), int(row.n), int(row.due or 0), int(row.paid or 0),
-                          settings, procedure_id in ref.fee_procedures)
+                          settings, fee_procedure)
         total.add(counts)
         if group_by is None:
             continue
