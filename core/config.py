@@ -38,6 +38,7 @@ ENV_KEYS = (
     "RATELIMIT_ENABLED",       # per-address throttling of public pages and refused callbacks (default on)
     "RATELIMIT_STORAGE_URI",   # where the throttle counts live (default memory://, per process)
     "RATELIMIT_REFUSED_CALLBACKS", "RATELIMIT_CITIZEN", "RATELIMIT_CITIZEN_MISSES", "RATELIMIT_PUBLIC_REPORTS",
+    "ONLINE_FLAG_VIETQR_AS_GATEWAY",  # a VietQR transfer for an online dossier is flag 2 (default off)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -68,6 +69,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SESSION_MAX_HOURS": 12,
         "SCHEDULER_STALE_MINUTES": 5,
         "CALLBACK_REFUSED_RETENTION_DAYS": 90,
+        "ONLINE_FLAG_VIETQR_AS_GATEWAY": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -96,6 +98,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings["LOG_FORMAT"] = log_format.strip().lower()
     settings["CALLBACK_REFUSED_RETENTION_DAYS"] = _positive_int("CALLBACK_REFUSED_RETENTION_DAYS",
                                                                 settings["CALLBACK_REFUSED_RETENTION_DAYS"])
+    settings["ONLINE_FLAG_VIETQR_AS_GATEWAY"] = _boolean("ONLINE_FLAG_VIETQR_AS_GATEWAY",
+                                                         settings["ONLINE_FLAG_VIETQR_AS_GATEWAY"])
     if "SESSION_COOKIE_SECURE" not in settings:
         # Sent over https only: when the public address is https, and always outside development
         # and tests (a production behind plain http would otherwise carry sessions in clear).
@@ -123,6 +127,18 @@ def _positive_int(key: str, value: Any, least: int = 1) -> int:
     if number < least:
         raise ConfigError(f"{key} must be a whole number of at least {least}, not {value!r}")
     return number
+
+
+def _boolean(key: str, value: Any) -> bool:
+    """``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off`` (any case), or a bool."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{key} must be on or off (1/0, true/false), not {value!r}")
 
 
 def normalise_database_url(url: str) -> str:

@@ -124,6 +124,8 @@ class Refusal(StrEnum):
     INVALID_OBLIGATION = "invalid_obligation"
     OBLIGATION_PAID = "obligation_paid"
     NOT_A_LAND_DOSSIER = "not_a_land_dossier"
+    # The portal's export of the 766 index (reports.portal_export)
+    PORTAL_EXPORT_INVALID = "portal_export_invalid"
 
 
 def N_(text: str) -> str:
@@ -171,6 +173,34 @@ def _wait(seconds: str) -> str:
     if number < 60:
         return ngettext("%(num)d giây", "%(num)d giây", number)
     return ngettext("%(num)d phút", "%(num)d phút", -(-number // 60))
+
+
+def _export_where(where: str) -> str:
+    """Where a portal export is at fault: ``file``, ``column:<name>``, ``row:<n>`` or ``row:<n>:<column>``."""
+    parts = where.split(":", 2)
+    if parts[0] == "column" and len(parts) > 1:
+        return gettext("cột “%(column)s”", column=parts[1])
+    if parts[0] == "row" and len(parts) > 2:
+        return gettext("dòng %(row)s, cột “%(column)s”", row=parts[1], column=parts[2])
+    if parts[0] == "row" and len(parts) > 1:
+        return gettext("dòng %(row)s", row=parts[1])
+    return gettext("cả tệp")
+
+
+def _export_problem(code: str) -> str:
+    return {"empty": gettext("không có dòng số liệu nào"),
+            "unreadable": gettext("không phải tệp CSV (UTF-8) hay XLSX đọc được"),
+            "too_many_rows": gettext("quá nhiều dòng"),
+            "missing_column": gettext("thiếu cột này (xem các tên cột được chấp nhận trong hướng dẫn)"),
+            "duplicate_column": gettext("cột này có hai lần"),
+            "missing_value": gettext("ô này để trống"),
+            "too_long": gettext("quá dài"),
+            "duplicate_unit": gettext("đơn vị này đã có ở dòng trước"),
+            "duplicate_dossier": gettext("hồ sơ này đã có ở dòng trước"),
+            "not_a_count": gettext("không phải số nguyên không âm"),
+            "not_a_rate": gettext("không phải tỷ lệ từ 0 đến 1 hay phần trăm từ 0 đến 100"),
+            "numerator_over_denominator": gettext("tử số lớn hơn mẫu số"),
+            "not_a_flag": gettext("cờ thanh toán trực tuyến phải là 0, 1 hoặc 2")}.get(code, code)
 
 
 R = Refusal
@@ -281,6 +311,9 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.WRONG_PASSWORD: _Entry(N_("Mật khẩu hiện tại không đúng.")),
     R.TOO_MANY_ATTEMPTS: _Entry(N_("Đã nhập sai nhiều lần: vui lòng chờ %(wait)s rồi thử lại. Tài khoản không bị "
                                    "khóa; mỗi lần nhập sai tiếp theo phải chờ lâu hơn."), labels={"wait": _wait}),
+    R.PORTAL_EXPORT_INVALID: _Entry(N_("Không đọc được tệp chỉ số của Cổng Dịch vụ công (%(where)s): %(problem)s. "
+                                       "Chưa có gì được lưu: sửa tệp rồi tải lên lại."),
+                                    labels={"where": _export_where, "problem": _export_problem}),
     R.NOT_FINANCE_OFFICER: _Entry(N_("Chỉ cán bộ kế toán mới duyệt hay từ chối đề nghị hoàn tiền, kể cả với tài khoản "
                                      "quản trị: nguyên tắc bốn mắt cần hai cán bộ kế toán khác nhau.")),
     R.PAPER_RECEIPTS_ENDED: _Entry(N_("Biên lai giấy chỉ dùng đến hết ngày 31/12/2026: ghi nhận khoản tiền mặt không "

@@ -144,20 +144,81 @@ def receipts_to_issue(charges: Iterable[ChargeLike], issued_kinds: Iterable[str]
     return wanted
 
 
-ONLINE_FLAG = {"portal": 1, "gateway": 2}  # the portal's DuocThanhToanTrucTuyen: 1 on its platform, 2 elsewhere online
+# --- the portal's online-payment flag (DuocThanhToanTrucTuyen) ------------------------------------
+# 0: not paid online; 1: paid on the national portal's payment platform; 2: paid through the
+# ministry's or province's payment gateway (DOMAIN.md, "The indicator as the portal computes it").
+FLAG_NONE, FLAG_PORTAL, FLAG_GATEWAY = 0, 1, 2
+ONLINE_FLAGS = (FLAG_PORTAL, FLAG_GATEWAY)
 
 
-def online_flag(payment_channels: Iterable[str]) -> int:
-    flags = [ONLINE_FLAG.get(c, 0) for c in payment_channels]
-    return 1 if 1 in flags else (2 if 2 in flags else 0)
+def paid_in_full(amount_due: int, amount_paid: int) -> bool:
+    """Something was due and what is paid (net of reversals and paid refunds) covers it."""
+    return amount_due > 0 and amount_paid >= amount_due
+
+
+def online_flag(payment_channels: Iterable[str], *, paid: bool, vietqr_as_gateway: bool = False) -> int:
+    """THE online-payment flag of a dossier (``DuocThanhToanTrucTuyen``), 0, 1 or 2: what the
+    outbound events send and what item 3.6 of the reports counts, from the same call.
+
+    ``payment_channels``: the ``payment_channel`` of each of its payments not reversed;
+    ``paid``: it is paid in full (:func:`paid_in_full`). A dossier is paid online when it is
+    paid in full and every payment came online: 1 when any came through the national portal's
+    platform, else 2. A VietQR transfer for a dossier filed online (``gateway``) is online
+    only when the city decides so (setting ``ONLINE_FLAG_VIETQR_AS_GATEWAY``, off by default);
+    a VietQR transfer at the counter, a card and cash never are.
+    """
+    used = set(payment_channels)
+    online = {"portal", "gateway"} if vietqr_as_gateway else {"portal"}
+    if not paid or not used or not used <= online:
+        return FLAG_NONE
+    return FLAG_PORTAL if "portal" in used else FLAG_GATEWAY
+
+
+# How each fee was collected (``HinhThucThu``) and its kind (``LoaiPhiLePhi``), as the portal's
+# fee list codes them: defaults of ``PORTAL_FEE_CODES`` (core/config.py), which an operator can
+# correct (the codes are not confirmed from a published text).
+DEFAULT_PORTAL_FEE_CODES: dict[str, dict[str, int]] = {
+    "kind": {"phi": 1, "le_phi": 2},
+    "collection": {"cash": 1, "transfer": 2, "online": 3},
+}
+
+
+def collection_form(payment_channels: Iterable[str], flag: int) -> str | None:
+    """How a dossier's fees were collected: ``online`` (the flag is 1 or 2), ``cash`` (cash
+    only), ``transfer`` (any other payment), None when nothing is paid."""
+    used = set(payment_channels)
+    if not used:
+        return None
+    if flag in ONLINE_FLAGS:
+        return "online"
+    return "cash" if used == {"cash"} else "transfer"
+
+
+def portal_fee_list(fees: list[dict[str, Any]], collection: str | None,
+                    codes: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+    """The fee list as the portal's ``DanhSachLePhi`` carries it, beside the service's own
+    fields: ``MaPhiLePhi``, ``TenPhiLePhi``, ``HinhThucThu``, ``Gia``, ``LoaiPhiLePhi``."""
+    codes = codes or DEFAULT_PORTAL_FEE_CODES
+    out = []
+    for fee in fees:
+        kind = fee.get("kind") or "le_phi"
+        out.append({**fee, "MaPhiLePhi": fee.get("fee_code"), "TenPhiLePhi": fee.get("name"),
+                    "HinhThucThu": codes["collection"].get(collection) if collection else None,
+                    "Gia": fee.get("amount"), "LoaiPhiLePhi": codes["kind"].get(kind)})
+    return out
 
 
 def dossier_event_part(*, code: str, portal_code: str | None, procedure_code: str, agency_code: str, channel: str,
                        amount_due: int, amount_paid: int, fees: list[dict[str, Any]],
-                       payment_channels: Iterable[str]) -> dict[str, Any]:
-    """The ``dossier`` object of every outbound event."""
+                       payment_channels: Iterable[str], vietqr_as_gateway: bool = False,
+                       fee_codes: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """The ``dossier`` object of every outbound event; ``online_payment`` (and its portal name
+    ``DuocThanhToanTrucTuyen``) is :func:`online_flag`."""
     used = list(payment_channels)
+    flag = online_flag(used, paid=paid_in_full(amount_due, amount_paid), vietqr_as_gateway=vietqr_as_gateway)
     return {"code": code, "portal_code": portal_code, "procedure_code": procedure_code, "agency_code": agency_code,
             "channel": channel, "amount_due": amount_due, "amount_paid": amount_paid,
-            "payment_status": dossier_status(amount_due, amount_paid), "fees": fees,
-            "payment_channels": sorted(set(used)), "online_payment": online_flag(used)}
+            "payment_status": dossier_status(amount_due, amount_paid),
+            "fees": portal_fee_list(fees, collection_form(used, flag), fee_codes),
+            "payment_channels": sorted(set(used)), "online_payment": flag, "DuocThanhToanTrucTuyen": flag,
+            "online_flag_vietqr_as_gateway": vietqr_as_gateway}

@@ -53,20 +53,29 @@ def _period() -> Period:
 def _row_json(row: RateRow) -> dict[str, Any]:
     # CONTRACT.md: ``rate`` is a number between 0 and 1. A group with no dossier with fees has
     # nothing to pay, online or not: its rate is 0 and its ``dossiers_with_fees`` says why.
+    c = row.counts
     return {"key": row.key, "name": row.name, "dossiers": row.dossiers, "dossiers_with_fees": row.dossiers_with_fees,
-            "paid_online": row.numerator, "rate": row.rate if row.rate is not None else 0.0}
+            "paid_online": row.numerator, "rate": row.rate if row.rate is not None else 0.0,
+            # added beside the contract's fields (never instead of them): how the figure is made
+            "fee_procedure_dossiers": c.fee_procedure_dossiers, "zero_fee": c.zero_fee,
+            "paid_on_portal": c.flag_portal, "paid_through_gateway": c.flag_gateway,
+            "paid_online_outside": c.paid_online_outside,
+            # the service's own cashless rate, beyond the index (its own denominator)
+            "cashless_dossiers_to_pay": c.to_pay, "paid_cashless": c.cashless, "cashless_rate": c.cashless_rate}
 
 
 def _contract_json(report: RateReport, numerator: str = "paid_online") -> dict[str, Any]:
     def row(r: RateRow) -> dict[str, Any]:
-        body = _row_json(r)
-        if numerator != "paid_online":
-            body[numerator] = body.pop("paid_online")
-        return body
+        if numerator == "paid_online":
+            return _row_json(r)
+        return {"key": r.key, "name": r.name, "dossiers": r.dossiers, "dossiers_with_fees": r.dossiers_with_fees,
+                numerator: r.numerator, "rate": r.rate}
 
     return {"from": report.period.start.isoformat(), "to": report.period.end.isoformat(), "group_by": report.group_by,
             "rows": [row(r) for r in report.rows], "total": row(report.total),
-            "online_channels": list(report.settings.online_channels), "generated_at": isoformat_ict(utcnow())}
+            "online_channels": list(report.settings.online_channels),
+            "online_flag_vietqr_as_gateway": report.settings.vietqr_as_gateway,
+            "generated_at": isoformat_ict(utcnow())}
 
 
 @bp.get("/reports/online-payment-rate")
@@ -89,7 +98,9 @@ def cashless():
 def _counts_json(c) -> dict[str, Any]:
     return {"dossiers": c.dossiers, "fee_procedure_dossiers": c.fee_procedure_dossiers, "zero_fee": c.zero_fee,
             "dossiers_with_fees": c.with_fees, "no_fee_procedure": c.no_fee_procedure, "paid": c.paid,
-            "paid_online": c.paid_online, "cashless": c.cashless, "cancelled": c.cancelled,
+            "paid_online": c.paid_online, "paid_on_portal": c.flag_portal, "paid_through_gateway": c.flag_gateway,
+            "paid_online_outside": c.paid_online_outside, "fee_data": c.fee_data, "no_fee_data": c.no_fee_data,
+            "cashless": c.cashless, "cashless_dossiers_to_pay": c.to_pay, "cancelled": c.cancelled,
             "not_started": c.not_started, "amount_due": c.amount_due, "amount_paid": c.paid_amount,
             "online_rate": c.rate, "cashless_rate": c.cashless_rate}
 
@@ -112,12 +123,13 @@ def indicators():
                   item("3.5b", s.item_3_5b.numerator, s.item_3_5b.denominator, s.item_3_5b.rate),
                   item("3.6", s.total.paid_online, s.total.with_fees, s.total.rate)],
         "points": s.points, "max_points": s.max_points,
-        "cashless": {"numerator": s.total.cashless, "denominator": s.total.with_fees, "rate": s.total.cashless_rate},
+        "cashless": {"numerator": s.total.cashless, "denominator": s.total.to_pay, "rate": s.total.cashless_rate},
         "counts": _counts_json(s.total),
         "procedures": [{"code": p.code, "name": p.name, "field": p.field, "dossiers": p.dossiers,
                         "carries_fee_data": p.carries_fee_data, "paid_online": p.paid_online}
                        for p in s.item_3_5.procedures],
-        "online_channels": list(s.settings.online_channels), "generated_at": isoformat_ict(utcnow()),
+        "online_channels": list(s.settings.online_channels),
+        "online_flag_vietqr_as_gateway": s.settings.vietqr_as_gateway, "generated_at": isoformat_ict(utcnow()),
     })
 
 
@@ -154,7 +166,8 @@ def drill_down():
         "items": [{"code": x.code, "agency_code": x.agency_code, "procedure_code": x.procedure_code,
                    "field": x.field, "channel": x.channel, "submitted_at": isoformat_ict(x.submitted_at),
                    "status": x.status, "amount_due": x.amount_due, "amount_paid": x.paid_net,
-                   "payment_channels": x.payment_channels, "paid_online": x.paid_online, "cashless": x.cashless}
+                   "payment_channels": x.payment_channels, "paid_online": x.paid_online, "cashless": x.cashless,
+                   "online_flag": x.online_flag}
                   for x in lines],
         "next": next_url,
     })
@@ -306,3 +319,55 @@ def receipts_usage():
                   "outside_count": u.outside_count},
         "ok": u.ok, "generated_at": isoformat_ict(utcnow()),
     })
+
+
+# --- reconciling with the portal's figure of item 3.6 ------------------------------------------------
+
+def _file(name: str, required: bool) -> tuple[bytes | None, str]:
+    """A part of the upload (the request's size is bounded by MAX_CONTENT_LENGTH: 413 above it)."""
+    part = request.files.get(name)
+    if part is None or not part.filename:
+        if required:
+            raise ValidationError(f"send the portal's export as multipart/form-data with a part named {name!r}",
+                                  errors=[FieldError(name, "required")])
+        return None, ""
+    return part.read(), part.filename
+
+
+@bp.post("/reports/portal-index")
+@api_roles("supervisor")
+def upload_portal_index():
+    """Upload the portal's monthly export of item 3.6 (``month``, ``file``, optional ``dossiers``)
+    and get the comparison with the service's figure."""
+    from flask import g
+
+    from .portal_reconcile import compare, comparison_json, store_upload
+
+    data, filename = _file("file", True)
+    dossier_data, dossier_filename = _file("dossiers", False)
+    upload, created = store_upload(db.session, request.form.get("month", ""), data, filename, g.principal.actor,
+                                   dossier_data, dossier_filename)
+    body = comparison_json(compare(db.session, upload))
+    db.session.commit()
+    response = jsonify(body)
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.get("/reports/portal-index")
+@api_roles(*READERS)
+def portal_index_uploads():
+    from .portal_reconcile import list_uploads
+
+    return jsonify({"items": [{"id": u.id, "month": u.month, "filename": u.filename,
+                               "dossier_filename": u.dossier_filename, "uploaded_at": isoformat_ict(u.uploaded_at),
+                               "uploaded_by": u.uploaded_by, "units_in_file": u.unit_count,
+                               "dossiers_in_file": u.dossier_count} for u in list_uploads(db.session)]})
+
+
+@bp.get("/reports/portal-index/<int:upload_id>")
+@api_roles(*READERS)
+def portal_index_comparison(upload_id: int):
+    from .portal_reconcile import compare, comparison_json, get_upload
+
+    return jsonify(comparison_json(compare(db.session, get_upload(db.session, upload_id))))

@@ -132,7 +132,8 @@ def config_show() -> None:
 
     with db.Session() as session:
         s = load_settings(session)
-    click.echo(json.dumps({"reports.online_channels": list(s.online_channels), "reports.scoring": s.scoring,
+    click.echo(json.dumps({"ONLINE_FLAG_VIETQR_AS_GATEWAY": s.vietqr_as_gateway,
+                           "online_channels": list(s.online_channels), "reports.scoring": s.scoring,
                            "reports.budget_subitems": s.subitems, "reports.close_grace_days": s.close_grace_days},
                           ensure_ascii=False, indent=2))
 
@@ -143,8 +144,8 @@ def config_show() -> None:
 @click.option("--actor", required=True, help="Who changes it (recorded in the audit trail).")
 @with_appcontext
 def config_set(key: str, value: str, actor: str) -> None:
-    """Set KEY to VALUE (JSON), e.g. reports.online_channels '["portal","gateway"]' or
-    reports.scoring '{"3.6": {"full_marks_at": 0.5}}'."""
+    """Set KEY to VALUE (JSON), e.g. reports.scoring '{"3.6": {"full_marks_at": 0.5}}'. (What
+    counts as paid online is ONLINE_FLAG_VIETQR_AS_GATEWAY, in the configuration.)"""
     from .definitions import store_setting
 
     try:

@@ -67,12 +67,13 @@ BASIS_CASHLESS = "Nghị quyết 71/NQ-CP (2025): mục tiêu 80 % hồ sơ than
                  "chỉ tiêu nội bộ của Hà Nội về thanh toán không dùng tiền mặt"
 
 # --- settings that are configuration (core.settings) ------------------------------------------
-ONLINE_CHANNELS_KEY = "reports.online_channels"
+# Which payments count as online is no longer a report setting: the one rule is
+# ``payments.money_rules.online_flag``, shaped by ``ONLINE_FLAG_VIETQR_AS_GATEWAY`` (core/config.py).
+ONLINE_CHANNELS_KEY = "reports.online_channels"  # retired: refused with a pointer to the flag's setting
 SCORING_KEY = "reports.scoring"
 SUBITEMS_KEY = "reports.budget_subitems"
 CLOSE_GRACE_KEY = "reports.close_grace_days"
 
-DEFAULT_ONLINE_CHANNELS = ["portal", "gateway"]
 # Points and full-marks thresholds of the 766 items. Proportional scoring: points × min(1, rate ÷
 # threshold). The 3.6 threshold is not settled in public sources (30 % in one province's tool).
 DEFAULT_SCORING: dict[str, dict[str, Any]] = {
@@ -86,27 +87,37 @@ DEFAULT_CLOSE_GRACE_DAYS = 1
 
 @dataclass(frozen=True)
 class ReportSettings:
-    online_channels: tuple[str, ...]
     scoring: dict[str, dict[str, Any]]
     subitems: dict[str, dict[str, str]]
     close_grace_days: int
+    vietqr_as_gateway: bool = False  # ONLINE_FLAG_VIETQR_AS_GATEWAY, read from the app's configuration
 
     @property
-    def online_mask(self) -> int:
-        return mask_of(self.online_channels)
+    def online_channels(self) -> tuple[str, ...]:
+        """The payment channels the online-payment flag counts as online under this setting."""
+        return ("portal", "gateway") if self.vietqr_as_gateway else ("portal",)
 
-    @property
-    def not_online_mask(self) -> int:
-        return ALL_CHANNELS_MASK & ~self.online_mask
+    def flag(self, mask: int, paid: bool) -> int:
+        """The online-payment flag of a dossier with these payment channels (``pay_mask``):
+        ``payments.money_rules.online_flag`` itself, the rule the outbound events use."""
+        from payments.money_rules import online_flag
+
+        return online_flag(channels_of(mask), paid=paid, vietqr_as_gateway=self.vietqr_as_gateway)
+
+    def online_masks(self) -> list[int]:
+        """Every ``pay_mask`` whose paid dossier the flag says is paid online (1 or 2)."""
+        return [m for m in range(ALL_CHANNELS_MASK + 1) if self.flag(m, True)]
+
+    def masks_with_flag(self, flag: int) -> list[int]:
+        return [m for m in range(ALL_CHANNELS_MASK + 1) if self.flag(m, True) == flag]
 
 
 def validate_setting(key: str, value: Any) -> Any:
     """The value as stored, or a ValidationError saying what is wrong."""
     if key == ONLINE_CHANNELS_KEY:
-        if not isinstance(value, list) or not value or any(c not in CHANNEL_BITS for c in value):
-            raise ValidationError(f"{key}: a non-empty list of {', '.join(CHANNEL_BITS)}",
-                                  errors=[FieldError(key, "list of payment channels")])
-        return sorted(set(value), key=list(CHANNEL_BITS).index)
+        raise ValidationError(f"{key} is retired: what counts as paid online is the online-payment flag, "
+                              "set by ONLINE_FLAG_VIETQR_AS_GATEWAY (docs/OPERATIONS.md)",
+                              errors=[FieldError(key, "retired: see ONLINE_FLAG_VIETQR_AS_GATEWAY")])
     if key == SCORING_KEY:
         if not isinstance(value, dict) or any(item not in DEFAULT_SCORING for item in value):
             raise ValidationError(f"{key}: an object with items {', '.join(DEFAULT_SCORING)}",
@@ -141,7 +152,7 @@ def validate_setting(key: str, value: Any) -> Any:
     raise ValidationError(f"unknown report setting {key!r}", errors=[FieldError("key", "unknown")])
 
 
-SETTING_KEYS = (ONLINE_CHANNELS_KEY, SCORING_KEY, SUBITEMS_KEY, CLOSE_GRACE_KEY)
+SETTING_KEYS = (SCORING_KEY, SUBITEMS_KEY, CLOSE_GRACE_KEY)
 
 
 def load_settings(session: Session) -> ReportSettings:
@@ -159,9 +170,11 @@ def load_settings(session: Session) -> ReportSettings:
 
     scoring = copy.deepcopy(DEFAULT_SCORING)
     scoring.update(read(SCORING_KEY, {}))
-    return ReportSettings(online_channels=tuple(read(ONLINE_CHANNELS_KEY, DEFAULT_ONLINE_CHANNELS)),
-                          scoring=scoring, subitems=read(SUBITEMS_KEY, DEFAULT_SUBITEMS),
-                          close_grace_days=read(CLOSE_GRACE_KEY, DEFAULT_CLOSE_GRACE_DAYS))
+    from payments.portal_sync import vietqr_as_gateway
+
+    return ReportSettings(scoring=scoring, subitems=read(SUBITEMS_KEY, DEFAULT_SUBITEMS),
+                          close_grace_days=read(CLOSE_GRACE_KEY, DEFAULT_CLOSE_GRACE_DAYS),
+                          vietqr_as_gateway=vietqr_as_gateway())
 
 
 def store_setting(session: Session, key: str, value: Any, actor: str) -> Any:

@@ -16,10 +16,10 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from core.clock import ict_day, to_ict, utcnow
-from core.vocabulary import PaymentChannel, label
+
 
 from .charts import Series, monthly_png
-from .definitions import BASIS_766, BASIS_CASHLESS, CANCELLED_STATUSES, Period
+from .definitions import BASIS_766, BASIS_CASHLESS, Period
 from .indicators import Breakdown, Counts, Ranked, Summary, TrendPoint, breakdown, ranking, summary, trend
 from .operations import UnitBacklog, backlog
 
@@ -54,23 +54,34 @@ def build(session: Session, period: Period, today: date | None = None) -> Disclo
                       trend=trend(session, period.end))
 
 
+def flag_setting_text(vietqr_as_gateway: bool) -> str:
+    """How the city set ONLINE_FLAG_VIETQR_AS_GATEWAY, as every report page says it."""
+    if vietqr_as_gateway:
+        return ("Chuyển khoản VietQR cho hồ sơ nộp trực tuyến được tính là thanh toán qua cổng thanh toán của thành "
+                "phố (cờ 2) — cấu hình ONLINE_FLAG_VIETQR_AS_GATEWAY đang bật.")
+    return ("Chuyển khoản VietQR cho hồ sơ nộp trực tuyến không được tính là thanh toán trực tuyến — cấu hình "
+            "ONLINE_FLAG_VIETQR_AS_GATEWAY đang tắt (mặc định); chỉ thanh toán trên Cổng DVC quốc gia (cờ 1) được tính.")
+
+
 def definitions_text(d: Disclosure) -> list[tuple[str, str]]:
-    online = ", ".join(label(PaymentChannel, c) for c in d.summary.settings.online_channels)
     spec = d.summary.settings.scoring["3.6"]
     return [
         ("Tỷ lệ thanh toán trực tuyến (mục 3.6)",
-         "Số hồ sơ đã thanh toán trực tuyến ÷ (số hồ sơ của thủ tục có phí, lệ phí − số hồ sơ có phí, lệ phí bằng 0), "
-         "tính trên hồ sơ bắt đầu xử lý (ngày tiếp nhận, giờ Việt Nam) trong kỳ. Thanh toán trực tuyến: đã nộp đủ, "
-         f"mọi khoản qua: {online}. Căn cứ: {BASIS_766}."),
-        ("Tỷ lệ thanh toán không dùng tiền mặt",
+         "Số hồ sơ có cờ thanh toán trực tuyến (DuocThanhToanTrucTuyen) bằng 1 hoặc 2 ÷ (số hồ sơ của thủ tục có phí, "
+         "lệ phí trong CSDL thủ tục − số hồ sơ có mọi khoản phí, lệ phí bằng 0), tính trên hồ sơ bắt đầu xử lý (ngày "
+         "tiếp nhận, giờ Việt Nam) trong kỳ, mọi trạng thái (kể cả hồ sơ bị từ chối, rút, dừng xử lý), như Cổng DVC "
+         "quốc gia tính. Cờ 1: đã nộp đủ, mọi khoản trên nền tảng thanh toán của Cổng; cờ 2: qua cổng thanh toán của "
+         f"thành phố. {flag_setting_text(d.summary.settings.vietqr_as_gateway)} Căn cứ: {BASIS_766}."),
+        ("Tỷ lệ thanh toán không dùng tiền mặt (chỉ tiêu riêng của thành phố)",
          "Số hồ sơ có phí đã nộp đủ mà không có khoản nào bằng tiền mặt (kể cả chuyển khoản VietQR tại quầy, thẻ) "
-         f"÷ số hồ sơ có phí, lệ phí trong kỳ. Căn cứ: {BASIS_CASHLESS}."),
-        ("Mục 3.5", "Số thủ tục có phí có hồ sơ trong kỳ và mọi hồ sơ đều có thông tin phí, lệ phí "
-                    "÷ số thủ tục có phí."),
-        ("Mục 3.5b", "Số thủ tục có phí có ít nhất một hồ sơ trong kỳ được thanh toán trực tuyến ÷ số thủ tục có phí."),
-        ("Không tính", f"Hồ sơ bị từ chối, rút, dừng xử lý ({', '.join(CANCELLED_STATUSES)}) và hồ sơ mới nộp chưa "
-                       "tiếp nhận. Khoản nộp bị hủy hạch toán không tính; khoản đã hoàn trả được trừ; khoản nộp sau "
-                       "kỳ được tính vào kỳ hồ sơ bắt đầu xử lý."),
+         "÷ số hồ sơ phải nộp (tổng phí trên 0 đồng, không tính hồ sơ bị từ chối, rút, dừng xử lý hay chưa tiếp nhận). "
+         f"Căn cứ: {BASIS_CASHLESS}."),
+        ("Mục 3.5", "Số thủ tục có phí có ít nhất một hồ sơ trong kỳ có thông tin phí, lệ phí khác 0 "
+                    "÷ số thủ tục có phí trong CSDL thủ tục hiện tại."),
+        ("Mục 3.5b", "Số thủ tục có phí có ít nhất một hồ sơ trong kỳ có cờ thanh toán trực tuyến 1 hoặc 2 "
+                     "÷ số thủ tục có phí trong CSDL thủ tục hiện tại."),
+        ("Khoản nộp", "Khoản nộp bị hủy hạch toán không tính; khoản đã hoàn trả được trừ; khoản nộp sau kỳ được tính "
+                      "vào kỳ hồ sơ bắt đầu xử lý."),
         ("Điểm", f"Điểm = điểm tối đa × min(1, tỷ lệ ÷ ngưỡng đạt điểm tối đa). Ngưỡng mục 3.6: "
                  f"{spec['full_marks_at'] * 100:g} %" + ("" if spec["verified"] else " (chưa được xác nhận, có thể "
                                                                                    "thay đổi)") + "."),
@@ -144,7 +155,7 @@ def write_xlsx(d: Disclosure, out: IO[bytes]) -> None:
               s.item_3_5b.rate, s.scores["3.5b"], scoring["3.5b"]["points"]),
              ("Mục 3.6 — tỷ lệ thanh toán trực tuyến", s.total.paid_online, s.total.with_fees, s.total.rate,
               s.scores["3.6"], scoring["3.6"]["points"]),
-             ("Tỷ lệ thanh toán không dùng tiền mặt", s.total.cashless, s.total.with_fees, s.total.cashless_rate,
+             ("Tỷ lệ thanh toán không dùng tiền mặt", s.total.cashless, s.total.to_pay, s.total.cashless_rate,
               None, None)]
     for row, (name, top, bottom, rate, points, most) in enumerate(items, start=4):
         sheet.write_string(row, 0, name)
@@ -160,12 +171,13 @@ def write_xlsx(d: Disclosure, out: IO[bytes]) -> None:
     sheet.write_number(9, 4, s.points)
     sheet.write_number(9, 5, s.max_points)
     c = s.total
-    facts = [("Hồ sơ bắt đầu xử lý trong kỳ (được tính)", c.dossiers),
+    facts = [("Hồ sơ bắt đầu xử lý trong kỳ (mọi trạng thái)", c.dossiers),
              ("Hồ sơ của thủ tục có phí, lệ phí", c.fee_procedure_dossiers),
              ("— trong đó phí, lệ phí bằng 0 (miễn, nộp trực tuyến được miễn)", c.zero_fee),
-             ("Hồ sơ có phí, lệ phí (mẫu số)", c.with_fees), ("Đã nộp đủ", c.paid),
-             ("Hồ sơ không tính: bị từ chối, rút, dừng xử lý", c.cancelled),
-             ("Hồ sơ không tính: mới nộp, chưa tiếp nhận", c.not_started)]
+             ("Hồ sơ có phí, lệ phí (mẫu số mục 3.6)", c.with_fees),
+             ("Hồ sơ có cờ thanh toán trực tuyến 1 hoặc 2 (tử số mục 3.6)", c.paid_online),
+             ("— trong đó bị từ chối, rút, dừng xử lý (vẫn tính)", c.cancelled),
+             ("Hồ sơ phải nộp (mẫu số tỷ lệ không dùng tiền mặt)", c.to_pay), ("Đã nộp đủ", c.paid)]
     for row, (name, value) in enumerate(facts, start=11):
         sheet.write_string(row, 0, name)
         sheet.write_number(row, 1, value, num)

@@ -1,23 +1,20 @@
-"""The indicators, each ONE function with its definition and legal basis (``docs/REPORTS.md``):
+"""The indicators, each ONE function with its definition and its source (``docs/REPORTS.md``):
 
-- :func:`online_payment_rate`: item 3.6 of Quyết định 766/QĐ-TTg;
-- :func:`cashless_rate`: dossiers paid without cash, counter VietQR transfers included;
-- :func:`item_3_5` and :func:`item_3_5b`: procedures with fees whose dossiers carry fee data,
-  and procedures with fees that had at least one online payment.
+- :func:`online_payment_rate`: item 3.6 of Quyết định 766/QĐ-TTg as the national portal computes it;
+- :func:`item_3_5` and :func:`item_3_5b`: procedures with fees whose dossiers carry fee data, and
+  procedures with fees that had a dossier paid online, as the portal computes them;
+- :func:`cashless_rate`: the service's own figure beyond the index (dossiers paid without cash).
 
-Common rules, written once in :func:`measures`:
+Common rules, written once in :func:`classify` (the counts) and :func:`measures` (the same as
+SQL predicates, for the dossiers behind a figure):
 
 - Period: a dossier belongs to the period when the Indochina day its processing started
-  (``submitted_at``) is in [from, to], both included. Its payments count whenever they came
-  (also after the period), as long as they are not reversed and not refunded.
-- Counted dossiers: every status except the cancelled ones (3 rejected, 7 withdrawn, 8 stopped)
-  and 1 submitted (processing not started yet).
-- With fees: the sum of its charges is above 0. A dossier whose charges are all 0 (exempt payer,
-  online under Nghị quyết 77/2025, a free procedure) is in neither numerator nor denominator.
-- Paid: not reversed allocations less paid-out refunds cover the amount due.
-- Paid online: paid, and every payment allocated to it came through a channel counted as online
-  (setting ``reports.online_channels``, default portal + gateway).
-- Cashless: paid, and none of its payments was cash.
+  (``submitted_at``, the reception day) is in [from, to], both included. For the 766 items no
+  status is excluded: withdrawn, refused and stopped dossiers stay in, as on the portal.
+- Paid online: the dossier's online-payment flag (``DuocThanhToanTrucTuyen``) is 1 or 2, the
+  flag being ``payments.money_rules.online_flag`` — the very function the outbound events
+  call — applied to the dossier's payment channels (``pay_mask``) and whether it is paid in full.
+- Procedures with fees: the catalogue as it stands today (:func:`fee_procedure_ids`).
 
 Every function reads ``report_dossier_facts`` by default; ``direct=True`` computes the same
 from the base tables (``facts.dossier_rows``): the tests prove both give the same figures.
@@ -28,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, select
+from sqlalchemy import and_, case, func, literal, not_, select, true
 from sqlalchemy.orm import Session
 
 from payments.models import Agency, Dossier, FeeItem, Procedure
@@ -43,82 +40,89 @@ from .models import DossierFact
 # --- what is counted ------------------------------------------------------------------------------
 
 
-def measures(src, settings: ReportSettings, fee_procedure_ids: set[int] | None = None) -> dict[str, Any]:
+def measures(src, settings: ReportSettings, fee_procedure_ids: set[int]) -> dict[str, Any]:
     """The predicates over one dossier row (``facts.FACT_COLUMNS``), by name, written on its
-    ``shape`` bits and ``pay_mask``. The drill-down lists are made from these; the figures are
-    counted by :func:`classify` with the same bit logic (the tests hold every figure against
-    the count of the dossiers behind it)."""
+    ``shape`` bits, ``pay_mask`` and procedure. The drill-down lists are made from these; the
+    figures are counted by :func:`classify` with the same logic (the tests hold every figure
+    against the count of the dossiers behind it). The online-payment flag is turned into the
+    list of payment masks it says are online (``ReportSettings.online_masks``)."""
     shape, mask = src.c.shape, src.c.pay_mask
 
     def bit(value: int):
         return shape.op("&")(literal(value)) != 0
 
+    fee = src.c.procedure_id.in_(sorted(fee_procedure_ids) or [-1])
+    all_zero = and_(not_(bit(SHAPE_WITH_FEES)), not_(bit(SHAPE_NO_FEE_DATA)))  # charge lines, every one 0 đồng
+    with_fees = and_(fee, not_(all_zero))
+    flagged = and_(bit(SHAPE_PAID), mask.in_(settings.online_masks() or [-1]))
     counted = shape.op("&")(literal(SHAPE_NOT_COUNTED)) == 0
-    with_fees = and_(counted, bit(SHAPE_WITH_FEES))
-    paid = and_(counted, bit(SHAPE_PAID))
-    online = and_(paid, mask != 0, mask.op("&")(literal(settings.not_online_mask)) == 0)
+    to_pay = and_(counted, bit(SHAPE_WITH_FEES))
+    paid = and_(to_pay, bit(SHAPE_PAID))
     cashless = and_(paid, mask != 0, mask.op("&")(literal(CASH_BIT)) == 0)
-    zero = and_(counted, not_(bit(SHAPE_WITH_FEES)))
-    out = {
-        "dossiers": counted,
+    return {
+        "dossiers": true(),
+        "fee_procedure_dossiers": fee,
         "with_fees": with_fees,
-        "zero": zero,
+        "zero_fee": and_(fee, all_zero),
+        "no_fee_procedure": not_(fee),
+        "paid_online": flagged,
+        "flag_portal": and_(bit(SHAPE_PAID), mask.in_(settings.masks_with_flag(1) or [-1])),
+        "flag_gateway": and_(bit(SHAPE_PAID), mask.in_(settings.masks_with_flag(2) or [-1])),
+        "not_paid_online": and_(with_fees, not_(flagged)),
+        "paid_online_outside": and_(flagged, not_(with_fees)),
+        "to_pay": to_pay,
         "paid": paid,
-        "unpaid": and_(with_fees, not_(bit(SHAPE_PAID))),
-        "paid_online": online,
-        "not_paid_online": and_(with_fees, not_(online)),
+        "unpaid": and_(to_pay, not_(bit(SHAPE_PAID))),
         "cashless": cashless,
-        "not_cashless": and_(with_fees, not_(cashless)),
-        "any_online": and_(counted, mask.op("&")(literal(settings.online_mask)) != 0),
-        "no_fee_data": and_(counted, bit(SHAPE_NO_FEE_DATA)),
+        "not_cashless": and_(to_pay, not_(cashless)),
+        "no_fee_data": bit(SHAPE_NO_FEE_DATA),
         "cancelled": bit(SHAPE_CANCELLED),
         "not_started": bit(SHAPE_NOT_STARTED),
     }
-    if fee_procedure_ids is not None:
-        fee = src.c.procedure_id.in_(sorted(fee_procedure_ids) or [-1])
-        out["zero_fee"] = and_(zero, fee)  # what 3.6 subtracts: dossiers of fee procedures whose fees are all 0
-        out["no_fee_procedure"] = and_(zero, not_(fee))
-        out["fee_procedure_dossiers"] = and_(counted, fee)
-    return out
 
 
 def classify(shape: int, mask: int, n: int, due: int, paid_net: int, settings: ReportSettings,
-             fee_procedure: bool | None) -> Counts:
-    """The counts of ``n`` dossier rows of one shape and payment mask (the same rules as
-    :func:`measures`). ``fee_procedure`` None: not known (a month total), the all-zero
-    dossiers are then only in ``zero``."""
-    c = Counts()
+             fee_procedure: bool) -> Counts:
+    """The counts of ``n`` dossier rows of one shape, payment mask and kind of procedure (the
+    same rules as :func:`measures`)."""
+    c = Counts(dossiers=n)
+    flag = settings.flag(mask, bool(shape & SHAPE_PAID))  # payments.money_rules.online_flag
+    all_zero = not shape & SHAPE_WITH_FEES and not shape & SHAPE_NO_FEE_DATA
+    if fee_procedure:
+        c.fee_procedure_dossiers = n
+        if all_zero:
+            c.zero_fee = n
+        else:
+            c.with_fees = n
+    else:
+        c.no_fee_procedure = n
+    if flag:
+        c.flag_portal, c.flag_gateway = (n, 0) if flag == 1 else (0, n)
+        c.paid_online = n
+        if not c.with_fees:
+            c.paid_online_outside = n
+    if shape & SHAPE_WITH_FEES:
+        c.fee_data = n
+    if shape & SHAPE_NO_FEE_DATA:
+        c.no_fee_data = n
     if shape & SHAPE_CANCELLED:
         c.cancelled = n
         return c
     if shape & SHAPE_NOT_STARTED:
         c.not_started = n
         return c
-    c.dossiers = n
-    if shape & SHAPE_NO_FEE_DATA:
-        c.no_fee_data = n
-    if mask & settings.online_mask:
-        c.any_online = n
-    if not shape & SHAPE_WITH_FEES:
-        c.zero = n
-        if fee_procedure is True:
-            c.zero_fee = n
-        elif fee_procedure is False:
-            c.no_fee_procedure = n
-        return c
-    c.with_fees, c.amount_due, c.paid_amount = n, due, paid_net
-    if shape & SHAPE_PAID:
-        c.paid = n
-        if mask and not mask & settings.not_online_mask:
-            c.paid_online = n
-        if mask and not mask & CASH_BIT:
-            c.cashless = n
+    if shape & SHAPE_WITH_FEES:  # the service's own figures: counted dossiers with something to pay
+        c.to_pay, c.amount_due, c.paid_amount = n, due, paid_net
+        if shape & SHAPE_PAID:
+            c.paid = n
+            if mask and not mask & CASH_BIT:
+                c.cashless = n
     return c
 
 
-DRILL_MEASURES = ("dossiers", "with_fees", "zero_fee", "no_fee_procedure", "paid", "unpaid", "paid_online",
-                  "not_paid_online", "cashless", "not_cashless", "any_online", "no_fee_data", "cancelled",
-                  "not_started")
+DRILL_MEASURES = ("dossiers", "fee_procedure_dossiers", "with_fees", "zero_fee", "no_fee_procedure", "paid_online",
+                  "flag_portal", "flag_gateway", "not_paid_online", "paid_online_outside", "to_pay", "paid", "unpaid",
+                  "cashless", "not_cashless", "no_fee_data", "cancelled", "not_started")
 
 
 def _source(session: Session, period: Period, direct: bool):
@@ -159,7 +163,8 @@ def reference(session: Session) -> Reference:
 def fee_procedure_ids(session: Session) -> set[int]:
     """Procedures with fees: active in the catalogue, with a fee item that is not always exempt
     and has an amount or a rate above 0 (the catalogue is the city's copy of the national
-    database's fee data)."""
+    database's fee data), taken as it stands now whatever the period — as the portal takes
+    its database "as it stands today"."""
     f = FeeItem.__table__
     p = Procedure.__table__
     rows = session.execute(select(f.c.procedure_id).join(p, p.c.id == f.c.procedure_id).where(
@@ -173,42 +178,52 @@ def fee_procedure_ids(session: Session) -> set[int]:
 
 @dataclass
 class Counts:
-    dossiers: int = 0  # counted: processing started in the period, not cancelled
-    with_fees: int = 0  # counted with charges above 0: the denominator of 3.6 and of the cashless rate
-    zero_fee: int = 0  # counted, procedure with fees, every charge 0: what 3.6 subtracts
-    no_fee_procedure: int = 0  # counted, procedure without fees, nothing charged
-    paid: int = 0
-    paid_online: int = 0  # the numerator of 3.6
-    cashless: int = 0  # the numerator of the cashless rate
-    any_online: int = 0
-    no_fee_data: int = 0
-    cancelled: int = 0
-    not_started: int = 0
-    zero: int = 0  # counted, every charge 0 (zero_fee + no_fee_procedure when the procedure is known)
-    amount_due: int = 0  # đồng, over the dossiers with fees
-    paid_amount: int = 0  # đồng, net paid over the dossiers with fees
+    # item 3.6 as the portal counts it: every dossier that started in the period, whatever its status
+    dossiers: int = 0  # every dossier of the period
+    fee_procedure_dossiers: int = 0  # of procedures with a fee in the catalogue
+    zero_fee: int = 0  # of those, with charge lines that are all 0 đồng: what 3.6 subtracts
+    with_fees: int = 0  # fee_procedure_dossiers − zero_fee: the denominator of 3.6
+    no_fee_procedure: int = 0  # of procedures without a fee (in neither term)
+    paid_online: int = 0  # online-payment flag 1 or 2: the numerator of 3.6
+    flag_portal: int = 0  # flag 1: on the national portal's platform
+    flag_gateway: int = 0  # flag 2: through the city's gateway
+    paid_online_outside: int = 0  # flagged but not in the denominator (a charged dossier of a fee-free procedure)
+    fee_data: int = 0  # with a charge line above 0 đồng (item 3.5)
+    no_fee_data: int = 0  # without any charge line
+    cancelled: int = 0  # rejected, withdrawn, stopped (in the 766 figures, out of the service's own)
+    not_started: int = 0  # submitted, not yet accepted (likewise)
+    # the service's own figures, beyond the index: counted dossiers (not cancelled, started) with charges above 0
+    to_pay: int = 0  # the denominator of the cashless rate
+    paid: int = 0  # of those, paid in full
+    cashless: int = 0  # of those, paid without any cash: the numerator of the cashless rate
+    amount_due: int = 0  # đồng, over to_pay
+    paid_amount: int = 0  # đồng, net paid over to_pay
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     @property
-    def fee_procedure_dossiers(self) -> int:
-        """Dossiers of procedures with fees (before 3.6 subtracts the all-zero ones)."""
-        return self.with_fees + self.zero_fee
-
-    @property
     def rate(self) -> float | None:
-        """Item 3.6: paid online ÷ dossiers with fees."""
-        return self.paid_online / self.with_fees if self.with_fees else None
+        """Item 3.6: paid online ÷ dossiers with fees (at most 1: see ``paid_online_outside``)."""
+        return min(1.0, self.paid_online / self.with_fees) if self.with_fees else None
 
     @property
     def cashless_rate(self) -> float | None:
-        return self.cashless / self.with_fees if self.with_fees else None
+        return self.cashless / self.to_pay if self.to_pay else None
 
     @property
     def unpaid(self) -> int:
-        return self.with_fees - self.paid
+        return self.to_pay - self.paid
+
+    @property
+    def not_paid_online(self) -> int:
+        """In 3.6's denominator without the flag."""
+        return self.with_fees - (self.paid_online - self.paid_online_outside)
+
+    @property
+    def not_cashless(self) -> int:
+        return self.to_pay - self.cashless
 
 
 @dataclass
@@ -254,16 +269,21 @@ def breakdown(session: Session, period: Period, group_by: str | None = None, *, 
     ref = ref or reference(session)
     src, where = _source(session, period, direct)
     dims = _dimension(src, group_by)
-    by_procedure = group_by != "month"  # a year month by month reads the narrow index, in its order
-    keys = [*dims, *([src.c.procedure_id] if by_procedure else []), src.c.shape, src.c.pay_mask]
+    by_procedure = group_by in ("procedure", "field")
+    # 3.6's denominator depends on whether the procedure has a fee: grouped by that alone (one
+    # CASE) unless the procedure itself is the group, so that the groups stay few.
+    fee = src.c.procedure_id if by_procedure else \
+        case((src.c.procedure_id.in_(sorted(ref.fee_procedures) or [-1]), 1), else_=0)
+    keys = [*dims, fee.label("fee"), src.c.shape, src.c.pay_mask]
     query = select(*keys, func.count().label("n"), func.sum(src.c.amount_due).label("due"),
                    func.sum(src.c.paid_net).label("paid")).where(*where).group_by(*keys)
     groups: dict[Any, Group] = {}
     total = Counts()
     for row in session.execute(query):
-        procedure_id = row.procedure_id if by_procedure else None
+        procedure_id = row.fee if by_procedure else None
+        fee_procedure = procedure_id in ref.fee_procedures if by_procedure else bool(row.fee)
         counts = classify(int(row.shape), int(row.pay_mask), int(row.n), int(row.due or 0), int(row.paid or 0),
-                          settings, None if procedure_id is None else procedure_id in ref.fee_procedures)
+                          settings, fee_procedure)
         total.add(counts)
         if group_by is None:
             continue
@@ -324,11 +344,11 @@ class RateReport:
     legal_basis: str
 
 
-def _rate_report(indicator: str, b: Breakdown, numerator: str, basis: str) -> RateReport:
+def _rate_report(indicator: str, b: Breakdown, numerator: str, basis: str, denominator: str = "with_fees",
+                 rate: str = "rate") -> RateReport:
     def row(key: str, name: str, counts: Counts, name_en=None, kind=None) -> RateRow:
-        top = getattr(counts, numerator)
-        return RateRow(key, name, counts.dossiers, counts.with_fees, top,
-                       top / counts.with_fees if counts.with_fees else None, counts, name_en, kind)
+        return RateRow(key, name, counts.dossiers, getattr(counts, denominator), getattr(counts, numerator),
+                       getattr(counts, rate), counts, name_en, kind)
 
     rows = [row(g.key, g.name, g.counts, g.name_en, g.kind) for g in b.groups if g.counts.dossiers > 0]
     return RateReport(indicator, b.period, b.group_by, rows, row("total", "Tổng cộng", b.total), b.settings, basis)
@@ -336,25 +356,34 @@ def _rate_report(indicator: str, b: Breakdown, numerator: str, basis: str) -> Ra
 
 def online_payment_rate(session: Session, period: Period, group_by: str | None = None, *,
                         direct: bool = False) -> RateReport:
-    """Item 3.6 of Quyết định 766/QĐ-TTg, the online payment rate:
+    """Item 3.6 of Quyết định 766/QĐ-TTg, the online payment rate, as the national portal computes it.
 
-        dossiers paid online whose processing started in the period
-        ÷ (dossiers of procedures with a non-zero fee − those dossiers whose fees are all 0)
+    Source (DOMAIN.md, "The indicator as the portal computes it", from the portal's "Mô tả công
+    thức tính chỉ số 766"): "3.6, numerator: synced dossiers of the unit whose
+    ``DuocThanhToanTrucTuyen`` is 1 (paid on the national portal's platform) or 2 (paid through
+    the ministry's or province's payment gateway), whose processing started in the period. [...]
+    3.6, denominator: all dossiers of procedures that have a fee in the national procedures
+    database (fee not 0, not empty), less the dossiers of those procedures whose synced fee list
+    (``DanhSachLePhi``) has every ``Gia`` equal to 0. No status is excluded: withdrawn, refused
+    and stopped dossiers stay in. The period is the day processing started (the reception day)."
 
-    The denominator is the counted dossiers (not cancelled, processing started) whose charges
-    add up to more than 0; the numerator those of them paid in full, net of reversals and paid
-    refunds, with every payment through a channel counted as online (setting
-    ``reports.online_channels``: by default the national portal's payment platform and the
-    city's payment gateway). ``rate`` is None when no dossier had fees."""
+    So: numerator ``paid_online`` = dossiers whose flag (``money_rules.online_flag``, as sent in
+    the outbound events) is 1 or 2; denominator ``with_fees`` = dossiers of procedures with a fee
+    in the catalogue, less those with charge lines that are all 0 đồng (a dossier without any
+    charge line stays in: its fee list is not "all 0", it is missing). ``rate`` is None when the
+    denominator is 0 and never above 1 (``Counts.paid_online_outside`` counts flagged dossiers
+    outside the denominator)."""
     return _rate_report("3.6", breakdown(session, period, group_by, direct=direct), "paid_online", BASIS_766)
 
 
 def cashless_rate(session: Session, period: Period, group_by: str | None = None, *,
                   direct: bool = False) -> RateReport:
-    """The cashless rate: of the same dossiers with fees as item 3.6, those paid in full without
-    any cash — the portal, the gateway, a VietQR transfer at the counter and a card all count.
-    It is never below the online payment rate."""
-    return _rate_report("cashless", breakdown(session, period, group_by, direct=direct), "cashless", BASIS_CASHLESS)
+    """The service's own cashless rate, beyond the index (the city's follow-up of Nghị quyết
+    71/NQ-CP): of the dossiers with something to pay (charges above 0 đồng, not rejected,
+    withdrawn or stopped, processing started), those paid in full without any cash — the portal,
+    the gateway, a VietQR transfer at the counter and a card all count."""
+    return _rate_report("cashless", breakdown(session, period, group_by, direct=direct), "cashless", BASIS_CASHLESS,
+                        denominator="to_pay", rate="cashless_rate")
 
 
 @dataclass
@@ -363,8 +392,8 @@ class ProcedureItem:
     name: str
     field: str
     dossiers: int
-    carries_fee_data: bool
-    paid_online: bool  # at least one online payment
+    carries_fee_data: bool  # 3.5: a dossier of the period with non-zero fee data
+    paid_online: bool  # 3.5b: a dossier of the period with the online-payment flag 1 or 2
 
 
 @dataclass
@@ -381,16 +410,17 @@ class ProcedureShare:
         return self.numerator / self.denominator if self.denominator else None
 
 
-def _procedure_items(session: Session, period: Period, direct: bool) -> tuple[list[ProcedureItem], Reference]:
-    b = breakdown(session, period, "procedure", direct=direct)
+def _items(b: Breakdown) -> list[ProcedureItem]:
+    """One line per procedure with fees in the catalogue as it stands today (the divisor of
+    3.5 and 3.5b), with what its dossiers of the period carry."""
     by_code = {g.key: g.counts for g in b.groups}
     items = []
     for pid in sorted(b.ref.fee_procedures, key=lambda i: b.ref.procedures[i].code):
         p = b.ref.procedures[pid]
         counts = by_code.get(p.code, Counts())
-        items.append(ProcedureItem(p.code, p.name, p.field, counts.dossiers,
-                                   counts.dossiers > 0 and counts.no_fee_data == 0, counts.any_online > 0))
-    return items, b.ref
+        items.append(ProcedureItem(p.code, p.name, p.field, counts.dossiers, counts.fee_data > 0,
+                                   counts.paid_online > 0))
+    return items
 
 
 def _share(item: str, period: Period, items: list[ProcedureItem], hit) -> ProcedureShare:
@@ -402,20 +432,34 @@ def _share(item: str, period: Period, items: list[ProcedureItem], hit) -> Proced
 
 
 def item_3_5(session: Session, period: Period, *, direct: bool = False) -> ProcedureShare:
-    """Item 3.5 of Quyết định 766/QĐ-TTg: procedures with fees whose dossiers carry fee data
-    ÷ procedures with fees. A procedure counts when it had at least one counted dossier that
-    started in the period and every such dossier carries at least one charge line; the
-    denominator is every procedure with fees in the catalogue. Full marks at 80 %."""
-    items, _ = _procedure_items(session, period, direct)
-    return _share("3.5", period, items, lambda i: i.carries_fee_data)
+    """Item 3.5 of Quyết định 766/QĐ-TTg (2 points), as the national portal computes it.
+
+    Source (DOMAIN.md, "The indicator as the portal computes it"): "3.5: X = procedures that
+    had, in the period, a dossier synced with non-zero fee data; Y = procedures with fee
+    information in the national procedures database (not 0, not empty), taken as it stands
+    today. Full marks at 80 %, below that rate × points ÷ 80 %."
+
+    X: procedures of Y with at least one dossier started in the period (any status) carrying a
+    charge line above 0 đồng; Y: the procedures with a fee in the catalogue now
+    (:func:`fee_procedure_ids`), whatever the period."""
+    return _share("3.5", period, _items(breakdown(session, period, "procedure", direct=direct)),
+                  lambda i: i.carries_fee_data)
 
 
 def item_3_5b(session: Session, period: Period, *, direct: bool = False) -> ProcedureShare:
-    """Item 3.5b: procedures with fees that had at least one online payment (a payment, not
-    reversed, through a channel counted as online, for a counted dossier that started in the
-    period) ÷ procedures with fees. Full marks at 80 %."""
-    items, _ = _procedure_items(session, period, direct)
-    return _share("3.5b", period, items, lambda i: i.paid_online)
+    """Item 3.5b (2 points, full marks at 80 %): procedures with fees that had at least one
+    online payment ÷ procedures with fees.
+
+    Sources: DOMAIN.md's table of Quyết định 766/QĐ-TTg ("procedures with fees that had at least
+    one online payment ÷ procedures with fees"); the portal's description gives a divisor only
+    for 3.5 (Y: "procedures with fee information in the national procedures database (not 0,
+    not empty), taken as it stands today"), and knows a payment only by the dossier's flag. The
+    service follows the portal: the divisor is that same Y (the catalogue now, not the
+    procedures that had dossiers in the period), and a procedure counts when a dossier of the
+    period has the online-payment flag 1 or 2 (a part payment online, which sets no flag, does
+    not count)."""
+    return _share("3.5b", period, _items(breakdown(session, period, "procedure", direct=direct)),
+                  lambda i: i.paid_online)
 
 
 # --- the summary the dashboard and the disclosure show ----------------------------------------------
@@ -454,19 +498,13 @@ def summary(session: Session, period: Period, *, direct: bool = False) -> Summar
     (the same rules as :func:`online_payment_rate`, :func:`cashless_rate`, :func:`item_3_5`
     and :func:`item_3_5b`)."""
     b = breakdown(session, period, "procedure", direct=direct)
-    by_code = {g.key: g.counts for g in b.groups}
-    items = []
     fields_: dict[str, Group] = {}
     for g in b.groups:
         p = b.ref.procedure_by_code(g.key)
         fkey = p.field if p else "other"
         grp = fields_.setdefault(fkey, Group(fkey, FIELD_NAMES.get(fkey, OTHER_FIELD_NAME), None))
         grp.counts.add(g.counts)
-    for pid in sorted(b.ref.fee_procedures, key=lambda i: b.ref.procedures[i].code):
-        p = b.ref.procedures[pid]
-        counts = by_code.get(p.code, Counts())
-        items.append(ProcedureItem(p.code, p.name, p.field, counts.dossiers,
-                                   counts.dossiers > 0 and counts.no_fee_data == 0, counts.any_online > 0))
+    items = _items(b)
     return Summary(period, b.total, _share("3.5", period, items, lambda i: i.carries_fee_data),
                    _share("3.5b", period, items, lambda i: i.paid_online), b.settings,
                    sorted(fields_.values(), key=lambda g: g.key))
@@ -543,6 +581,7 @@ class DossierLine:
     payment_channels: list[str]
     paid_online: bool
     cashless: bool
+    online_flag: int = 0  # DuocThanhToanTrucTuyen, as the outbound events send it
 
 
 def dossiers_behind(session: Session, period: Period, measure: str, group_by: str | None = None,
@@ -564,7 +603,7 @@ def dossiers_behind(session: Session, period: Period, measure: str, group_by: st
     online, cashless = preds["paid_online"], preds["cashless"]
     count = session.scalar(select(func.count()).select_from(src).where(*conditions))
     query = select(src.c.dossier_id, d.c.code, src.c.agency_id, src.c.procedure_id, src.c.channel,
-                   d.c.submitted_at, src.c.status, src.c.amount_due, src.c.paid_net, src.c.pay_mask,
+                   d.c.submitted_at, src.c.status, src.c.amount_due, src.c.paid_net, src.c.pay_mask, src.c.shape,
                    case((online, True), else_=False).label("online"),
                    case((cashless, True), else_=False).label("cashless")) \
         .join(d, d.c.id == src.c.dossier_id).where(*conditions, src.c.dossier_id > after) \
@@ -576,7 +615,7 @@ def dossiers_behind(session: Session, period: Period, measure: str, group_by: st
                                  procedure.code if procedure else "", procedure.name if procedure else "",
                                  procedure.field if procedure else "", r.channel, r.submitted_at, r.status,
                                  int(r.amount_due), int(r.paid_net), channels_of(int(r.pay_mask)), bool(r.online),
-                                 bool(r.cashless)))
+                                 bool(r.cashless), settings.flag(int(r.pay_mask), bool(int(r.shape) & SHAPE_PAID))))
     return lines, int(count or 0)
 
 

@@ -16,12 +16,13 @@ computation.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
+from core.types import UTCDateTime
 
 
 class DossierFact(Base):
@@ -77,3 +78,50 @@ class PendingFact(Base):
 
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # dossier | receipt
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class PortalIndexUpload(Base):
+    """A supervisor's upload of the national portal's monthly export of the 766 online payment
+    index (per unit: numerator, denominator, rate), optionally with its per-dossier export;
+    kept so that each comparison can be shown again (``reports.portal_reconcile``)."""
+
+    __tablename__ = "portal_index_uploads"
+    __table_args__ = (Index("ix_portal_index_uploads_month", "month", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM: the period of the export
+    filename: Mapped[str] = mapped_column(String(255))
+    dossier_filename: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the files as uploaded (the same files again: same upload)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    unit_count: Mapped[int] = mapped_column(Integer)
+    dossier_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PortalIndexUnit(Base):
+    """One unit's line of an uploaded export, as the portal wrote it."""
+
+    __tablename__ = "portal_index_units"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("portal_index_uploads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # the file's row number
+    unit_code: Mapped[str] = mapped_column(String(60))
+    unit_name: Mapped[str] = mapped_column(String(300), default="")
+    numerator: Mapped[int] = mapped_column(BigInteger)
+    denominator: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float | None] = mapped_column(Float)  # a share 0–1 as the file gave it, if it did
+
+
+class PortalIndexDossier(Base):
+    """One dossier of an uploaded per-dossier export: the flag and fee total the portal holds."""
+
+    __tablename__ = "portal_index_dossiers"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("portal_index_uploads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    dossier_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    unit_code: Mapped[str | None] = mapped_column(String(60))
+    flag: Mapped[int | None] = mapped_column(Integer)  # DuocThanhToanTrucTuyen as the portal holds it
+    fee_total: Mapped[int | None] = mapped_column(BigInteger)  # the sum of its fee list's Gia

@@ -23,31 +23,38 @@ _RECEIPT_REF = {"required": ["form", "series", "number"],
                 "properties": {"form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER}}
 
 DEFINITION_36 = (
-    "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points): "
-    "`rate = paid_online ÷ dossiers_with_fees` over the dossiers whose processing started in the period, "
-    "which is the Indochina day of the dossier's `submitted_at`, `from` and `to` both included. "
-    "`dossiers`: dossiers counted (every status except rejected, withdrawn, stopped — cancelled — and "
-    "submitted — processing not started). `dossiers_with_fees`: those whose charges add up to more than 0 "
-    "(the dossiers of procedures with a fee, less those whose fees are all 0: exempt payers, online dossiers "
-    "under Nghị quyết 77/2025/NQ-HĐND). `paid_online`: those paid in full (allocations not reversed, less "
-    "refunds paid out) with every payment through a channel counted as online — by default the national "
-    "portal's payment platform (`portal`) and the city's payment gateway (`gateway`); the list is the setting "
-    "`reports.online_channels`, echoed as `online_channels`. A payment made after the period counts for the "
-    "period its dossier started in. `rate` is null for a group without dossiers with fees. The service's "
-    "documentation (docs/REPORTS.md) gives every rule and its basis."
+    "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points), "
+    "computed the way the national public service portal computes it: `rate = paid_online ÷ "
+    "dossiers_with_fees` over every dossier whose processing started in the period (the Indochina day of its "
+    "`submitted_at`, `from` and `to` both included), whatever its later status — withdrawn, refused and stopped "
+    "dossiers stay in. `dossiers`: every dossier of the group in the period. `dossiers_with_fees`: the dossiers "
+    "of procedures that have a non-zero fee in the catalogue, less those whose every charge line is 0 đồng (a "
+    "dossier without any charge line stays in). `paid_online`: the dossiers whose online-payment flag "
+    "(`DuocThanhToanTrucTuyen`, the value the outbound events send) is 1 (paid in full on the national portal's "
+    "platform) or 2 (paid in full through the city's gateway: a VietQR transfer for a dossier filed online, only "
+    "when `online_flag_vietqr_as_gateway` is true — the setting ONLINE_FLAG_VIETQR_AS_GATEWAY, off by default). "
+    "Added beside the contract's fields: `paid_on_portal` and `paid_through_gateway` (flag 1 and 2), "
+    "`paid_online_outside` (flagged dossiers outside the denominator: a charged dossier of a procedure without "
+    "fees; `rate` is then at most 1), `fee_procedure_dossiers`, `zero_fee`, and the service's own cashless rate "
+    "(`paid_cashless` ÷ `cashless_dossiers_to_pay` = `cashless_rate`: dossiers with charges above 0, not "
+    "rejected, withdrawn, stopped or merely submitted, paid without cash). A payment made after the period counts "
+    "for the period its dossier started in. docs/REPORTS.md gives every rule and its source."
 )
 
 EXAMPLE_RATE = {
     "from": "2026-11-01", "to": "2026-11-30", "group_by": "agency",
     "rows": [
         {"key": "HN-VPDKDD-CN02", "name": "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Đống Đa – Cầu Giấy",
-         "dossiers": 5, "dossiers_with_fees": 3, "paid_online": 2, "rate": 0.6666666666666666},
-        {"key": "P-HOANKIEM", "name": "UBND phường Hoàn Kiếm", "dossiers": 6, "dossiers_with_fees": 4,
-         "paid_online": 2, "rate": 0.5},
+         "dossiers": 6, "dossiers_with_fees": 5, "paid_online": 2, "rate": 0.4, "fee_procedure_dossiers": 6,
+         "zero_fee": 1, "paid_on_portal": 2, "paid_through_gateway": 0, "paid_online_outside": 0,
+         "cashless_dossiers_to_pay": 3, "paid_cashless": 2, "cashless_rate": 0.6666666666666666},
     ],
-    "total": {"key": "total", "name": "Tổng cộng", "dossiers": 11, "dossiers_with_fees": 7, "paid_online": 4,
-              "rate": 0.5714285714285714},
-    "online_channels": ["portal", "gateway"], "generated_at": "2026-12-01T08:00:00+07:00",
+    "total": {"key": "total", "name": "Tổng cộng", "dossiers": 6, "dossiers_with_fees": 5, "paid_online": 2,
+              "rate": 0.4, "fee_procedure_dossiers": 6, "zero_fee": 1, "paid_on_portal": 2, "paid_through_gateway": 0,
+              "paid_online_outside": 0, "cashless_dossiers_to_pay": 3, "paid_cashless": 2,
+              "cashless_rate": 0.6666666666666666},
+    "online_channels": ["portal"], "online_flag_vietqr_as_gateway": False,
+    "generated_at": "2026-12-01T08:00:00+07:00",
 }
 EXAMPLE_CASHLESS = {
     **{k: v for k, v in EXAMPLE_RATE.items() if k not in ("rows", "total")},
@@ -59,22 +66,25 @@ EXAMPLE_CASHLESS = {
 EXAMPLE_INDICATORS = {
     "from": "2026-11-01", "to": "2026-11-30",
     "items": [
-        {"item": "3.5", "numerator": 3, "denominator": 5, "rate": 0.6, "points": 1.5, "max_points": 2,
+        {"item": "3.5", "numerator": 4, "denominator": 5, "rate": 0.8, "points": 2.0, "max_points": 2,
          "full_marks_at": 0.8, "threshold_verified": True},
-        {"item": "3.5b", "numerator": 4, "denominator": 5, "rate": 0.8, "points": 2.0, "max_points": 2,
+        {"item": "3.5b", "numerator": 2, "denominator": 5, "rate": 0.4, "points": 1.0, "max_points": 2,
          "full_marks_at": 0.8, "threshold_verified": True},
-        {"item": "3.6", "numerator": 5, "denominator": 12, "rate": 0.4166666666666667, "points": 6.0,
+        {"item": "3.6", "numerator": 2, "denominator": 16, "rate": 0.125, "points": 2.5,
          "max_points": 6, "full_marks_at": 0.3, "threshold_verified": False},
     ],
-    "points": 9.5, "max_points": 10,
+    "points": 5.5, "max_points": 10,
     "cashless": {"numerator": 7, "denominator": 12, "rate": 0.5833333333333334},
-    "counts": {"dossiers": 16, "fee_procedure_dossiers": 15, "zero_fee": 3, "dossiers_with_fees": 12,
-               "no_fee_procedure": 1, "paid": 9, "paid_online": 5, "cashless": 7, "cancelled": 2, "not_started": 1,
-               "amount_due": 9_124_000, "amount_paid": 7_496_000, "online_rate": 0.4166666666666667,
+    "counts": {"dossiers": 19, "fee_procedure_dossiers": 18, "zero_fee": 2, "dossiers_with_fees": 16,
+               "no_fee_procedure": 1, "paid": 9, "paid_online": 2, "paid_on_portal": 2, "paid_through_gateway": 0,
+               "paid_online_outside": 0, "fee_data": 15, "no_fee_data": 1, "cashless_dossiers_to_pay": 12,
+               "cashless": 7, "cancelled": 2, "not_started": 1,
+               "amount_due": 9_124_000, "amount_paid": 7_496_000, "online_rate": 0.125,
                "cashless_rate": 0.5833333333333334},
     "procedures": [{"code": "2.000806", "name": "Đăng ký kết hôn có yếu tố nước ngoài", "field": "civil_status",
                     "dossiers": 6, "carries_fee_data": True, "paid_online": True}],
-    "online_channels": ["portal", "gateway"], "generated_at": "2026-12-01T08:00:00+07:00",
+    "online_channels": ["portal"], "online_flag_vietqr_as_gateway": False,
+    "generated_at": "2026-12-01T08:00:00+07:00",
 }
 EXAMPLE_DOSSIERS = {
     "from": "2026-11-01", "to": "2026-11-30", "measure": "paid_online", "group_by": "agency", "key": "P-HOANKIEM",
@@ -82,7 +92,7 @@ EXAMPLE_DOSSIERS = {
     "items": [{"code": "000.20.01.H26-261103-0001", "agency_code": "P-HOANKIEM", "procedure_code": "2.000806",
                "field": "civil_status", "channel": "online", "submitted_at": "2026-11-03T09:00:00+07:00",
                "status": "accepted", "amount_due": 1_000_000, "amount_paid": 1_000_000,
-               "payment_channels": ["gateway"], "paid_online": True, "cashless": True}],
+               "payment_channels": ["portal"], "paid_online": True, "cashless": True, "online_flag": 1}],
     "next": None,
 }
 EXAMPLE_COLLECTIONS = {
@@ -158,14 +168,27 @@ _ROW_PROPS = {"key": {"type": "string", "description": "The agency's or procedur
                                                        "channel, or the month `YYYY-MM`; `total` in `total`."},
               "name": {"type": "string"}, "dossiers": {**COUNT, "description": "Dossiers counted."},
               "dossiers_with_fees": {**COUNT, "description": "The denominator."}}
+_FLAG_SETTING = {"type": "boolean", "description": "ONLINE_FLAG_VIETQR_AS_GATEWAY: whether a VietQR transfer for "
+                                                   "a dossier filed online sets the online-payment flag 2."}
 
 SCHEMAS: dict[str, Any] = {
     "OnlineRateRow": {
         "type": "object", "required": ["key", "name", "dossiers", "dossiers_with_fees", "paid_online", "rate"],
-        "properties": {**_ROW_PROPS, "paid_online": {**COUNT, "description": "The numerator."},
+        "properties": {**_ROW_PROPS,
+                       "dossiers": {**COUNT, "description": "Every dossier of the group in the period."},
+                       "paid_online": {**COUNT, "description": "The numerator: online-payment flag 1 or 2."},
                        "rate": {"type": "number", "minimum": 0, "maximum": 1,
-                                "description": "paid_online ÷ dossiers_with_fees, between 0 and 1; 0 when "
-                                               "dossiers_with_fees is 0 (nothing to pay)."}},
+                                "description": "paid_online ÷ dossiers_with_fees, between 0 and 1 (at most 1); 0 "
+                                               "when dossiers_with_fees is 0 (nothing to pay)."},
+                       "fee_procedure_dossiers": {**COUNT, "description": "Dossiers of procedures with a fee."},
+                       "zero_fee": {**COUNT, "description": "Of those, with charge lines all 0 đồng (subtracted)."},
+                       "paid_on_portal": {**COUNT, "description": "Flag 1."},
+                       "paid_through_gateway": {**COUNT, "description": "Flag 2."},
+                       "paid_online_outside": {**COUNT, "description": "Flagged, outside the denominator."},
+                       "cashless_dossiers_to_pay": {**COUNT, "description": "The service's own cashless rate: its "
+                                                                            "denominator."},
+                       "paid_cashless": {**COUNT, "description": "Paid in full without cash."},
+                       "cashless_rate": RATE},
     },
     "OnlinePaymentRate": {
         "type": "object", "description": DEFINITION_36,
@@ -176,7 +199,9 @@ SCHEMAS: dict[str, Any] = {
                      "description": "One per group with at least one counted dossier, by key."},
             "total": _ref("OnlineRateRow"),
             "online_channels": {"type": "array", "items": {"type": "string"},
-                                "description": "The payment channels counted as online (configuration)."},
+                                "description": "The payment channels the online-payment flag counts (from "
+                                               "`online_flag_vietqr_as_gateway`)."},
+            "online_flag_vietqr_as_gateway": _FLAG_SETTING,
             "generated_at": TIME,
         },
     },
@@ -187,12 +212,15 @@ SCHEMAS: dict[str, Any] = {
     },
     "CashlessRate": {
         "type": "object",
-        "description": "The cashless rate: of the dossiers with fees (as for item 3.6), those paid in full without "
-                       "any cash payment — portal, gateway, a VietQR transfer at the counter and a card all count.",
+        "description": "The service's own cashless rate, beyond the 766 index: of the dossiers with something to "
+                       "pay (charges above 0 đồng; not rejected, withdrawn, stopped or merely submitted; "
+                       "`dossiers_with_fees` here), those paid in full without any cash payment — portal, gateway, "
+                       "a VietQR transfer at the counter and a card all count.",
         "required": ["from", "to", "group_by", "rows", "total", "online_channels", "generated_at"],
         "properties": {"from": DATE, "to": DATE, "group_by": {"type": "string", "enum": list(GROUPS)},
                        "rows": {"type": "array", "items": _ref("CashlessRateRow")}, "total": _ref("CashlessRateRow"),
-                       "online_channels": {"type": "array", "items": {"type": "string"}}, "generated_at": TIME},
+                       "online_channels": {"type": "array", "items": {"type": "string"}},
+                       "online_flag_vietqr_as_gateway": _FLAG_SETTING, "generated_at": TIME},
     },
     "IndicatorItem": {
         "type": "object",
@@ -215,6 +243,8 @@ SCHEMAS: dict[str, Any] = {
                      "online_rate", "cashless_rate"],
         "properties": {"dossiers": COUNT, "fee_procedure_dossiers": COUNT, "zero_fee": COUNT,
                        "dossiers_with_fees": COUNT, "no_fee_procedure": COUNT, "paid": COUNT, "paid_online": COUNT,
+                       "paid_on_portal": COUNT, "paid_through_gateway": COUNT, "paid_online_outside": COUNT,
+                       "fee_data": COUNT, "no_fee_data": COUNT, "cashless_dossiers_to_pay": COUNT,
                        "cashless": COUNT, "cancelled": COUNT, "not_started": COUNT, "amount_due": MONEY,
                        "amount_paid": {"type": "integer"}, "online_rate": RATE, "cashless_rate": RATE},
     },
@@ -237,7 +267,8 @@ SCHEMAS: dict[str, Any] = {
                                                     "field": {"type": "string"}, "dossiers": COUNT,
                                                     "carries_fee_data": {"type": "boolean"},
                                                     "paid_online": {"type": "boolean"}}}},
-            "online_channels": {"type": "array", "items": {"type": "string"}}, "generated_at": TIME,
+            "online_channels": {"type": "array", "items": {"type": "string"}},
+            "online_flag_vietqr_as_gateway": _FLAG_SETTING, "generated_at": TIME,
         },
     },
     "ReportDossier": {
@@ -251,7 +282,9 @@ SCHEMAS: dict[str, Any] = {
                        "amount_paid": {"type": "integer", "description": "Net: allocations less paid refunds."},
                        "payment_channels": {"type": "array", "items": {"type": "string", "enum": [
                            "portal", "gateway", "counter_transfer", "card", "cash"]}},
-                       "paid_online": {"type": "boolean"}, "cashless": {"type": "boolean"}},
+                       "paid_online": {"type": "boolean"}, "cashless": {"type": "boolean"},
+                       "online_flag": {"type": "integer", "enum": [0, 1, 2],
+                                       "description": "DuocThanhToanTrucTuyen, as the outbound events send it."}},
     },
     "ReportDossierList": {
         "type": "object", "required": ["from", "to", "measure", "group_by", "key", "count", "items", "next"],
@@ -563,3 +596,119 @@ PATHS: dict[str, Any] = {
 TAGS = [{"name": "Reports", "description": "The online payment rate the city is judged on (Quyết định 766/QĐ-TTg), "
                                            "the cashless rate, money collected, payment times, delays, e-receipts."}]
 
+
+
+# --- reconciling item 3.6 with the portal's figure ------------------------------------------------------
+
+_FIGURE = {"type": "object", "required": ["numerator", "denominator", "rate"],
+           "properties": {"numerator": COUNT, "denominator": COUNT, "rate": RATE}}
+_EXPLANATION = {
+    "type": "object",
+    "required": ["dossier_code", "unit_code", "reason", "our_flag", "portal_flag", "our_fee_total",
+                 "portal_fee_total", "in_our_denominator", "event_status"],
+    "properties": {
+        "dossier_code": {"type": "string"}, "unit_code": {"type": "string"},
+        "reason": {"type": "string", "enum": ["not_synced", "missing_on_portal", "unknown_to_service",
+                                              "flag_differs", "fee_data_differs"],
+                   "description": "not_synced: its last outbound event is pending or dead; missing_on_portal / "
+                                  "unknown_to_service: only one side lists it (per-dossier export); flag_differs, "
+                                  "fee_data_differs: what the portal holds (its per-dossier export, else the last "
+                                  "delivered event) is not what the service counts now."},
+        "our_flag": {"type": ["integer", "null"]}, "portal_flag": {"type": ["integer", "null"]},
+        "our_fee_total": {"type": ["integer", "null"]}, "portal_fee_total": {"type": ["integer", "null"]},
+        "in_our_denominator": {"type": ["boolean", "null"]}, "event_status": _nullable("string")},
+}
+SCHEMAS["PortalIndexComparison"] = {
+    "type": "object",
+    "description": "An upload of the portal's monthly export of item 3.6 against the service's figure of the same "
+                   "month: per unit, both figures and, for a unit that differs, the dossiers that explain it.",
+    "required": ["id", "month", "filename", "dossier_filename", "uploaded_at", "uploaded_by", "units_in_file",
+                 "dossiers_in_file", "online_flag_vietqr_as_gateway", "ours", "portal", "units", "unknown_dossiers"],
+    "properties": {
+        "id": {"type": "integer"}, "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+        "filename": {"type": "string"}, "dossier_filename": _nullable("string"), "uploaded_at": TIME,
+        "uploaded_by": {"type": "string"}, "units_in_file": COUNT, "dossiers_in_file": COUNT,
+        "online_flag_vietqr_as_gateway": _FLAG_SETTING, "ours": _FIGURE, "portal": _FIGURE,
+        "units": {"type": "array", "description": "Units that differ first, then by code.", "items": {
+            "type": "object",
+            "required": ["code", "name", "known", "differs", "ours", "portal", "portal_rate_in_file",
+                         "numerator_difference", "denominator_difference", "dossiers"],
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                           "known": {"type": "boolean", "description": "The service knows the unit's code."},
+                           "differs": {"type": "boolean"}, "ours": _FIGURE,
+                           "portal": {**_FIGURE, "type": ["object", "null"]},
+                           "portal_rate_in_file": {"type": ["number", "null"]},
+                           "numerator_difference": {"type": "integer", "description": "Ours − the portal's."},
+                           "denominator_difference": {"type": "integer", "description": "Ours − the portal's."},
+                           "dossiers": {"type": "array", "items": _EXPLANATION}}}},
+        "unknown_dossiers": {"type": "array", "items": _EXPLANATION},
+    },
+}
+SCHEMAS["PortalIndexUploads"] = {
+    "type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {
+        "type": "object",
+        "required": ["id", "month", "filename", "dossier_filename", "uploaded_at", "uploaded_by", "units_in_file",
+                     "dossiers_in_file"],
+        "properties": {"id": {"type": "integer"}, "month": {"type": "string"}, "filename": {"type": "string"},
+                       "dossier_filename": _nullable("string"), "uploaded_at": TIME, "uploaded_by": {"type": "string"},
+                       "units_in_file": COUNT, "dossiers_in_file": COUNT}}}},
+}
+RESPONSES["BadPortalExport"] = _error(
+    "The month is not `YYYY-MM`, a file is missing, or the export cannot be read: the refusal names the row and "
+    "column (`params.where`: `file`, `column:<name>`, `row:<n>` or `row:<n>:<column>`) and the problem "
+    "(`params.problem`). Nothing is stored.",
+    _problem(422, "Unprocessable Entity", "the portal's export cannot be read (row:3:Tử số): not_a_count",
+             [{"field": "file", "message": "row:3:Tử số: not_a_count"}], code="portal_export_invalid",
+             params={"where": "row:3:Tử số", "problem": "not_a_count"}), "invalid")
+RESPONSES["PortalExportTooLarge"] = _error(
+    "The files are larger than the service accepts in one request (MAX_CONTENT_LENGTH, 16 MB by default).",
+    _problem(413, "Request Entity Too Large", "the request is larger than 16777216 bytes"))
+RESPONSES["UnknownUpload"] = _error("No upload with that id.", _problem(404, "Not Found", "no upload 7"))
+EXAMPLE_COMPARISON = {
+    "id": 7, "month": "2026-11", "filename": "chi-so-766-2026-11.csv", "dossier_filename": None,
+    "uploaded_at": "2026-12-05T09:00:00+07:00", "uploaded_by": "user:giamsat", "units_in_file": 1,
+    "dossiers_in_file": 0, "online_flag_vietqr_as_gateway": False,
+    "ours": {"numerator": 2, "denominator": 5, "rate": 0.4}, "portal": {"numerator": 1, "denominator": 5, "rate": 0.2},
+    "units": [{"code": "HN-VPDKDD-CN02", "name": "Chi nhánh Văn phòng Đăng ký đất đai", "known": True,
+               "differs": True, "ours": {"numerator": 2, "denominator": 5, "rate": 0.4},
+               "portal": {"numerator": 1, "denominator": 5, "rate": 0.2}, "portal_rate_in_file": 0.2,
+               "numerator_difference": 1, "denominator_difference": 0,
+               "dossiers": [{"dossier_code": "CN2-C1", "unit_code": "HN-VPDKDD-CN02", "reason": "not_synced",
+                             "our_flag": 1, "portal_flag": None, "our_fee_total": 3_028_000,
+                             "portal_fee_total": None, "in_our_denominator": True, "event_status": "dead"}]}],
+    "unknown_dossiers": [],
+}
+PATHS["/api/v1/reports/portal-index"] = {
+    "post": _op(
+        "uploadPortalIndex", "Reports", "Upload the portal's monthly export of item 3.6 and compare",
+        "`multipart/form-data`: `month` (`YYYY-MM`), `file` (the export per unit, CSV or XLSX: unit code, name, "
+        "numerator, denominator, rate — header names in docs/REPORTS.md, Vietnamese as the portal writes them) "
+        "and optionally `dossiers` (the per-dossier export: dossier code, unit, `DuocThanhToanTrucTuyen`, fee "
+        "total; an XLSX `file` may carry it as a second sheet). Answers 201 with the comparison; the same files "
+        "for the same month again answer 200 with the upload already stored.", ["supervisor", "admin"],
+        {"201": {"description": "Stored and compared.", "content": _json("PortalIndexComparison", EXAMPLE_COMPARISON)},
+         "200": {"description": "The same files were uploaded before: that upload's comparison.",
+                 "content": _json("PortalIndexComparison", EXAMPLE_COMPARISON)},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden", "413": "PortalExportTooLarge",
+                      "422": "BadPortalExport"})},
+        requestBody={"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["month", "file"],
+                       "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                      "file": {"type": "string", "format": "binary"},
+                                      "dossiers": {"type": "string", "format": "binary"}}}}}}),
+    "get": _op(
+        "listPortalIndexUploads", "Reports", "The portal's exports uploaded", "The latest 50, newest first.",
+        READERS,
+        {"200": {"description": "The uploads.", "content": _json("PortalIndexUploads", {"items": [
+            {k: EXAMPLE_COMPARISON[k] for k in ("id", "month", "filename", "dossier_filename", "uploaded_at",
+                                                "uploaded_by", "units_in_file", "dossiers_in_file")}]})},
+         **_errors(**{"401": "Unauthorized", "403": "Forbidden"})}),
+}
+PATHS["/api/v1/reports/portal-index/{upload_id}"] = {"get": _op(
+    "getPortalIndexComparison", "Reports", "An upload of the portal's export compared with the service's figure",
+    "The comparison as the upload answered it, computed again now.", READERS,
+    {"200": {"description": "The comparison.", "content": _json("PortalIndexComparison", EXAMPLE_COMPARISON)},
+     **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownUpload"})},
+    parameters=[{"name": "upload_id", "in": "path", "required": True, "schema": {"type": "integer"},
+                 "example": 7}])}

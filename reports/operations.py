@@ -131,7 +131,7 @@ def payment_times(session: Session, period: Period, *, direct: bool = False,
     ref = ref or reference(session)
     settings = load_settings(session)
     src, where = _source(session, period, direct)
-    preds = measures(src, settings)
+    preds = measures(src, settings, ref.fee_procedures)
     query = select(src.c.agency_id, src.c.request_to_paid_s) \
         .where(*where, preds["paid"], src.c.request_to_paid_s.is_not(None))
     by_agency: dict[int, list[int]] = {}

@@ -24,6 +24,7 @@ from core.login import roles_required
 from core.ratelimit import limit
 from core.users import Role
 from payments.models import Agency
+from payments.portal_sync import vietqr_as_gateway
 
 from .charts import Series, bars_svg, trend_svg
 from .definitions import GROUPS, Period, parse_period, trend_period
@@ -99,12 +100,15 @@ def group_name(group_by: str, group) -> str:
 
 def measure_label(measure: str) -> str:
     return {
-        "dossiers": _("Hồ sơ được tính"), "with_fees": _("Hồ sơ có phí, lệ phí"),
+        "dossiers": _("Hồ sơ bắt đầu xử lý trong kỳ"), "with_fees": _("Hồ sơ có phí, lệ phí"),
+        "fee_procedure_dossiers": _("Hồ sơ của thủ tục có phí"),
         "zero_fee": _("Hồ sơ của thủ tục có phí nhưng phí bằng 0"),
         "no_fee_procedure": _("Hồ sơ của thủ tục không thu phí"),
         "paid": _("Đã nộp đủ"), "unpaid": _("Chưa nộp đủ"), "paid_online": _("Thanh toán trực tuyến"),
+        "flag_portal": _("Cờ 1: nền tảng thanh toán của Cổng"), "flag_gateway": _("Cờ 2: cổng thanh toán của thành phố"),
+        "paid_online_outside": _("Có cờ trực tuyến, ngoài mẫu số"), "to_pay": _("Hồ sơ phải nộp"),
         "not_paid_online": _("Chưa thanh toán trực tuyến"), "cashless": _("Không dùng tiền mặt"),
-        "not_cashless": _("Có tiền mặt hoặc chưa nộp đủ"), "any_online": _("Có khoản nộp trực tuyến"),
+        "not_cashless": _("Có tiền mặt hoặc chưa nộp đủ"),
         "no_fee_data": _("Không có thông tin phí"), "cancelled": _("Bị từ chối, rút, dừng xử lý"),
         "not_started": _("Mới nộp, chưa tiếp nhận"),
     }.get(measure, measure)
@@ -121,7 +125,8 @@ def status_label(status: str) -> str:
 @bp.app_context_processor
 def _report_helpers():
     return {"report_tier_label": tier_label, "report_group_label": group_label, "report_group_name": group_name,
-            "report_measure_label": measure_label, "report_status_label": status_label, "report_localized": localized}
+            "report_measure_label": measure_label, "report_status_label": status_label, "report_localized": localized,
+            "report_vietqr_as_gateway": vietqr_as_gateway}
 
 
 def _today() -> date:
@@ -428,3 +433,79 @@ def receipts_usage():
         quarter_value=period.label if period else request.args.get("quarter", ""),
         previous_quarter=quarter_of(shown.start - timedelta(days=1)).label,
         next_quarter=quarter_of(shown.end + timedelta(days=1)).label, period_args=_period_args(shown)), status
+
+
+# --- reconciling item 3.6 with the portal's figure ------------------------------------------------------
+
+
+def reason_label(reason: str) -> str:
+    return {"not_synced": _("Chưa đồng bộ: sự kiện gửi đi chưa được nhận"),
+            "missing_on_portal": _("Cổng không có hồ sơ này"),
+            "unknown_to_service": _("Hệ thống không có hồ sơ này"),
+            "flag_differs": _("Cờ thanh toán trực tuyến khác"),
+            "fee_data_differs": _("Thông tin phí, lệ phí khác")}.get(reason, reason)
+
+
+def _portal_index_page(status: int = 200, error: str | None = None, detail: str | None = None):
+    from .portal_reconcile import list_uploads
+
+    today = _today()
+    previous = Period.month(today.year, today.month).start - timedelta(days=1)
+    return render_template("reports/portal_index.html", uploads=list_uploads(db.session), error=error, detail=detail,
+                           month_value=request.form.get("month") or f"{previous.year:04d}-{previous.month:02d}",
+                           reason_label=reason_label, period_args=_period_args(Period.month(today.year, today.month)),
+                           may_upload=_may_upload()), status
+
+
+def _may_upload() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated and current_user.may(Role.SUPERVISOR.value))
+
+
+@bp.get("/portal-index")
+@roles_required(*READ)
+def portal_index():
+    """The portal's exports uploaded so far, and the form to upload one (supervisors)."""
+    return _portal_index_page()
+
+
+@bp.post("/portal-index")
+@roles_required(Role.SUPERVISOR.value)
+def upload_portal_index():
+    from flask import flash, redirect
+    from flask_login import current_user
+
+    from core.refusals import refusal_text
+
+    from .portal_reconcile import store_upload
+
+    part, dossiers = request.files.get("file"), request.files.get("dossiers")
+    if part is None or not part.filename:
+        return _portal_index_page(422, _("Chọn tệp xuất chỉ số của Cổng để tải lên."))
+    try:
+        upload, created = store_upload(db.session, request.form.get("month", ""), part.read(), part.filename,
+                                       current_user.actor, dossiers.read() if dossiers and dossiers.filename else None,
+                                       dossiers.filename if dossiers else None)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _portal_index_page(exc.status, refusal_text(exc), exc.detail)
+    flash(_("Đã lưu tệp của Cổng: %(n)d đơn vị.", n=upload.unit_count) if created
+          else _("Tệp này đã được tải lên trước đây (cùng nội dung): đây là kết quả đối chiếu của nó."),
+          "success" if created else "info")
+    return redirect(url_for(".portal_index_comparison", upload_id=upload.id))
+
+
+@bp.get("/portal-index/<int:upload_id>")
+@roles_required(*READ)
+def portal_index_comparison(upload_id: int):
+    """One upload against the service's figure of the same month, unit by unit."""
+    from .portal_reconcile import compare, get_upload
+
+    try:
+        comparison = compare(db.session, get_upload(db.session, upload_id))
+    except NotFound:
+        abort(404)
+    return render_template("reports/portal_comparison.html", c=comparison, reason_label=reason_label,
+                           period_args=_period_args(comparison.period))

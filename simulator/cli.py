@@ -326,6 +326,49 @@ def portal_pay(dossier_code: str, no_confirm: bool, fail: bool, bank_callback: s
     sys.exit(0 if outcome in ("delivered", "duplicate") else 2)
 
 
+@bank_cli.command("portal-export")
+@click.option("--month", required=True, help="The month YYYY-MM (dossiers whose processing started in it).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="The unit export to write: .csv (semicolon-separated, as the portal's spreadsheet) or .xlsx "
+                   "(with a second sheet of dossiers).")
+@click.option("--dossiers-out", type=click.Path(dir_okay=False), help="Also write the per-dossier export (CSV).")
+@click.option("--unsynced", multiple=True, metavar="CODE",
+              help="A deliberate difference: the portal never received this dossier's events.")
+@click.option("--flag", "flags", multiple=True, metavar="CODE=N",
+              help="A deliberate difference: the portal holds flag N (0, 1, 2) for this dossier.")
+@with_appcontext
+def portal_export(month: str, out: str, dossiers_out: str | None, unsynced: tuple[str, ...],
+                  flags: tuple[str, ...]) -> None:
+    """The national portal's monthly export of the 766 online payment index (item 3.6) per unit,
+    computed as the portal would from what it received (simulator/portal_export.py)."""
+    from simulator import portal_export as export
+
+    try:
+        year, number = (int(x) for x in month.split("-"))
+        if not (2000 <= year <= 2100 and 1 <= number <= 12) or len(month) != 7:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter("a month YYYY-MM", param_hint="--month") from None
+    overrides: dict[str, int] = {}
+    for item in flags:
+        code, _, value = item.rpartition("=")
+        if not code or value not in ("0", "1", "2"):
+            raise click.BadParameter(f"{item!r}: CODE=0, 1 or 2", param_hint="--flag")
+        overrides[code] = int(value)
+    dossiers = export.portal_dossiers(db.session, month, unsynced=set(unsynced), flags=overrides)
+    units = export.portal_units(db.session, dossiers)
+    target = Path(out)
+    if target.suffix.lower() == ".xlsx":
+        target.write_bytes(export.write_xlsx(units, dossiers, month))
+    else:
+        target.write_bytes(export.write_units_csv(units))
+    if dossiers_out:
+        Path(dossiers_out).write_bytes(export.write_dossiers_csv(dossiers))
+    numerator, denominator = sum(u.numerator for u in units), sum(u.denominator for u in units)
+    click.echo(f"portal export {month}: {len(units)} units, {numerator} of {denominator} dossiers paid online "
+               f"-> {target}")
+
+
 @bank_cli.command("storm")
 @click.option("--rate", type=float, required=True, help="Callbacks per second to aim at.")
 @click.option("--duration", type=float, required=True, help="Seconds.")

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from core.clock import isoformat_ict, utcnow
 from payments.models import Dossier, PaymentRequest
 from payments.money_rules import dossier_event_part
+from payments.portal_sync import fee_codes, vietqr_as_gateway
 
 from reconciliation.models import OutboxDelivery, OutboxEvent
 
@@ -52,11 +53,13 @@ def dossier_payload(session: Session, dossier: Dossier) -> dict[str, Any]:
         code=dossier.code, portal_code=dossier.portal_code, procedure_code=dossier.procedure.code,
         agency_code=dossier.agency.code, channel=dossier.channel, amount_due=dossier.amount_due,
         amount_paid=dossier.amount_paid, fees=fee_list(dossier.charges),
-        payment_channels=[a.payment_channel for a in allocations])
+        payment_channels=[a.payment_channel for a in allocations], vietqr_as_gateway=vietqr_as_gateway(),
+        fee_codes=fee_codes())
 
 
 def fee_list(charges) -> list[dict[str, Any]]:
-    """The ``fees`` of an event's dossier: its charge lines."""
+    """The ``fees`` of an event's dossier: its charge lines (``money_rules.portal_fee_list``
+    adds the portal's names for them)."""
     return [{"fee_code": c.fee_code, "name": c.name, "kind": c.kind, "amount": c.amount,
              "legal_basis": c.legal_basis} for c in charges]
 

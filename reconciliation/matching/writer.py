@@ -589,8 +589,10 @@ def _stale_requests(state: State, rows: Rows, dossiers: list[DossierRow], paid: 
 def _events(state: State, rows: Rows, paid: list[Paid], reversed_: list[Reversed], cancelled: list[RequestRow],
             extras: _Extras, now: datetime) -> None:
     """The outbound events: one per payment and reversal, one per cancellation."""
+    from payments.portal_sync import fee_codes, vietqr_as_gateway
     from reconciliation.channels.outbox import fee_list
 
+    as_gateway, codes = vietqr_as_gateway(), fee_codes()
     fees = {dossier_id: fee_list(charges) for dossier_id, charges in extras.charges.items()}
     channels: dict[int, list[str]] = defaultdict(list, {k: list(v) for k, v in extras.channels.items()})
     names = extras.names
@@ -599,7 +601,8 @@ def _events(state: State, rows: Rows, paid: list[Paid], reversed_: list[Reversed
         return dossier_event_part(
             code=dossier.code, portal_code=dossier.portal_code, procedure_code=names[dossier.id][0],
             agency_code=names[dossier.id][1], channel=dossier.channel, amount_due=dossier.amount_due,
-            amount_paid=amount_paid, fees=fees.get(dossier.id, []), payment_channels=channels[dossier.id])
+            amount_paid=amount_paid, fees=fees.get(dossier.id, []), payment_channels=channels[dossier.id],
+            vietqr_as_gateway=as_gateway, fee_codes=codes)
 
     def add(event_type: str, dossier: DossierRow, body: dict[str, Any]) -> None:
         event_id = "evt_" + secrets.token_hex(12)

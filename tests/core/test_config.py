@@ -45,3 +45,15 @@ def test_the_group_commit_size_is_a_positive_whole_number(tmp_path, monkeypatch)
         monkeypatch.setenv("CALLBACK_BATCH_MAX", wrong)
         with pytest.raises(ConfigError, match="CALLBACK_BATCH_MAX must be a whole number"):
             load_settings(str(tmp_path))
+
+
+def test_the_online_flag_setting_is_off_unless_turned_on(tmp_path, monkeypatch):
+    assert load_settings(str(tmp_path))["ONLINE_FLAG_VIETQR_AS_GATEWAY"] is False
+    for on in ("1", "true", "ON", " yes "):
+        monkeypatch.setenv("ONLINE_FLAG_VIETQR_AS_GATEWAY", on)
+        assert load_settings(str(tmp_path))["ONLINE_FLAG_VIETQR_AS_GATEWAY"] is True
+    monkeypatch.setenv("ONLINE_FLAG_VIETQR_AS_GATEWAY", "off")
+    assert load_settings(str(tmp_path))["ONLINE_FLAG_VIETQR_AS_GATEWAY"] is False
+    monkeypatch.setenv("ONLINE_FLAG_VIETQR_AS_GATEWAY", "maybe")
+    with pytest.raises(ConfigError, match="ONLINE_FLAG_VIETQR_AS_GATEWAY must be on or off"):
+        load_settings(str(tmp_path))

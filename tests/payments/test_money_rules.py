@@ -93,8 +93,15 @@ def test_a_paid_dossier_gets_one_receipt_per_kind_with_something_to_pay(charges,
 
 
 def test_the_online_flag_and_the_event_dossier():
-    assert rules.online_flag(["gateway", "portal"]) == 1 and rules.online_flag(["gateway"]) == 2
-    assert rules.online_flag(["cash", "counter_transfer"]) == 0
+    assert rules.online_flag(["gateway", "portal"], paid=True, vietqr_as_gateway=True) == 1
+    assert rules.online_flag(["gateway"], paid=True, vietqr_as_gateway=True) == 2
+    assert rules.online_flag(["gateway"], paid=True) == 0  # the setting is off by default
+    assert rules.online_flag(["cash", "counter_transfer"], paid=True, vietqr_as_gateway=True) == 0
     part = rules.dossier_event_part(code="X", portal_code=None, procedure_code="P", agency_code="A", channel="online",
-                                    amount_due=8000, amount_paid=8000, fees=[], payment_channels=["gateway", "gateway"])
+                                    amount_due=8000, amount_paid=8000, fees=[], payment_channels=["gateway", "gateway"],
+                                    vietqr_as_gateway=True)
     assert part["payment_status"] == "paid" and part["payment_channels"] == ["gateway"] and part["online_payment"] == 2
+    assert part["DuocThanhToanTrucTuyen"] == 2
+    part = rules.dossier_event_part(code="X", portal_code=None, procedure_code="P", agency_code="A", channel="online",
+                                    amount_due=8000, amount_paid=4000, fees=[], payment_channels=["portal"])
+    assert part["online_payment"] == 0  # a part only: not paid online

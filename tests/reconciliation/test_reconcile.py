@@ -3,6 +3,8 @@ the dossier, the request, the transaction, the exceptions queue, the receipts, t
 events and the audit trail show afterwards."""
 from __future__ import annotations
 
+import pytest
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -62,13 +64,15 @@ def test_exact_payment_pays_issues_the_receipt_and_tells_the_dossier_system(clie
     assert check(seeded).ok  # the reports' rows were kept in step by the fast path's plain SQL
 
 
-def test_an_online_dossier_paid_by_vietqr_is_a_gateway_payment(client, seeded):
+@pytest.mark.parametrize("as_gateway, flag", [(False, 0), (True, 2)])
+def test_an_online_dossier_paid_by_vietqr_is_a_gateway_payment(app, client, seeded, as_gateway, flag):
+    app.config["ONLINE_FLAG_VIETQR_AS_GATEWAY"] = as_gateway  # the city's decision (off by default)
     request = make_request(seeded, channel="online")
     pay(client, request, via="sepay")
     allocation = seeded.scalars(select(Allocation)).one()
     assert allocation.payment_channel == "gateway"
     event = seeded.scalars(select(OutboxEvent)).one()
-    assert event.payload["dossier"]["online_payment"] == 2
+    assert event.payload["dossier"]["online_payment"] == flag
 
 
 def test_partial_then_the_rest(client, seeded):

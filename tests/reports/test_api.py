@@ -57,15 +57,17 @@ def test_the_online_payment_rate_as_the_contract_says(client, tokens, november, 
     body = get(client, tokens, "/api/v1/reports/online-payment-rate", role="system", group_by=group_by, **NOVEMBER)
     assert (body["from"], body["to"], body["group_by"]) == ("2026-11-01", "2026-11-30", group_by)
     for row in body["rows"]:
-        assert set(row) == {"key", "name", "dossiers", "dossiers_with_fees", "paid_online", "rate"}
+        assert {"key", "name", "dossiers", "dossiers_with_fees", "paid_online", "rate"} <= set(row)  # added, not renamed
         dossiers, with_fees, _, online, _ = expected[row["key"]]
         assert (row["dossiers"], row["dossiers_with_fees"], row["paid_online"]) == (dossiers, with_fees, online)
         assert row["rate"] == (online / with_fees if with_fees else 0.0)
         assert 0 <= row["rate"] <= 1
     assert {row["key"] for row in body["rows"]} == set(expected)
-    assert body["total"] == {"key": "total", "name": "Tổng cộng", "dossiers": 16, "dossiers_with_fees": 12,
-                             "paid_online": 5, "rate": 5 / 12}
-    assert body["online_channels"] == ["portal", "gateway"]
+    contract = ("key", "name", "dossiers", "dossiers_with_fees", "paid_online", "rate")
+    assert {k: body["total"][k] for k in contract} == {"key": "total", "name": "Tổng cộng", "dossiers": 19,
+                                                       "dossiers_with_fees": 16, "paid_online": 2, "rate": 2 / 16}
+    assert (body["total"]["paid_cashless"], body["total"]["cashless_dossiers_to_pay"]) == (7, 12)
+    assert body["online_channels"] == ["portal"] and body["online_flag_vietqr_as_gateway"] is False
     names = {row["key"]: row["name"] for row in body["rows"]}
     if group_by == "agency":
         assert names["P-HOANKIEM"] == "UBND phường Hoàn Kiếm"
@@ -76,16 +78,17 @@ def test_the_online_payment_rate_as_the_contract_says(client, tokens, november, 
 def test_the_other_indicators_in_the_api(client, tokens, november):
     body = get(client, tokens, "/api/v1/reports/indicators", **NOVEMBER)
     items = {i["item"]: (i["numerator"], i["denominator"], i["rate"], i["points"]) for i in body["items"]}
-    assert items == {"3.5": (3, 5, 0.6, 1.5), "3.5b": (4, 5, 0.8, 2.0), "3.6": (5, 12, 5 / 12, 6.0)}
-    assert (body["points"], body["max_points"]) == (9.5, 10)
+    assert items == {"3.5": (4, 5, 0.8, 2.0), "3.5b": (2, 5, 0.4, 1.0), "3.6": (2, 16, 2 / 16, 2.5)}
+    assert (body["points"], body["max_points"]) == (5.5, 10)
     assert body["cashless"] == {"numerator": 7, "denominator": 12, "rate": 7 / 12}
-    assert body["counts"]["cancelled"] == 2 and body["counts"]["zero_fee"] == 3
+    assert body["counts"]["cancelled"] == 2 and body["counts"]["zero_fee"] == 2
     cashless = get(client, tokens, "/api/v1/reports/cashless-rate", group_by="channel", **NOVEMBER)
     assert {r["key"]: (r["cashless"], r["dossiers_with_fees"]) for r in cashless["rows"]} == {
-        "online": (4, 6), "counter": (3, 6)}
+        "online": (4, 6), "counter": (3, 6)}  # its own denominator: counted dossiers with something to pay
     months = get(client, tokens, "/api/v1/reports/online-payment-rate", group_by="month", **{
         "from": "2026-10-01", "to": "2026-12-31"})
-    assert {r["key"]: r["paid_online"] for r in months["rows"]} == {"2026-10": 1, "2026-11": 5, "2026-12": 1}
+    assert {r["key"]: (r["dossiers"], r["paid_online"]) for r in months["rows"]} == {
+        "2026-10": (1, 0), "2026-11": (19, 2), "2026-12": (1, 0)}  # A9, A8: VietQR, no flag with the setting off
 
 
 def test_the_drill_down_pages(client, tokens, november):
@@ -94,7 +97,7 @@ def test_the_drill_down_pages(client, tokens, november):
     old, api.PAGE = api.PAGE, 4
     try:
         first = get(client, tokens, "/api/v1/reports/dossiers", measure="with_fees", **NOVEMBER)
-        assert first["count"] == 12 and len(first["items"]) == 4 and first["next"]
+        assert first["count"] == 16 and len(first["items"]) == 4 and first["next"]
         codes = [i["code"] for i in first["items"]]
         url = first["next"]
         while url:
@@ -103,7 +106,7 @@ def test_the_drill_down_pages(client, tokens, november):
             url = page["next"]
     finally:
         api.PAGE = old
-    assert len(codes) == len(set(codes)) == 12
+    assert len(codes) == len(set(codes)) == 16
     one = get(client, tokens, "/api/v1/reports/dossiers", measure="paid_online", group_by="procedure", key="T.BD",
               **NOVEMBER)
     assert [(i["code"], i["payment_channels"], i["amount_due"], i["amount_paid"]) for i in one["items"]] == [

@@ -40,10 +40,9 @@ def test_a_bad_month_is_refused(text):
 
 
 def test_the_settings_are_validated():
-    assert validate_setting(ONLINE_CHANNELS_KEY, ["gateway", "portal", "gateway"]) == ["portal", "gateway"]
-    for bad in ([], ["bitcoin"], "portal", None):
-        with pytest.raises(ValidationError):
-            validate_setting(ONLINE_CHANNELS_KEY, bad)
+    for retired in (["portal", "gateway"], ["bitcoin"]):  # what counts as online is the flag's setting now
+        with pytest.raises(ValidationError, match="ONLINE_FLAG_VIETQR_AS_GATEWAY"):
+            validate_setting(ONLINE_CHANNELS_KEY, retired)
     assert validate_setting(SCORING_KEY, {"3.6": {"full_marks_at": 0.5}}) == {
         "3.6": {"points": 6, "full_marks_at": 0.5, "verified": True}}
     for bad in ({"3.7": {}}, {"3.6": {"full_marks_at": 0}}, {"3.6": {"points": -1}}, {"3.6": 5}):
@@ -56,8 +55,16 @@ def test_the_settings_are_validated():
 
 
 def test_the_points_are_proportional_up_to_the_threshold():
-    settings = ReportSettings(("portal", "gateway"), DEFAULT_SCORING, {}, 1)
+    settings = ReportSettings(DEFAULT_SCORING, {}, 1)
     assert score(settings, "3.6", 0.15) == 3.0 and score(settings, "3.6", 0.9) == 6.0
     assert score(settings, "3.5", 0.4) == 1.0 and score(settings, "3.5b", None) is None
-    assert settings.online_mask == 3 and settings.not_online_mask == 28
+
+
+def test_the_reports_take_the_flag_from_the_one_rule():
+    off, on = ReportSettings(DEFAULT_SCORING, {}, 1), ReportSettings(DEFAULT_SCORING, {}, 1, vietqr_as_gateway=True)
+    assert off.online_masks() == [mask_of(["portal"])] and off.online_channels == ("portal",)
+    assert sorted(on.online_masks()) == sorted([mask_of(["portal"]), mask_of(["gateway"]),
+                                                mask_of(["portal", "gateway"])])
+    assert on.masks_with_flag(2) == [mask_of(["gateway"])]
+    assert off.flag(mask_of(["portal"]), paid=False) == 0 and on.flag(mask_of(["gateway", "cash"]), paid=True) == 0
     assert channels_of(mask_of(["cash", "portal"])) == ["portal", "cash"]

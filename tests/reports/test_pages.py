@@ -67,13 +67,14 @@ def test_the_dashboard_shows_the_month(app, site, today):
     page = text(signed_in(app, "giamsat").get("/reports/?month=2026-11&group=agency"))
     card = re.search(r'data-testid="indicator-3.6" data-numerator="(\d+)" data-denominator="(\d+)" data-rate="([^"]*)"',
                      page)
-    assert card.groups() == ("5", "12", str(5 / 12))
-    assert "41,7 %" in page  # Vietnamese number format
-    for item, top, bottom in (("3.5", 3, 5), ("3.5b", 4, 5), ("cashless", 7, 12)):
+    assert card.groups() == ("2", "16", str(2 / 16))
+    assert "12,5 %" in page  # Vietnamese number format
+    for item, top, bottom in (("3.5", 4, 5), ("3.5b", 2, 5), ("cashless", 7, 12)):
         assert f'data-testid="indicator-{item}" data-numerator="{top}" data-denominator="{bottom}"' in page
-    assert "9,5 <small>/ 10" in page
-    hk = re.search(r'<tr data-key="P-HOANKIEM"[^>]*>(.*?)</tr>', page, re.S).group(1)
-    assert 'data-measure="paid_online" data-value="2"' in hk and 'data-rate="0.5"' in hk
+    assert "5,5 <small>/ 10" in page
+    cn = re.search(r'<tr data-key="HN-VPDKDD-CN02"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    assert 'data-measure="paid_online" data-value="2"' in cn and 'data-rate="0.4"' in cn
+    assert 'data-testid="flag-setting" data-vietqr-as-gateway="off"' in page  # how the flag is set, on the page
     assert "ngưỡng chưa xác nhận" in page  # the 3.6 threshold is not settled
     assert "<svg" in page and "https://" not in re.sub(r'xmlns="[^"]+"', "", page)  # the chart is the page's own
     assert 'data-testid="delays"' in page and "UBND phường Đống Đa" in page  # unclosed days of November
@@ -82,7 +83,7 @@ def test_the_dashboard_shows_the_month(app, site, today):
 def test_the_dashboard_in_english_and_other_groups(app, site):
     client = signed_in(app, "quantri")
     page = text(client.get("/reports/?month=2026-11&lang=en"))
-    assert "Online payment rate" in page and "41.7%" in page
+    assert "Online payment rate" in page and "12.5%" in page
     for group in ("field", "procedure", "channel", "month"):
         page = text(client.get(f"/reports/?month=2026-11&group={group}"))
         assert f'data-group="{group}"' in page
@@ -93,8 +94,9 @@ def test_the_dashboard_in_english_and_other_groups(app, site):
 def test_the_drill_down_page(app, site):
     client = signed_in(app, "ketoan")
     page = text(client.get("/reports/dossiers?from=2026-11-01&to=2026-11-30&measure=paid_online"
-                           "&group_by=agency&key=P-HOANKIEM"))
-    assert re.findall(r'<tr data-code="([^"]+)"', page) == ["HK-A1", "HK-A7"]
+                           "&group_by=agency&key=HN-VPDKDD-CN02"))
+    assert re.findall(r'<tr data-code="([^"]+)"', page) == ["CN2-C1", "CN2-C6"]
+    assert 'data-flag="1"' in page
     assert client.get("/reports/dossiers?month=2026-11&measure=nothing").status_code == 404
     assert client.get("/reports/dossiers?month=2026-11&group_by=agency&key=P-NOWHERE").status_code == 404
 
@@ -122,10 +124,11 @@ def test_money_collected_page_and_files(app, site):
 def test_the_public_disclosure_needs_no_login(app, site, today):
     client = app.test_client()
     page = text(client.get("/reports/public/2026-11"))
-    assert 'data-testid="public-3.6" data-numerator="5" data-denominator="12"' in page
+    assert 'data-testid="public-3.6" data-numerator="2" data-denominator="16"' in page
+    assert 'data-vietqr-as-gateway="off"' in page
     assert "Quyết định 766/QĐ-TTg" in page and 'data-testid="provisional"' not in page
     ranking = re.search(r'data-testid="public-ranking-commune">(.*?)</table>', page, re.S).group(1)
-    assert ranking.index("P-HOANKIEM") < ranking.index("P-DONGDA") < ranking.index("P-CUANAM")
+    assert ranking.index("P-DONGDA") < ranking.index("P-HOANKIEM") < ranking.index("P-CUANAM")  # both 0: more fees first
     assert 'data-testid="public-delays"' in page
     assert "HK-A1" not in page  # no dossier, no applicant: only figures
     assert client.get("/reports/public/").status_code == 200
@@ -146,13 +149,13 @@ def test_the_public_files(app, site, today):
     assert response.status_code == 200 and "cong-khai-thanh-toan-truc-tuyen-2026-11.csv" in \
         response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[1][:10] == ["Toàn thành phố", "", "Tháng 2026-11", "", "16", "12", "5", "0.4167", "7", "0.5833"]
+    assert rows[1][:10] == ["Toàn thành phố", "", "Tháng 2026-11", "", "19", "16", "2", "0.1250", "7", "0.5833"]
     hk = next(r for r in rows if r[1] == "P-HOANKIEM")
-    assert hk[3:] == ["1", "6", "4", "2", "0.5000", "3", "0.7500"]
-    assert ["Lĩnh vực", "land", "Đất đai", "", "5", "3", "2", "0.6667", "2", "0.6667"] in rows
+    assert hk[3:] == ["1", "7", "5", "0", "0.0000", "3", "0.7500"]
+    assert ["Lĩnh vực", "land", "Đất đai", "", "6", "5", "2", "0.4000", "2", "0.6667"] in rows
     book = load_workbook(io.BytesIO(client.get("/reports/public/2026-11.xlsx").data))
     assert book.sheetnames == ["Tổng hợp", "Theo đơn vị", "Theo lĩnh vực", "Đơn vị chậm xử lý", "Định nghĩa"]
     summary = book["Tổng hợp"]
-    assert [summary.cell(7, c).value for c in range(2, 7)] == [5, 12, 5 / 12, 6, 6]
+    assert [summary.cell(7, c).value for c in range(2, 7)] == [2, 16, 2 / 16, 2.5, 6]
     png = client.get("/reports/public/2026-11.png")
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
