@@ -11,13 +11,16 @@ TABLES = {"portal_index_uploads", "portal_index_units", "portal_index_dossiers"}
 
 
 def test_the_upload_tables_come_and_go(database_url):
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(database_url)
+    previous = ScriptDirectory.from_config(config).get_revision("0012").down_revision
     engine = create_engine(database_url)
     try:
-        command.downgrade(config, "0007")
+        command.downgrade(config, previous)
         before = set(inspect(engine).get_table_names())
         assert not before & TABLES
-        command.upgrade(config, "head")
+        command.upgrade(config, "0012")
         assert set(inspect(engine).get_table_names()) == before | TABLES
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO portal_index_uploads (month, filename, sha256, uploaded_at, uploaded_by, "
@@ -34,7 +37,7 @@ def test_the_upload_tables_come_and_go(database_url):
             conn.execute(text("DELETE FROM portal_index_uploads"))
             assert conn.execute(text("SELECT count(*) FROM portal_index_units")).scalar() == 0
             assert conn.execute(text("SELECT count(*) FROM portal_index_dossiers")).scalar() == 0
-        command.downgrade(config, "0007")
+        command.downgrade(config, previous)
         assert set(inspect(engine).get_table_names()) == before
         command.upgrade(config, "head")
     finally:
