@@ -292,6 +292,7 @@ class Position:
     retained: int
     payable: int
     remitted: int
+    city_support: int = 0  # beside, never collected: set by payments.city_support.positions_with_support
 
     @property
     def owed(self) -> int:

@@ -46,7 +46,8 @@ def fee_return(month: str | None, year: str | None, agency: str, out: Path) -> N
     finally:
         db.session.rollback()
     click.echo(f"{result.form} {result.agency.code} {result.period}: collected {result.collected}, retained "
-               f"{result.retained}, payable {result.payable}, remitted {result.remitted}, owed {result.owed}")
+               f"{result.retained}, payable {result.payable}, remitted {result.remitted}, owed {result.owed}; "
+               f"city support {result.city_support} (beside, not collected)")
     click.echo(str(out))
 
 

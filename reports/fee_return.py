@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
+from payments.city_support import SupportLine, city_support
+from payments.city_support import merged as merged_support
 from payments.models import Agency
 from payments.treasury import FeeLine, month_fees, remittances, remitted, treasury_data
 
@@ -35,6 +37,16 @@ class FeeReturn:
     remitted: int
     months: list[str] = field(default_factory=list)
     obligations: dict[str, int] = field(default_factory=dict)
+    # paid by the city budget in the payers' place (Nghị quyết 77/2025): beside the return, never collected
+    support: list[SupportLine] = field(default_factory=list)
+
+    @property
+    def city_support(self) -> int:
+        return sum(s.amount for s in self.support)
+
+    def support_of(self, line: FeeLine) -> int:
+        key = (line.fee_code or line.name, line.kind)
+        return sum(s.amount for s in self.support if s.key == key)
 
     @property
     def collected(self) -> int:
@@ -63,8 +75,10 @@ def _agency(session: Session, code: str) -> Agency:
 def monthly_return(session: Session, agency_code: str, month: date) -> FeeReturn:
     agency = _agency(session, agency_code)
     fees = month_fees(session, agency, month)
-    return FeeReturn(FORM_MONTH, agency, f"{month:%Y-%m}", fees.lines, remitted(session, agency.id, month),
-                     [f"{month:%Y-%m}"], fees.obligations)
+    result = FeeReturn(FORM_MONTH, agency, f"{month:%Y-%m}", fees.lines, remitted(session, agency.id, month),
+                       [f"{month:%Y-%m}"], fees.obligations)
+    result.support = city_support(session, [month], [agency.id]).get((agency.id, month), [])
+    return result
 
 
 def yearly_return(session: Session, agency_code: str, year: int) -> FeeReturn:
@@ -91,7 +105,10 @@ def yearly_return(session: Session, agency_code: str, year: int) -> FeeReturn:
     paid = sum(r.amount for r in remittances(session, agency_id=agency.id, year=year))
     lines = sorted(merged.values(), key=lambda l: (l.kind != "le_phi", l.subitem is None, l.subitem or "",
                                                    l.fee_code, l.name))
-    return FeeReturn(FORM_YEAR, agency, str(year), lines, paid, months, obligations)
+    result = FeeReturn(FORM_YEAR, agency, str(year), lines, paid, months, obligations)
+    result.support = merged_support(city_support(session, [date(year, m, 1) for m in range(1, 13)], [agency.id],
+                                                 data=data).values())
+    return result
 
 
 def percent(bp: int | None) -> int | float | None:
@@ -109,11 +126,16 @@ def return_json(r: FeeReturn) -> dict[str, Any]:
         "lines": [{"fee_code": l.fee_code, "name": l.name, "kind": l.kind, "budget_chapter": l.chapter,
                    "budget_subitem": l.subitem, "collected": l.collected, "retention_percent": percent(l.retention_bp),
                    "retention_set": l.retention_bp is not None, "retained": l.retained, "payable": l.payable,
-                   "receipts": l.receipts, "treasury_verified": l.verified} for l in r.lines],
+                   "receipts": l.receipts, "treasury_verified": l.verified, "city_support": r.support_of(l)}
+                  for l in r.lines],
         "total": {"collected": r.collected, "retained": r.retained, "payable": r.payable, "remitted": r.remitted,
-                  "owed": r.owed},
+                  "owed": r.owed, "city_support": r.city_support},
         "months_with_collections": r.months,
         "tax_obligations_apart": [{"kind": k, "amount": v} for k, v in sorted(r.obligations.items())],
+        "city_support_lines": [{"fee_code": s.fee_code, "name": s.name, "kind": s.kind, "budget_chapter": s.chapter,
+                                "budget_subitem": s.subitem, "amount": s.amount, "charges": s.charges,
+                                "rules": [{"code": c, "legal_basis": b} for c, b in sorted(s.rules.items())]}
+                               for s in r.support],
     }
 
 
@@ -123,6 +145,35 @@ MONTH_HEADS = ["STT", "Mã chương", "Tiểu mục", "Tên loại phí, lệ ph
                "Tỷ lệ trích để lại theo quy định (%)", "Số tiền phí được để lại", "Số tiền phí, lệ phí phải nộp NSNN"]
 MONTH_CODES = ["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7) = (5) × (6)", "(8) = (5) − (7)"]
 YEAR_EXTRA = ["Số đã nộp NSNN trong năm", "Số còn phải nộp NSNN"]
+
+
+SUPPORT_TITLE = "Ngân sách thành phố hỗ trợ (Nghị quyết 77/2025)"
+SUPPORT_NOTE = ("không phải số thu được: người nộp không trả, không có biên lai, không vào tài khoản chuyên thu; "
+                "ngân sách thành phố trả thay theo hồ sơ nộp trong kỳ")
+SUPPORT_HEADS = ["Mã chương", "Tiểu mục", "Tên loại phí, lệ phí (quy định áp dụng)", "Số tiền ngân sách thành phố hỗ trợ",
+                 "Số khoản phí"]
+
+
+def _write_support(sheet, row: int, r: FeeReturn, bold, head, cell, money, bold_money) -> int:
+    """The section of the city's support, below the return: its own heads, so that no figure
+    of it reads as collected (column 5 of the return). Answers the next free row."""
+    sheet.write_string(row, 0, f"{SUPPORT_TITLE}: {SUPPORT_NOTE}.", bold)
+    row += 1
+    for col, text in enumerate(SUPPORT_HEADS, start=1):
+        sheet.write_string(row, col, text, head)
+    row += 1
+    for number, s in enumerate(r.support, start=1):
+        sheet.write_number(row, 0, number, cell)
+        sheet.write_string(row, 1, s.chapter or "", cell)
+        sheet.write_string(row, 2, s.subitem or "", cell)
+        rules = "; ".join(f"{code}, {basis}" if basis else code for code, basis in sorted(s.rules.items()))
+        sheet.write_string(row, 3, f"{s.name} ({rules})" if rules else s.name, cell)
+        sheet.write_number(row, 4, s.amount, money)
+        sheet.write_number(row, 5, s.charges, cell)
+        row += 1
+    sheet.write_string(row, 3, "Tổng ngân sách thành phố hỗ trợ", bold)
+    sheet.write_number(row, 4, r.city_support, bold_money)
+    return row + 2
 
 
 def write_xlsx(r: FeeReturn, out: IO[bytes]) -> None:
@@ -187,6 +238,8 @@ def write_xlsx(r: FeeReturn, out: IO[bytes]) -> None:
         sheet.write_string(row, 0, f"Đã nộp Kho bạc Nhà nước cho kỳ này: {r.remitted:,}".replace(",", "."))
         sheet.write_string(row + 1, 0, f"Còn phải nộp: {r.owed:,}".replace(",", "."))
         row += 2
+    if r.support:
+        row = _write_support(sheet, row, r, bold, head, cell, money, bold_money)
     if r.obligations:
         sheet.write_string(row, 0, "Không tính vào tờ khai (nghĩa vụ tài chính đã thu như phí trước khi tách, "
                                    "nộp theo thông báo của cơ quan thuế):", bold)

@@ -19,7 +19,8 @@ from core.db import db
 from core.errors import FieldError, NotFound, ValidationError
 from payments.api import json_object, no_nul_in_paths, roll_back_refusals
 from payments.models import Agency, Remittance
-from payments.treasury import parse_month, parse_year, positions, record_remittance, remittances
+from payments.city_support import positions_with_support
+from payments.treasury import parse_month, parse_year, record_remittance, remittances
 
 from .fee_return import FeeReturn, monthly_return, return_json, write_xlsx, yearly_return
 
@@ -116,7 +117,8 @@ def months_from_args(args) -> list:
 @api_roles(*READERS)
 def list_positions():
     agency = _agency_arg()
-    rows = positions(db.session, months_from_args(request.args), [agency] if agency else None)
+    rows = positions_with_support(db.session, months_from_args(request.args), [agency] if agency else None)
     return jsonify(items=[{"agency": p.agency.code, "month": f"{p.month:%Y-%m}", "collected": p.collected,
-                           "retained": p.retained, "payable": p.payable, "remitted": p.remitted, "owed": p.owed}
+                           "retained": p.retained, "payable": p.payable, "remitted": p.remitted, "owed": p.owed,
+                           "city_support": p.city_support}
                           for p in rows])

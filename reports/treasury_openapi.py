@@ -23,14 +23,20 @@ EXAMPLE_RETURN = {
     "lines": [
         {"fee_code": "BD", "name": "Lệ phí chứng nhận đăng ký biến động", "kind": "le_phi", "budget_chapter": None,
          "budget_subitem": "2805", "collected": 84_000, "retention_percent": 0, "retention_set": True, "retained": 0,
-         "payable": 84_000, "receipts": 3, "treasury_verified": False},
+         "payable": 84_000, "receipts": 3, "treasury_verified": False, "city_support": 0},
         {"fee_code": "TD", "name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "kind": "phi", "budget_chapter": None,
          "budget_subitem": "2627", "collected": 3_000_000, "retention_percent": None, "retention_set": False,
-         "retained": 0, "payable": 3_000_000, "receipts": 1, "treasury_verified": False},
+         "retained": 0, "payable": 3_000_000, "receipts": 1, "treasury_verified": False, "city_support": 0},
     ],
-    "total": {"collected": 3_084_000, "retained": 0, "payable": 3_084_000, "remitted": 3_000_000, "owed": 84_000},
+    "total": {"collected": 3_084_000, "retained": 0, "payable": 3_084_000, "remitted": 3_000_000, "owed": 84_000,
+              "city_support": 16_000},
     "months_with_collections": ["2026-11"],
     "tax_obligations_apart": [],
+    "city_support_lines": [
+        {"fee_code": "TLHT", "name": "Phí cấp bản sao trích lục hộ tịch", "kind": "phi", "budget_chapter": None,
+         "budget_subitem": None, "amount": 16_000, "charges": 1,
+         "rules": [{"code": "NQ77-HN-BTC", "legal_basis": "Nghị quyết 77/2025/NQ-HĐND thành phố Hà Nội"}]},
+    ],
     "generated_at": "2026-12-03T09:00:00+07:00",
 }
 EXAMPLE_REMITTANCE_INPUT = {"agency": "HN-VPDKDD-CN02", "month": "2026-11", "remitted_on": "2026-12-02",
@@ -45,7 +51,7 @@ EXAMPLE_PROOF = {"kind": "treasury_slip", "number": "GNT-778", "date": "2026-11-
 _LINE = {
     "type": "object",
     "required": ["fee_code", "name", "kind", "budget_chapter", "budget_subitem", "collected", "retention_percent",
-                 "retention_set", "retained", "payable", "receipts", "treasury_verified"],
+                 "retention_set", "retained", "payable", "receipts", "treasury_verified", "city_support"],
     "properties": {
         "fee_code": {"type": "string"}, "name": {"type": "string"},
         "kind": {"type": "string", "enum": ["phi", "le_phi"]},
@@ -59,6 +65,25 @@ _LINE = {
         "payable": {**AMOUNT, "description": "collected − retained: owed to the state budget."},
         "receipts": {"type": "integer", "description": "Receipts issued less receipts cancelled."},
         "treasury_verified": {"type": "boolean"},
+        "city_support": {**MONEY, "description": "What the city budget pays for this fee item in the payers' place "
+                                                 "(Nghị quyết 77/2025): beside `collected`, never in it."},
+    },
+}
+CITY_SUPPORT = {**MONEY, "description": "Paid by the city budget in the payers' place (Nghị quyết 77/2025/NQ-HĐND) "
+                                        "for the dossiers filed in the period (rejected, withdrawn and stopped ones "
+                                        "left out): no receipt, not in the collection account, so never collected, "
+                                        "retained, payable or owed."}
+_SUPPORT_LINE = {
+    "type": "object",
+    "required": ["fee_code", "name", "kind", "budget_chapter", "budget_subitem", "amount", "charges", "rules"],
+    "properties": {
+        "fee_code": {"type": "string"}, "name": {"type": "string"},
+        "kind": _nullable("string", description="phi or le_phi, as the charge recorded it."),
+        "budget_chapter": _nullable("string"), "budget_subitem": _nullable("string"),
+        "amount": CITY_SUPPORT, "charges": {"type": "integer", "description": "The charges supported."},
+        "rules": {"type": "array", "description": "The rules that gave the support, as the charges recorded them.",
+                  "items": {"type": "object", "required": ["code", "legal_basis"],
+                            "properties": {"code": {"type": "string"}, "legal_basis": {"type": "string"}}}},
     },
 }
 
@@ -69,7 +94,7 @@ SCHEMAS: dict[str, Any] = {
                        "declared as Thông tư 74/2022/TT-BTC sets), one line per fee item. docs/TREASURY.md says which "
                        "columns are reproduced and what is approximated.",
         "required": ["form", "agency", "period", "lines", "total", "months_with_collections", "tax_obligations_apart",
-                     "generated_at"],
+                     "city_support_lines", "generated_at"],
         "properties": {
             "form": {"type": "string", "enum": ["01/PHLP", "02/PHLP"]},
             "agency": {"type": "object", "required": ["code", "name", "tax_code"],
@@ -77,14 +102,19 @@ SCHEMAS: dict[str, Any] = {
                                       "tax_code": _nullable("string")}},
             "period": {"type": "string", "examples": ["2026-11", "2026"]},
             "lines": {"type": "array", "items": _LINE},
-            "total": {"type": "object", "required": ["collected", "retained", "payable", "remitted", "owed"],
+            "total": {"type": "object", "required": ["collected", "retained", "payable", "remitted", "owed",
+                                                     "city_support"],
                       "properties": {"collected": AMOUNT, "retained": AMOUNT, "payable": AMOUNT, "remitted": MONEY,
-                                     "owed": {**AMOUNT, "description": "payable − remitted."}}},
+                                     "owed": {**AMOUNT, "description": "payable − remitted."},
+                                     "city_support": CITY_SUPPORT}},
             "months_with_collections": {"type": "array", "items": MONTH},
             "tax_obligations_apart": {"type": "array", "description": "Land financial obligations charged as fees "
                                       "before the service separated them: never in the return.", "items": {
                                           "type": "object", "required": ["kind", "amount"],
                                           "properties": {"kind": {"type": "string"}, "amount": AMOUNT}}},
+            "city_support_lines": {"type": "array", "description": "Every fee item the city supported in the period, "
+                                   "with or without receipts (a fee item paid only by the city has no line in "
+                                   "`lines`).", "items": _SUPPORT_LINE},
             "generated_at": TIME,
         },
     },
@@ -108,9 +138,10 @@ SCHEMAS: dict[str, Any] = {
     "TreasuryPositions": {
         "type": "object", "required": ["items"],
         "properties": {"items": {"type": "array", "items": {
-            "type": "object", "required": ["agency", "month", "collected", "retained", "payable", "remitted", "owed"],
+            "type": "object", "required": ["agency", "month", "collected", "retained", "payable", "remitted", "owed",
+                                           "city_support"],
             "properties": {"agency": {"type": "string"}, "month": MONTH, "collected": AMOUNT, "retained": AMOUNT,
-                           "payable": AMOUNT, "remitted": MONEY, "owed": AMOUNT}}}},
+                           "payable": AMOUNT, "remitted": MONEY, "owed": AMOUNT, "city_support": CITY_SUPPORT}}}},
     },
     "TaxNoticeInput": {
         "type": "object", "required": ["kind", "notice_number", "amount", "issuing_authority"],
@@ -161,7 +192,9 @@ PATHS: dict[str, Any] = {
         "Per fee item of the agency: budget chapter and sub-item, what was collected (receipts issued in the "
         "Indochina period less receipts cancelled in it), the retention %, the amount retained (rounded half up to "
         "the đồng, per month) and the amount payable to the state budget; totals with what was remitted and what "
-        "is still owed. `format=xlsx` answers the form as a workbook.", READERS,
+        "is still owed; beside them, what the city budget paid in the payers' place (Nghị quyết 77/2025: "
+        "`city_support`, per line, in total and per fee item in `city_support_lines`), never counted as collected. "
+        "`format=xlsx` answers the form as a workbook, the city's support in a section below it.", READERS,
         {"200": {"description": "The return.", "content": {**_json("FeeReturn", EXAMPLE_RETURN), XLSX: {
             "schema": {"type": "string", "contentMediaType": XLSX}}}},
          "404": {"$ref": "#/components/responses/TreasuryUnknownAgency"},
@@ -177,12 +210,13 @@ PATHS: dict[str, Any] = {
                      "description": "json or xlsx.", "example": "json"}])},
     "/api/v1/treasury/positions": {"get": _op(
         "getTreasuryPositions", "Treasury", "What each agency owes the state budget, per month",
-        "Per agency and month (newest first; only where something was collected or remitted): collected, "
-        "retained, payable, remitted and still owed. `month`, or `from` and `to` (months, at most 36); the "
+        "Per agency and month (newest first; only where something was collected, remitted or supported by the "
+        "city): collected, retained, payable, remitted and still owed, and beside them `city_support`, what the city "
+        "budget pays in the payers' place (Nghị quyết 77/2025; never collected). `month`, or `from` and `to` (months, at most 36); the "
         "current month by default.", READERS,
         {"200": {"description": "The positions.", "content": _json("TreasuryPositions", {"items": [
             {"agency": "HN-VPDKDD-CN02", "month": "2026-11", "collected": 3_084_000, "retained": 0,
-             "payable": 3_084_000, "remitted": 3_000_000, "owed": 84_000}]})},
+             "payable": 3_084_000, "remitted": 3_000_000, "owed": 84_000, "city_support": 16_000}]})},
          "404": {"$ref": "#/components/responses/TreasuryUnknownAgency"},
          "422": {"$ref": "#/components/responses/BadTreasuryQuery"}, **_STD},
         parameters=[{**_AGENCY_Q, "required": False, "description": "Only this agency."},

@@ -18,7 +18,8 @@ from core.login import roles_required
 from core.refusals import refusal_text
 from core.users import Role
 from payments.models import Agency
-from payments.treasury import positions, recent_months, record_remittance, remittances
+from payments.city_support import positions_with_support
+from payments.treasury import recent_months, record_remittance, remittances
 
 from .fee_return import write_xlsx
 from .treasury_api import XLSX, fee_return_from_args, file_name
@@ -51,7 +52,8 @@ def fee_return_page():
 
 def _treasury_page(status: int = 200, form: dict | None = None, error: str | None = None):
     today = ict_day(utcnow())
-    return render_template("treasury/treasury.html", positions=positions(db.session, recent_months(today, 6)),
+    return render_template("treasury/treasury.html",
+                           positions=positions_with_support(db.session, recent_months(today, 6)),
                            remittances=remittances(db.session)[:100], agencies=_agencies(), form=form or {},
                            error=error, may_record=current_user.holds(Role.FINANCE.value)), status
 
