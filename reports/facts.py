@@ -41,7 +41,7 @@ from core.clock import ict_day
 from payments.models import Dossier, DossierCharge, PaymentRequest, Receipt
 from payments.obligations import obligation_kind
 from payments.other_documents import document_lines
-from reconciliation.models import Allocation, BankTransaction, CashPayment, Refund
+from reconciliation.models import Allocation, BankTransaction, CashPayment, PortalPayment, Refund
 
 from .definitions import (CANCELLED_STATUSES, CHANNEL_BITS, NOT_STARTED_STATUSES, SHAPE_CANCELLED, SHAPE_NO_FEE_DATA,
                           SHAPE_NOT_STARTED, SHAPE_PAID, SHAPE_WITH_FEES)
@@ -141,7 +141,7 @@ def _note_changes(session: Session, _flush_context) -> None:
         elif isinstance(obj, (DossierCharge, PaymentRequest, Allocation)):
             if obj.dossier_id is not None:
                 dossiers.add(obj.dossier_id)
-        elif isinstance(obj, Refund):
+        elif isinstance(obj, (Refund, CashPayment, PortalPayment)):  # the last two: documents receipting money
             if obj.dossier_id is not None:
                 dossiers.add(obj.dossier_id)
         elif isinstance(obj, Receipt):

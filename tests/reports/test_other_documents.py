@@ -126,3 +126,19 @@ def test_queued_dossiers_are_rewritten_before_the_report_reads(base):
     session.commit()
     assert check(session).ok
     assert session.scalar(select(ReceiptLine.amount)) == 1_000_000
+
+
+def test_the_platforms_reference_recorded_later_is_the_document(base):
+    """The portal's record of a payment (its MaThamChieu) may be written after the money: the
+    line then names it, without a rebuild."""
+    session = base
+    d = dossier(session, "CN2-P2", "HN-VPDKDD-CN02", "T.CAPDOI", "counter", at(23, 9), [(20_000, "le_phi")])
+    allocation = transfer(session, d, 20_000, at(23, 10), portal=True)
+    session.commit()
+    bank_ref = session.scalar(text("SELECT bank_ref FROM bank_transactions"))
+    assert [row[-1] for row in document_rows(session)] == [bank_ref]  # the bank's reference until then
+    session.add(PortalPayment(ref="MTC-P2", dossier_id=d.id, dossier_code=d.code, amount=20_000, status="paid",
+                              transaction_id=allocation.transaction_id))
+    session.commit()
+    assert [row[-1] for row in document_rows(session)] == ["MTC-P2"]
+    assert check(session).ok
