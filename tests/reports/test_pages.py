@@ -164,3 +164,18 @@ def test_the_public_files(app, site, today):
     assert [summary.cell(7, c).value for c in range(2, 7)] == [2, 16, 2 / 16, 2.5, 6]
     png = client.get("/reports/public/2026-11.png")
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
+
+
+def test_the_fee_return_counts_the_platforms_money(app, site):
+    """CN02's November: nothing on e-receipts; C1 (28,000 lệ phí + 3,000,000 phí) and C6 (20,000
+    lệ phí) paid on the portal's platform, which receipts them: 3,048,000 collected, all of it
+    receipted elsewhere."""
+    client = signed_in(app, "ketoan")
+    page = text(client.get("/reports/fee-return?agency=HN-VPDKDD-CN02&month=2026-11"))
+    assert 'data-testid="other-documents" data-amount="3048000"' in page
+    assert re.findall(r'<tr data-fee="([^"]+)"', page) == ["BD", "CAPDOI", "BD"]  # lệ phí first, then phí
+    response = client.get("/reports/fee-return?agency=HN-VPDKDD-CN02&month=2026-11&format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    cells = [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert 3_048_000 in cells and any(isinstance(v, str) and v.startswith("Trong đó tiền đã có chứng từ của nơi khác")
+                                      and v.endswith("3.048.000") for v in cells)
