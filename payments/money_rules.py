@@ -123,6 +123,15 @@ def receipted_elsewhere(payment_channel: str, paper_receipt: bool = False) -> bo
     return payment_channel == "portal" or (payment_channel == "cash" and paper_receipt)
 
 
+def receipted_only_elsewhere(elsewhere: Iterable[bool]) -> bool:
+    """Every payment in force (there is at least one) is ``receipted_elsewhere``: the dossier
+    gets no e-receipt, and its money is counted from the other issuer's documents (money
+    collected and the fee returns, docs/REPORTS.md and docs/TREASURY.md). A dossier paid partly
+    so and partly by transfer gets e-receipts for the whole, as before: never both."""
+    covered = list(elsewhere)
+    return bool(covered) and all(covered)
+
+
 def receipts_to_issue(charges: Iterable[ChargeLike], issued_kinds: Iterable[str],
                       elsewhere: Iterable[bool] = ()) -> list[tuple[str, list[dict]]]:
     """A paid dossier's receipts still to issue: one per kind (``phí`` and ``lệ phí`` go to
@@ -131,8 +140,7 @@ def receipts_to_issue(charges: Iterable[ChargeLike], issued_kinds: Iterable[str]
     ``elsewhere`` says, for each payment in force, whether it is ``receipted_elsewhere``: a
     dossier paid only by such payments gets no e-receipt (one receipt per payment). A writer
     that passes nothing pays with money no one has receipted (bank transfers)."""
-    covered = list(elsewhere)
-    if covered and all(covered):
+    if receipted_only_elsewhere(elsewhere):
         return []
     charges = list(charges)
     issued = set(issued_kinds)

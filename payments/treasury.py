@@ -3,7 +3,10 @@
 - What an agency collected in a month is what its e-receipts say: the lines of every receipt
   issued in that Indochina month, less the lines of every receipt cancelled in it (a
   cancellation in a later month is a correction of that later month: a return already
-  declared is never rewritten). Lines are grouped per fee item.
+  declared is never rewritten); plus the money receipted by another issuer's document, which
+  gets no e-receipt (``payments.other_documents``: the portal's platform, cash against a paper
+  receipt), in the month of the dossier's last payment while the dossier is paid in full.
+  Lines are grouped per fee item.
 - Per fee item: retained = collected × retention %, rounded half up to the đồng (half away
   from zero for a negative correction); a ``lệ phí`` keeps 0 %; a ``phí`` whose retention is
   not set keeps 0 % (all of it is payable) and is flagged. Payable to the state budget =
@@ -31,6 +34,7 @@ from core.refusals import Refusal
 
 from .models import Agency, FeeItem, Receipt, Remittance
 from .obligations import obligation_kind
+from .other_documents import agencies_with_documents, document_lines
 
 BP = 10_000  # retention is kept in hundredths of a per cent: 90 % = 9000
 
@@ -104,6 +108,8 @@ class FeeLine:
     collected: int = 0
     receipts: int = 0
     retained: int = 0
+    other_collected: int = 0  # of ``collected``: receipted by other issuers' documents (no e-receipt)
+    other_dossiers: int = 0  # the dossiers whose lines those are
 
     @property
     def payable(self) -> int:
@@ -160,6 +166,19 @@ def month_fees(session: Session, agency: Agency, month: date, *, data: dict[str,
     start, end = month_bounds(month)
     lines: dict[tuple[str, str], FeeLine] = {}
     obligations: dict[str, int] = defaultdict(int)
+
+    def fee_line(code: str, name: str, kind: str) -> FeeLine:
+        key = (code or name or "", kind)
+        fee = lines.get(key)
+        if fee is None:
+            known = data.get(code) if code else None
+            retention = known.retention_bp if known else None
+            if kind == "le_phi":
+                retention = 0
+            fee = lines[key] = FeeLine(code, name or code, kind, known.chapter if known else None,
+                                       known.subitem if known else None, retention, bool(known and known.verified))
+        return fee
+
     for receipt, sign in _receipts(session, agency.id, start, end):
         for line in receipt.lines or []:
             code = line.get("fee_code") or ""
@@ -168,18 +187,21 @@ def month_fees(session: Session, agency: Agency, month: date, *, data: dict[str,
             if kind is not None:
                 obligations[kind] += amount
                 continue
-            key = (code or line.get("name") or "", receipt.kind)
-            fee = lines.get(key)
-            if fee is None:
-                known = data.get(code) if code else None
-                retention = known.retention_bp if known else None
-                if receipt.kind == "le_phi":
-                    retention = 0
-                fee = lines[key] = FeeLine(code, line.get("name") or code, receipt.kind,
-                                           known.chapter if known else None, known.subitem if known else None,
-                                           retention, bool(known and known.verified))
+            fee = fee_line(code, line.get("name") or "", receipt.kind)
             fee.collected += amount
             fee.receipts += sign
+    counted: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for other in document_lines(session, agency_id=agency.id, utc_from=start, utc_to=end):
+        kind = obligation_kind(other.fee_code, other.name)
+        if kind is not None:
+            obligations[kind] += other.amount
+            continue
+        fee = fee_line(other.fee_code, other.name, other.kind)
+        fee.collected += other.amount
+        fee.other_collected += other.amount
+        counted[(other.fee_code or other.name, other.kind)].add(other.dossier_id)
+    for key, dossiers in counted.items():
+        lines[key].other_dossiers = len(dossiers)
     for fee in lines.values():
         fee.retained = retained_amount(fee.collected, fee.applied_bp)
     ordered = sorted(lines.values(), key=lambda l: (l.kind != "le_phi", l.subitem is None, l.subitem or "",
@@ -310,6 +332,7 @@ def positions(session: Session, months: list[date], agencies: list[Agency] | Non
             and_(Receipt.issued_at >= start, Receipt.issued_at < end),
             and_(Receipt.cancelled_at >= start, Receipt.cancelled_at < end))).distinct()))
         ids |= set(session.scalars(select(Remittance.agency_id).where(Remittance.month.in_(months)).distinct()))
+        ids |= agencies_with_documents(session, start, end)
         agencies = list(session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code))) if ids else []
     out = []
     for month in sorted(months, reverse=True):

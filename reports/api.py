@@ -183,8 +183,12 @@ def money():
     return jsonify({
         "from": period.start.isoformat(), "to": period.end.isoformat(), "by": by, "per": per,
         "rows": [{"period": r.period or None, "key": r.key, "name": r.name, "kind": r.kind, "lines": r.lines,
-                  "amount": r.amount, "verified": r.verified} for r in c.rows],
-        "total": {"lines": c.total_lines, "amount": c.total_amount},
+                  "amount": r.amount, "verified": r.verified, "e_receipts": {"lines": r.e_receipt_lines,
+                                                                              "amount": r.e_receipt_amount},
+                  "other_documents": {"lines": r.other_lines, "amount": r.other_amount}} for r in c.rows],
+        "total": {"lines": c.total_lines, "amount": c.total_amount,
+                  "e_receipts": {"lines": c.e_receipt_lines, "amount": c.e_receipt_amount},
+                  "other_documents": {"lines": c.other_lines, "amount": c.other_amount}},
     })
 
 

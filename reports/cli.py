@@ -99,8 +99,8 @@ def rebuild_command() -> None:
     started = time.perf_counter()
     with db.transaction() as session:
         result = rebuild(session, echo=click.echo)
-    click.echo(f"rebuilt: {result.dossiers} dossiers, {result.receipt_lines} receipt lines "
-               f"in {time.perf_counter() - started:.1f} s")
+    click.echo(f"rebuilt: {result.dossiers} dossiers, {result.receipt_lines} receipt lines, "
+               f"{result.document_lines} lines receipted elsewhere in {time.perf_counter() - started:.1f} s")
 
 
 @report_cli.command("check")
@@ -115,7 +115,8 @@ def check_command() -> None:
     if result.ok:
         click.echo(f"ok: {result.dossiers} dossiers, the tables equal the direct computation")
         return
-    click.echo(f"differ: dossiers {result.differing[:20]} receipts {result.receipts_differing[:20]}; "
+    click.echo(f"differ: dossiers {result.differing[:20]} receipts {result.receipts_differing[:20]} "
+               f"receipted elsewhere (dossiers) {result.documents_differing[:20]}; "
                "run `flask --app app report rebuild`", err=True)
     raise SystemExit(1)
 

@@ -20,13 +20,23 @@ KIND = {"phi": "Phí", "le_phi": "Lệ phí"}
 def _header(c: Collections) -> list[str]:
     key, name = BY_HEADER[c.by]
     first = {"day": ["Ngày"], "month": ["Tháng"], "period": []}[c.per]
-    return [*first, key, name, "Loại", "Số dòng biên lai", "Số tiền (đồng)"]
+    return [*first, key, name, "Loại", "Số dòng biên lai", "Số tiền (đồng)", *PART_HEADER]
+
+
+# Added after the existing columns (never moved): the part on the service's e-receipts and the
+# part receipted by other issuers' documents (the portal's platform, paper receipts for cash).
+PART_HEADER = ["Trên biên lai điện tử (đồng)", "Theo chứng từ của nơi khác (đồng)"]
 
 
 def _rows(c: Collections):
     for r in c.rows:
         first = [r.period] if c.per != "period" else []
-        yield [*first, r.key, r.name, KIND.get(r.kind or "", ""), r.lines, r.amount]
+        yield [*first, r.key, r.name, KIND.get(r.kind or "", ""), r.lines, r.amount, r.e_receipt_amount,
+               r.other_amount]
+
+
+def _total(c: Collections) -> list:
+    return [c.total_lines, c.total_amount, c.e_receipt_amount, c.other_amount]
 
 
 def _text(value) -> str:
@@ -40,7 +50,7 @@ def collections_csv(c: Collections, out: IO[bytes]) -> None:
     writer.writerow(_header(c))
     for row in _rows(c):
         writer.writerow([v if isinstance(v, int) else _text(v) for v in row])
-    writer.writerow(["Tổng cộng"] + [""] * (len(_header(c)) - 3) + [c.total_lines, c.total_amount])
+    writer.writerow(["Tổng cộng"] + [""] * (len(_header(c)) - 5) + _total(c))
     text.flush()
     text.detach()
 
@@ -67,8 +77,8 @@ def collections_xlsx(c: Collections, out: IO[bytes]) -> None:
                 sheet.write_string(row_index, i, str(value))
         row_index += 1
     sheet.write_string(row_index, 0, "Tổng cộng", header)
-    sheet.write_number(row_index, len(heads) - 2, c.total_lines, bold_money)
-    sheet.write_number(row_index, len(heads) - 1, c.total_amount, bold_money)
+    for i, value in enumerate(_total(c)):
+        sheet.write_number(row_index, len(heads) - 4 + i, value, bold_money)
     sheet.freeze_panes(1, 0)
     book.close()
 

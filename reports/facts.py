@@ -28,7 +28,7 @@ same transaction. Changes made by hand (bulk loads, SQL typed in a console) are 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
 from typing import Any, Iterable
@@ -40,11 +40,12 @@ from core.changes import DOSSIERS, DOSSIERS_AT_ONCE, RECEIPTS, RECEIPTS_AT_ONCE
 from core.clock import ict_day
 from payments.models import Dossier, DossierCharge, PaymentRequest, Receipt
 from payments.obligations import obligation_kind
-from reconciliation.models import Allocation, BankTransaction, CashPayment, Refund
+from payments.other_documents import document_lines
+from reconciliation.models import Allocation, BankTransaction, CashPayment, PortalPayment, Refund
 
 from .definitions import (CANCELLED_STATUSES, CHANNEL_BITS, NOT_STARTED_STATUSES, SHAPE_CANCELLED, SHAPE_NO_FEE_DATA,
                           SHAPE_NOT_STARTED, SHAPE_PAID, SHAPE_WITH_FEES)
-from .models import DossierFact, ReceiptLine
+from .models import DocumentLine, DossierFact, ReceiptLine
 from .sqlfuncs import epoch_seconds, ict_date, ict_month
 
 FACT_COLUMNS = ("dossier_id", "start_day", "start_month", "agency_id", "procedure_id", "channel", "status",
@@ -140,7 +141,7 @@ def _note_changes(session: Session, _flush_context) -> None:
         elif isinstance(obj, (DossierCharge, PaymentRequest, Allocation)):
             if obj.dossier_id is not None:
                 dossiers.add(obj.dossier_id)
-        elif isinstance(obj, Refund):
+        elif isinstance(obj, (Refund, CashPayment, PortalPayment)):  # the last two: documents receipting money
             if obj.dossier_id is not None:
                 dossiers.add(obj.dossier_id)
         elif isinstance(obj, Receipt):
@@ -255,6 +256,7 @@ def refresh_dossiers(session: Session, ids: list[int]) -> None:
         session.execute(select(d.c.id).where(d.c.id.in_(ids)).order_by(d.c.id).with_for_update())
     for chunk in _chunks(ids, 500):
         _upsert(session, dossier_rows(ids=chunk), dialect)
+    refresh_documents(session, ids)
 
 
 def _upsert(session: Session, rows_select, dialect: str) -> None:
@@ -305,11 +307,48 @@ def _receipt_query():
 
 def refresh_receipts(session: Session, ids: list[int]) -> None:
     lines = ReceiptLine.__table__
+    dossiers: set[int] = set()
     for chunk in _chunks(ids, 500):
         session.execute(delete(lines).where(lines.c.receipt_id.in_(chunk)))
         rows = receipt_line_rows(session.execute(_receipt_query().where(Receipt.__table__.c.id.in_(chunk))))
         if rows:
             session.execute(insert(lines), rows)
+        t = Receipt.__table__
+        dossiers.update(session.scalars(select(t.c.dossier_id).where(t.c.id.in_(chunk))))
+    # a kind with an e-receipt in force is counted from it, not from another issuer's document
+    refresh_documents(session, sorted(dossiers))
+
+
+# --- lines of money receipted by another issuer (payments.other_documents) -----------------------
+
+DOCUMENT_COLUMNS = ("dossier_id", "line_no", "paid_day", "paid_month", "agency_id", "kind", "fee_code", "name",
+                    "amount", "issuer", "document")
+
+
+def document_line_rows(lines) -> list[dict[str, Any]]:
+    """``payments.other_documents`` lines as ``report_document_lines`` rows (land obligations
+    charged as fees before migration 0011 are left out, as from the e-receipts' lines)."""
+    out = []
+    for line in lines:
+        if obligation_kind(line.fee_code, line.name) is not None:
+            continue
+        day = ict_day(line.paid_at)
+        out.append({"dossier_id": line.dossier_id, "line_no": line.line_no, "paid_day": day,
+                    "paid_month": day.year * 100 + day.month, "agency_id": line.agency_id, "kind": line.kind,
+                    "fee_code": line.fee_code[:30], "name": line.name[:300], "amount": line.amount,
+                    "issuer": line.issuer, "document": line.document})
+    return out
+
+
+def refresh_documents(session: Session, ids: list[int]) -> None:
+    """Rewrite the lines of money receipted elsewhere of the dossiers ``ids``: written while a
+    dossier is paid in full by such money only, gone otherwise."""
+    table = DocumentLine.__table__
+    for chunk in _chunks(list(ids), 500):
+        session.execute(delete(table).where(table.c.dossier_id.in_(chunk)))
+        rows = document_line_rows(document_lines(session, ids=chunk))
+        if rows:
+            session.execute(insert(table), rows)
 
 
 # --- rebuild and check ---------------------------------------------------------------------------
@@ -319,6 +358,7 @@ def refresh_receipts(session: Session, ids: list[int]) -> None:
 class RebuildResult:
     dossiers: int
     receipt_lines: int
+    document_lines: int = 0
 
 
 def rebuild(session: Session, echo=lambda _: None) -> RebuildResult:
@@ -327,16 +367,22 @@ def rebuild(session: Session, echo=lambda _: None) -> RebuildResult:
     dialect = session.get_bind().dialect.name
     facts, lines = DossierFact.__table__, ReceiptLine.__table__
     if dialect == "postgresql":
-        session.execute(text("LOCK TABLE report_dossier_facts, report_receipt_lines IN SHARE ROW EXCLUSIVE MODE"))
+        session.execute(text("LOCK TABLE report_dossier_facts, report_receipt_lines, report_document_lines "
+                             "IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(delete(facts))
     session.execute(delete(lines))
+    session.execute(delete(DocumentLine.__table__))
     d = Dossier.__table__
     low, high = session.execute(select(func.min(d.c.id), func.max(d.c.id))).one()
-    written = 0
+    written = document_count = 0
     if low is not None:
         for start in range(low, high + 1, REBUILD_BATCH):
             session.execute(insert(facts).from_select(list(FACT_COLUMNS),
                                                       dossier_rows(id_from=start, id_to=start + REBUILD_BATCH)))
+            documents = document_line_rows(document_lines(session, id_from=start, id_to=start + REBUILD_BATCH))
+            if documents:
+                session.execute(insert(DocumentLine.__table__), documents)
+            document_count += len(documents)
             echo(f"  dossiers up to id {min(start + REBUILD_BATCH - 1, high)}")
         written = session.scalar(select(func.count()).select_from(facts))
     t = Receipt.__table__
@@ -354,7 +400,7 @@ def rebuild(session: Session, echo=lambda _: None) -> RebuildResult:
     for key in (_DOSSIERS, _RECEIPTS):
         session.info.get(key, set()).clear()
     session.execute(text("DELETE FROM report_pending"))  # every row was just rewritten
-    return RebuildResult(written, line_count)
+    return RebuildResult(written, line_count, document_count)
 
 
 @dataclass
@@ -362,10 +408,11 @@ class CheckResult:
     dossiers: int
     differing: list[int]
     receipts_differing: list[int]
+    documents_differing: list[int] = field(default_factory=list)  # dossiers whose document lines differ
 
     @property
     def ok(self) -> bool:
-        return not self.differing and not self.receipts_differing
+        return not self.differing and not self.receipts_differing and not self.documents_differing
 
 
 def check(session: Session, limit: int = 100) -> CheckResult:
@@ -375,6 +422,7 @@ def check(session: Session, limit: int = 100) -> CheckResult:
     facts = DossierFact.__table__
     d = Dossier.__table__
     differing: list[int] = []
+    documents_differing: list[int] = []
     total = 0
     low, high = session.execute(select(func.min(d.c.id), func.max(d.c.id))).one()
     if low is not None:
@@ -388,6 +436,7 @@ def check(session: Session, limit: int = 100) -> CheckResult:
             for dossier_id in sorted(set(direct) | set(stored)):
                 if _normal(direct.get(dossier_id)) != _normal(stored.get(dossier_id)):
                     differing.append(dossier_id)
+            documents_differing += _documents_differing(session, start, start + REBUILD_BATCH)
             if len(differing) >= limit:
                 break
     receipts_differing: list[int] = []
@@ -408,7 +457,20 @@ def check(session: Session, limit: int = 100) -> CheckResult:
             got.setdefault(row["receipt_id"], []).append(_line_key(row))
         receipts_differing += [i for i in ids if sorted(expected.get(i, [])) != sorted(got.get(i, []))]
         after = ids[-1]
-    return CheckResult(total, differing[:limit], receipts_differing[:limit])
+    return CheckResult(total, differing[:limit], receipts_differing[:limit], documents_differing[:limit])
+
+
+def _documents_differing(session: Session, id_from: int, id_to: int) -> list[int]:
+    """The dossiers in [id_from, id_to) whose lines of money receipted elsewhere differ from the table."""
+    expected: dict[int, list] = {}
+    for row in document_line_rows(document_lines(session, id_from=id_from, id_to=id_to)):
+        expected.setdefault(row["dossier_id"], []).append(_normal(tuple(row[c] for c in DOCUMENT_COLUMNS)))
+    t = DocumentLine.__table__
+    got: dict[int, list] = {}
+    for row in session.execute(select(*(t.c[c] for c in DOCUMENT_COLUMNS))
+                               .where(t.c.dossier_id >= id_from, t.c.dossier_id < id_to)):
+        got.setdefault(row.dossier_id, []).append(_normal(tuple(row)))
+    return [i for i in sorted(set(expected) | set(got)) if sorted(expected.get(i, [])) != sorted(got.get(i, []))]
 
 
 def _line_key(row) -> tuple:

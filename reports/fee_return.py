@@ -53,6 +53,10 @@ class FeeReturn:
         return sum(l.collected for l in self.lines)
 
     @property
+    def other_collected(self) -> int:
+        return sum(l.other_collected for l in self.lines)
+
+    @property
     def retained(self) -> int:
         return sum(l.retained for l in self.lines)
 
@@ -102,6 +106,8 @@ def yearly_return(session: Session, agency_code: str, year: int) -> FeeReturn:
             total.collected += line.collected
             total.receipts += line.receipts
             total.retained += line.retained
+            total.other_collected += line.other_collected
+            total.other_dossiers += line.other_dossiers
     paid = sum(r.amount for r in remittances(session, agency_id=agency.id, year=year))
     lines = sorted(merged.values(), key=lambda l: (l.kind != "le_phi", l.subitem is None, l.subitem or "",
                                                    l.fee_code, l.name))
@@ -126,10 +132,13 @@ def return_json(r: FeeReturn) -> dict[str, Any]:
         "lines": [{"fee_code": l.fee_code, "name": l.name, "kind": l.kind, "budget_chapter": l.chapter,
                    "budget_subitem": l.subitem, "collected": l.collected, "retention_percent": percent(l.retention_bp),
                    "retention_set": l.retention_bp is not None, "retained": l.retained, "payable": l.payable,
-                   "receipts": l.receipts, "treasury_verified": l.verified, "city_support": r.support_of(l)}
+                   "receipts": l.receipts, "treasury_verified": l.verified, "city_support": r.support_of(l),
+                   "collected_e_receipts": l.collected - l.other_collected,
+                   "collected_other_documents": l.other_collected, "other_documents_dossiers": l.other_dossiers}
                   for l in r.lines],
         "total": {"collected": r.collected, "retained": r.retained, "payable": r.payable, "remitted": r.remitted,
-                  "owed": r.owed, "city_support": r.city_support},
+                  "owed": r.owed, "city_support": r.city_support, "collected_e_receipts": r.collected - r.other_collected,
+                  "collected_other_documents": r.other_collected},
         "months_with_collections": r.months,
         "tax_obligations_apart": [{"kind": k, "amount": v} for k, v in sorted(r.obligations.items())],
         "city_support_lines": [{"fee_code": s.fee_code, "name": s.name, "kind": s.kind, "budget_chapter": s.chapter,
@@ -248,8 +257,13 @@ def write_xlsx(r: FeeReturn, out: IO[bytes]) -> None:
             sheet.write_string(row, 0, OBLIGATION_NAMES.get(kind, kind))
             sheet.write_number(row, 4, amount, money)
         row += 1
-    sheet.write_string(row + 1, 0, "Bản do hệ thống lập từ biên lai điện tử đã phát hành; mã chương, tiểu mục và "
-                                   "tỷ lệ để lại là dữ liệu danh mục (xem docs/TREASURY.md).")
+    if r.other_collected:
+        sheet.write_string(row, 0, f"Trong đó tiền đã có chứng từ của nơi khác (nền tảng thanh toán của Cổng Dịch vụ "
+                                   f"công quốc gia, biên lai giấy), không có biên lai điện tử: "
+                                   f"{r.other_collected:,}".replace(",", "."))
+        row += 1
+    sheet.write_string(row + 1, 0, "Bản do hệ thống lập từ biên lai điện tử đã phát hành và chứng từ của nơi khác; "
+                                   "mã chương, tiểu mục và tỷ lệ để lại là dữ liệu danh mục (xem docs/TREASURY.md).")
     sheet.set_column(0, 0, 6)
     sheet.set_column(1, 2, 10)
     sheet.set_column(3, 3, 48)

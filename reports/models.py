@@ -6,6 +6,8 @@
   written into a table, so that a year of dossiers is read without joins.
 - ``ReceiptLine``: one row per line of every issued (not cancelled) e-receipt, by the
   Indochina day of issue: the money a finance office remits to the treasury.
+- ``DocumentLine``: one row per fee line of money receipted by another issuer's document
+  (the portal's platform, a paper receipt for cash), which gets no e-receipt: the rest of it.
 
 Both are kept in step with the changes they follow: in the same transaction for what the ORM
 flushed (``reports.facts`` listens to the session and rewrites the rows of the dossiers and
@@ -66,6 +68,29 @@ class ReceiptLine(Base):
     fee_code: Mapped[str] = mapped_column(String(30), default="")  # '' when the line names no fee code
     name: Mapped[str] = mapped_column(String(300))
     amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class DocumentLine(Base):
+    """One fee line of money receipted by another issuer's document (the national portal's
+    platform, a paper receipt for cash: ``payments.other_documents``), which gets no e-receipt:
+    by the Indochina day of the dossier's last payment. Money collected counts these lines
+    beside ``ReceiptLine``; gone when the dossier is no longer paid in full."""
+
+    __tablename__ = "report_document_lines"
+    __table_args__ = (Index("ix_report_document_lines_day", "paid_day", "agency_id"),)
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), primary_key=True,
+                                            autoincrement=False)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    paid_day: Mapped[date] = mapped_column(Date)
+    paid_month: Mapped[int] = mapped_column(Integer)
+    agency_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))  # phi | le_phi
+    fee_code: Mapped[str] = mapped_column(String(30), default="")
+    name: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    issuer: Mapped[str] = mapped_column(String(10))  # portal | paper | mixed
+    document: Mapped[str] = mapped_column(String(300))  # the platform's reference, or form/series/number
 
 
 class PendingFact(Base):

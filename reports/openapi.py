@@ -98,10 +98,13 @@ EXAMPLE_DOSSIERS = {
 EXAMPLE_COLLECTIONS = {
     "from": "2026-11-01", "to": "2026-11-30", "by": "fee", "per": "month",
     "rows": [{"period": "2026-11", "key": "KH-NN", "name": "Lệ phí đăng ký kết hôn có yếu tố nước ngoài",
-              "kind": "le_phi", "lines": 8, "amount": 8_000_000, "verified": True},
+              "kind": "le_phi", "lines": 8, "amount": 8_000_000, "verified": True,
+              "e_receipts": {"lines": 8, "amount": 8_000_000}, "other_documents": {"lines": 0, "amount": 0}},
              {"period": "2026-11", "key": "TD", "name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "kind": "phi",
-              "lines": 1, "amount": 3_000_000, "verified": True}],
-    "total": {"lines": 9, "amount": 11_000_000},
+              "lines": 1, "amount": 3_000_000, "verified": True,
+              "e_receipts": {"lines": 0, "amount": 0}, "other_documents": {"lines": 1, "amount": 3_000_000}}],
+    "total": {"lines": 9, "amount": 11_000_000, "e_receipts": {"lines": 8, "amount": 8_000_000},
+              "other_documents": {"lines": 1, "amount": 3_000_000}},
 }
 EXAMPLE_TIMES = {
     "from": "2026-11-01", "to": "2026-11-30",
@@ -294,6 +297,13 @@ SCHEMAS: dict[str, Any] = {
                        "items": {"type": "array", "items": _ref("ReportDossier")},
                        "next": _nullable("string", format="uri", description="The next page, or null.")},
     },
+    "CollectionPart": {
+        "type": "object", "required": ["lines", "amount"],
+        "description": "The part of lines and amount on the service's e-receipts (e_receipts), or receipted by "
+                       "another issuer's document, which gets no e-receipt (other_documents: the national portal's "
+                       "platform, a paper receipt for cash); the two add up to the row's lines and amount.",
+        "properties": {"lines": COUNT, "amount": MONEY},
+    },
     "Collections": {
         "type": "object", "required": ["from", "to", "by", "per", "rows", "total"],
         "properties": {
@@ -307,9 +317,11 @@ SCHEMAS: dict[str, Any] = {
                                "name": {"type": "string"}, "kind": _nullable("string"), "lines": COUNT,
                                "amount": MONEY,
                                "verified": {"type": "boolean",
-                                            "description": "False for fee codes without a budget sub-item."}}}},
+                                            "description": "False for fee codes without a budget sub-item."},
+                               "e_receipts": _ref("CollectionPart"), "other_documents": _ref("CollectionPart")}}},
             "total": {"type": "object", "required": ["lines", "amount"],
-                      "properties": {"lines": COUNT, "amount": MONEY}},
+                      "properties": {"lines": COUNT, "amount": MONEY, "e_receipts": _ref("CollectionPart"),
+                                     "other_documents": _ref("CollectionPart")}},
         },
     },
     "PaymentTimeRow": {

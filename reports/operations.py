@@ -3,7 +3,11 @@ treasury), time from payment request to payment, and the reconciliation backlog 
 (open exceptions and their age, days not closed).
 
 - Money collected is what the issued e-receipts say, line by line (``report_receipt_lines``),
-  on the Indochina day of issue; a cancelled receipt (its payment was reversed) drops out.
+  on the Indochina day of issue; a cancelled receipt (its payment was reversed) drops out; and
+  the money receipted by another issuer's document, which gets no e-receipt (one receipt per
+  payment: the portal's platform, cash against a paper receipt), line by line
+  (``report_document_lines``) on the Indochina day of the dossier's last payment; it drops out
+  when the dossier is no longer paid in full. Each row says how much of it is the latter.
   Each line is a fee item (its code and name, phí or lệ phí); the budget sub-item ("tiểu mục"
   of the state budget index) of a fee code is data (setting ``reports.budget_subitems``).
 - Payment time: for the dossiers with fees paid in full whose processing started in the
@@ -27,7 +31,7 @@ from reconciliation.models import BankTransaction, DailyClose, ReconException
 from .definitions import Period, ReportSettings, load_settings, month_label
 from .facts import apply_pending
 from .indicators import Reference, _source, measures, reference
-from .models import ReceiptLine
+from .models import DocumentLine, ReceiptLine
 
 COLLECTION_GROUPS = ("agency", "fee", "subitem", "kind")
 COLLECTION_PER = ("day", "month", "period")
@@ -44,6 +48,16 @@ class CollectionRow:
     amount: int
     kind: str | None = None
     verified: bool = True
+    other_lines: int = 0  # of ``lines``: lines of money receipted by another issuer's document
+    other_amount: int = 0  # of ``amount``: that money (the rest is on e-receipts)
+
+    @property
+    def e_receipt_lines(self) -> int:
+        return self.lines - self.other_lines
+
+    @property
+    def e_receipt_amount(self) -> int:
+        return self.amount - self.other_amount
 
 
 @dataclass
@@ -54,24 +68,40 @@ class Collections:
     rows: list[CollectionRow]
     total_amount: int
     total_lines: int
+    other_amount: int = 0  # of the total: receipted by other issuers' documents
+    other_lines: int = 0
+
+    @property
+    def e_receipt_amount(self) -> int:
+        return self.total_amount - self.other_amount
+
+    @property
+    def e_receipt_lines(self) -> int:
+        return self.total_lines - self.other_lines
 
 
 def collections(session: Session, period: Period, by: str = "agency", per: str = "period", *,
                 settings: ReportSettings | None = None, ref: Reference | None = None) -> Collections:
-    """Money on issued e-receipts in the period, by agency, fee item, budget sub-item or kind
-    (phí / lệ phí), per Indochina day, month, or for the whole period."""
+    """Money collected in the period: on issued e-receipts and receipted by other issuers'
+    documents, by agency, fee item, budget sub-item or kind (phí / lệ phí), per Indochina day,
+    month, or for the whole period."""
     if by not in COLLECTION_GROUPS or per not in COLLECTION_PER:
         raise ValueError(f"unknown grouping {by!r}/{per!r}")
     apply_pending(session)
     settings = settings or load_settings(session)
     ref = ref or reference(session)
-    t = ReceiptLine.__table__
-    when = {"day": [t.c.issued_day], "month": [t.c.issued_month], "period": []}[per]
-    dims = {"agency": [t.c.agency_id], "fee": [t.c.fee_code, t.c.kind], "subitem": [t.c.fee_code],
-            "kind": [t.c.kind]}[by]
-    query = select(*when, *dims, func.count().label("lines"), func.sum(t.c.amount).label("amount"),
-                   func.max(t.c.name).label("name")) \
-        .where(t.c.issued_day >= period.start, t.c.issued_day <= period.end).group_by(*when, *dims)
+
+    def grouped(t, day, month):
+        when = {"day": [day], "month": [month], "period": []}[per]
+        dims = {"agency": [t.c.agency_id], "fee": [t.c.fee_code, t.c.kind], "subitem": [t.c.fee_code],
+                "kind": [t.c.kind]}[by]
+        return len(when), select(*when, *dims, func.count().label("lines"), func.sum(t.c.amount).label("amount"),
+                                 func.max(t.c.name).label("name")) \
+            .where(day >= period.start, day <= period.end).group_by(*when, *dims)
+
+    e, o = ReceiptLine.__table__, DocumentLine.__table__
+    sources = [(False, *grouped(e, e.c.issued_day, e.c.issued_month)),
+               (True, *grouped(o, o.c.paid_day, o.c.paid_month))]
     merged: dict[tuple, CollectionRow] = {}
     catalogue: dict[str, str] = {}
     if by == "subitem":  # the catalogue's sub-item (docs/TREASURY.md) where the setting names none
@@ -79,30 +109,40 @@ def collections(session: Session, period: Period, by: str = "agency", per: str =
         for code, subitem in session.execute(select(FeeItem.code, FeeItem.budget_subitem)
                                              .where(FeeItem.budget_subitem.is_not(None))):
             catalogue.setdefault(code, subitem)
-    for r in session.execute(query):
-        slot = "" if per == "period" else (r[0].isoformat() if per == "day" else month_label(r[0]))
-        values = r[len(when):]
-        if by == "agency":
-            agency = ref.agencies.get(values[0])
-            key, name, kind = (agency.code, agency.name, None) if agency else (str(values[0]), "", None)
-            verified = True
-        elif by == "fee":
-            key, name, kind, verified = values[0] or "", r.name or "", values[1], True
-        elif by == "kind":
-            key, name, kind, verified = values[0], KIND_NAMES.get(values[0], values[0]), values[0], True
-        else:
-            sub = settings.subitems.get(values[0] or "")
-            if sub is None and catalogue.get(values[0] or ""):
-                sub = {"code": catalogue[values[0]], "name": f"Tiểu mục {catalogue[values[0]]}"}
-            key, name, kind = (sub["code"], sub.get("name") or sub["code"], None) if sub else ("", UNASSIGNED, None)
-            verified = sub is not None
-        row = merged.get((slot, key, kind))
-        if row is None:
-            row = merged[(slot, key, kind)] = CollectionRow(slot, key, name, 0, 0, kind, verified)
-        row.lines += int(r.lines)
-        row.amount += int(r.amount or 0)
+    for other, width, query in sources:
+        for r in session.execute(query):
+            _merge(merged, r, r[width:], other, per, by, ref, settings, catalogue)
     rows = sorted(merged.values(), key=lambda x: (x.period, x.key == "", x.key, x.kind or ""))
-    return Collections(period, by, per, rows, sum(r.amount for r in rows), sum(r.lines for r in rows))
+    return Collections(period, by, per, rows, sum(r.amount for r in rows), sum(r.lines for r in rows),
+                       sum(r.other_amount for r in rows), sum(r.other_lines for r in rows))
+
+
+def _merge(merged: dict[tuple, CollectionRow], r, values, other: bool, per: str, by: str, ref: Reference,
+           settings: ReportSettings, catalogue: dict[str, str]) -> None:
+    """Add one grouped row of either table to its row of the report."""
+    slot = "" if per == "period" else (r[0].isoformat() if per == "day" else month_label(r[0]))
+    if by == "agency":
+        agency = ref.agencies.get(values[0])
+        key, name, kind = (agency.code, agency.name, None) if agency else (str(values[0]), "", None)
+        verified = True
+    elif by == "fee":
+        key, name, kind, verified = values[0] or "", r.name or "", values[1], True
+    elif by == "kind":
+        key, name, kind, verified = values[0], KIND_NAMES.get(values[0], values[0]), values[0], True
+    else:
+        sub = settings.subitems.get(values[0] or "")
+        if sub is None and catalogue.get(values[0] or ""):
+            sub = {"code": catalogue[values[0]], "name": f"Tiểu mục {catalogue[values[0]]}"}
+        key, name, kind = (sub["code"], sub.get("name") or sub["code"], None) if sub else ("", UNASSIGNED, None)
+        verified = sub is not None
+    row = merged.get((slot, key, kind))
+    if row is None:
+        row = merged[(slot, key, kind)] = CollectionRow(slot, key, name, 0, 0, kind, verified)
+    row.lines += int(r.lines)
+    row.amount += int(r.amount or 0)
+    if other:
+        row.other_lines += int(r.lines)
+        row.other_amount += int(r.amount or 0)
 
 
 @dataclass

@@ -56,7 +56,14 @@ _LINE = {
         "fee_code": {"type": "string"}, "name": {"type": "string"},
         "kind": {"type": "string", "enum": ["phi", "le_phi"]},
         "budget_chapter": _nullable("string"), "budget_subitem": _nullable("string"),
-        "collected": {**AMOUNT, "description": "Receipts issued in the period less receipts cancelled in it."},
+        "collected": {**AMOUNT, "description": "Receipts issued in the period less receipts cancelled in it, plus "
+                                               "the money receipted by other issuers' documents (the portal's "
+                                               "platform, paper receipts for cash) whose dossier's last payment is "
+                                               "in the period."},
+        "collected_e_receipts": {**AMOUNT, "description": "Of collected: on the service's e-receipts."},
+        "collected_other_documents": {**AMOUNT, "description": "Of collected: receipted by other issuers' "
+                                                               "documents, which get no e-receipt."},
+        "other_documents_dossiers": {"type": "integer", "description": "The dossiers of that money."},
         "retention_percent": {"type": ["number", "null"], "description": "As the catalogue sets it; null: not set "
                                                                         "for a phí (0 % applied)."},
         "retention_set": {"type": "boolean"},
@@ -106,7 +113,8 @@ SCHEMAS: dict[str, Any] = {
                                                      "city_support"],
                       "properties": {"collected": AMOUNT, "retained": AMOUNT, "payable": AMOUNT, "remitted": MONEY,
                                      "owed": {**AMOUNT, "description": "payable − remitted."},
-                                     "city_support": CITY_SUPPORT}},
+                                     "city_support": CITY_SUPPORT,
+                                     "collected_e_receipts": AMOUNT, "collected_other_documents": AMOUNT}},
             "months_with_collections": {"type": "array", "items": MONTH},
             "tax_obligations_apart": {"type": "array", "description": "Land financial obligations charged as fees "
                                       "before the service separated them: never in the return.", "items": {

@@ -181,9 +181,12 @@ def test_api_and_cli_write_the_returns(app, months, runner, tmp_path):
     answer = client.get(f"/api/v1/reports/fee-return?month=2026-11&agency={AGENCY}", headers=headers)
     assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
+    # every dossier here is paid by transfer: all of it is on e-receipts, nothing receipted elsewhere
     assert body["form"] == "01/PHLP" and body["total"] == {"collected": 96_345, "retained": 3_704, "payable": 92_641,
                                                           "remitted": 50_000, "owed": 42_641,
-                                                          "city_support": 0}
+                                                          "city_support": 0,
+                                                          "collected_e_receipts": 96_345,
+                                                          "collected_other_documents": 0}
     assert body["lines"][1]["retention_percent"] == 30
     yearly = client.get(f"/api/v1/reports/fee-return?year=2026&agency={AGENCY}", headers=headers).get_json()
     assert yearly["form"] == "02/PHLP" and yearly["total"]["owed"] == 51_282

@@ -110,15 +110,20 @@ def test_money_collected_page_and_files(app, site):
         db.session.commit()
     client = signed_in(app, "ketoan")
     page = text(client.get("/reports/collections?month=2026-11&by=agency"))
-    assert 'data-testid="collections-total">' in page and 'data-amount="11088000"' in page
+    # 11,088,000 = 8,040,000 on e-receipts (13 lines) + C1's 3,028,000 and C6's 20,000 on the portal's platform
+    assert 'data-amount="11088000" data-testid="collections-total">' in page
+    assert 'data-amount="8040000" data-testid="collections-e-receipts"' in page
+    assert 'data-amount="3048000" data-testid="collections-other-documents"' in page
     response = client.get("/reports/collections?month=2026-11&by=fee&format=csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0] == ["Mã khoản thu", "Khoản thu", "Loại", "Số dòng biên lai", "Số tiền (đồng)"]
-    assert rows[-1] == ["Tổng cộng", "", "", "16", "11088000"]
+    assert rows[0] == ["Mã khoản thu", "Khoản thu", "Loại", "Số dòng biên lai", "Số tiền (đồng)",
+                       "Trên biên lai điện tử (đồng)", "Theo chứng từ của nơi khác (đồng)"]
+    assert rows[-1] == ["Tổng cộng", "", "", "16", "11088000", "8040000", "3048000"]
     response = client.get("/reports/collections?month=2026-11&by=agency&per=day&format=xlsx")
     sheet = load_workbook(io.BytesIO(response.data)).active
     assert sheet["A1"].value == "Ngày" and sheet.cell(sheet.max_row, 6).value == 11_088_000
+    assert (sheet.cell(sheet.max_row, 7).value, sheet.cell(sheet.max_row, 8).value) == (8_040_000, 3_048_000)
 
 
 def test_the_public_disclosure_needs_no_login(app, site, today):
@@ -159,3 +164,18 @@ def test_the_public_files(app, site, today):
     assert [summary.cell(7, c).value for c in range(2, 7)] == [2, 16, 2 / 16, 2.5, 6]
     png = client.get("/reports/public/2026-11.png")
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
+
+
+def test_the_fee_return_counts_the_platforms_money(app, site):
+    """CN02's November: nothing on e-receipts; C1 (28,000 lệ phí + 3,000,000 phí) and C6 (20,000
+    lệ phí) paid on the portal's platform, which receipts them: 3,048,000 collected, all of it
+    receipted elsewhere."""
+    client = signed_in(app, "ketoan")
+    page = text(client.get("/reports/fee-return?agency=HN-VPDKDD-CN02&month=2026-11"))
+    assert 'data-testid="other-documents" data-amount="3048000"' in page
+    assert re.findall(r'<tr data-fee="([^"]+)"', page) == ["BD", "CAPDOI", "BD"]  # lệ phí first, then phí
+    response = client.get("/reports/fee-return?agency=HN-VPDKDD-CN02&month=2026-11&format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    cells = [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert 3_048_000 in cells and any(isinstance(v, str) and v.startswith("Trong đó tiền đã có chứng từ của nơi khác")
+                                      and v.endswith("3.048.000") for v in cells)
