@@ -130,7 +130,7 @@ def test_api_json_xlsx_and_positions(app, months, session):
     headers = {"Authorization": f"Bearer {token}"}
     body = client.get(f"/api/v1/reports/fee-return?month=2026-11&agency={HK}", headers=headers).get_json()
     assert body["total"] == {"collected": 24_000, "retained": 0, "payable": 24_000, "remitted": 0, "owed": 24_000,
-                             "city_support": 24_000}
+                             "city_support": 24_000, "collected_e_receipts": 24_000, "collected_other_documents": 0}
     assert [(l["fee_code"], l["collected"], l["city_support"]) for l in body["lines"]] == [("TLHT", 24_000, 24_000)]
     assert body["city_support_lines"] == [
         {"fee_code": "TLHT", "name": "Phí cấp bản sao trích lục hộ tịch", "kind": "phi", "budget_chapter": None,
