@@ -90,6 +90,10 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> logging.Han
     handler.setFormatter(make_formatter(log_format))
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
+    # Alembic announces its plugins at INFO whenever it is imported, which every CLI command
+    # does: on stderr that would break commands whose stderr is part of the contract
+    # (``qr decode``: one line ``error: …``). Its migrations' own lines stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler
 
 
