@@ -28,8 +28,10 @@ from flask_babel import gettext as _
 from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy import select
 
+from flask_login import current_user
+
 from core.ratelimit import limit
-from core.clock import isoformat_ict
+from core.clock import isoformat_ict, utcnow
 from core.db import db
 from core.errors import NotFound, ServiceError, ValidationError
 from core.refusals import Refusal
@@ -166,6 +168,9 @@ def card(token: str, fmt: str):
         raise ValidationError(_("Khổ thẻ phải là a6 hoặc receipt80."), title=_("Khổ thẻ không hợp lệ"))
     payment = _load(token)
     _require_payable(payment)
+    if payment.printed_at is None and current_user.is_authenticated and current_user.may("counter"):
+        payment.printed_at = utcnow()  # the clerk's "In thẻ A6": the counter's page now offers to print again
+        db.session.commit()
     try:
         data = render_card(card_info(payment), layout=layout, fmt=fmt)
     except ValueError as exc:  # the card's texts cannot fit: say so, never cut them
