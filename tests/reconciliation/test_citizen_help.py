@@ -117,3 +117,26 @@ def test_an_inquiry_goes_to_the_finance_queue_and_its_answer_comes_back(site):
                            s.commit()))
     page = text(client.get(url))
     assert "Chưa thấy khoản chuyển trên sao kê" in page and 'data-testid="inquiry-form"' in page
+
+
+def test_the_finance_office_takes_the_inquiry_and_answers_it_through_its_pages(site):
+    from tests.payments.test_pages import post, signed_in
+
+    token = make_request(site)
+    client = site.test_client()
+    url = f"/pay/{token}"
+    today = ict_day(utcnow()).isoformat()
+    assert form(client, url, {"_to": "/inquiry", "paid_on": today, "bank": VCB, "amount": "3028000"}).status_code == 302
+    item_id = in_db(site, lambda s: s.scalar(select(ReconException.id).where(
+        ReconException.reason == "citizen_inquiry")))
+    ketoan = signed_in(site, "ketoan")
+    queue = text(ketoan.get("/finance/exceptions?reason=citizen_inquiry"))
+    assert f"/finance/exceptions/{item_id}" in queue
+    assert "Người nộp báo đã chuyển khoản nhưng chưa thấy ghi nhận" in queue
+    page = f"/finance/exceptions/{item_id}"
+    assert ketoan.get(page).status_code == 200
+    assert post(ketoan, f"{page}/assign", {"me": "1"}, page=page).status_code == 302
+    assert in_db(site, lambda s: s.get(ReconException, item_id).owner) == "ketoan"
+    answer = "Khoản chuyển ngày này chưa về tài khoản thu; sẽ kiểm tra lại khi có sao kê."
+    assert post(ketoan, f"{page}/resolve", {"resolution": answer}, page=page).status_code == 302
+    assert answer in text(client.get(url))

@@ -89,3 +89,20 @@ def test_the_sender_name_alone_is_enough(seeded):
     match_many(seeded, [transaction_id])
     seeded.commit()
     assert ("name_amount", dossier.id) in _suggested(seeded, transaction_id)
+
+
+def test_finance_search_ignores_diacritics_case_and_spacing(seeded):
+    from reconciliation.web.finance_forms import TransactionFilters
+    from reconciliation.web.finance_queries import search_transactions
+
+    _, request = _chau(seeded)
+    transfer = replace(transfer_for(request, amount=1_000_000, content=CONTENT), counter_name="LE MINH CHAU")
+    recorded = record_transfer(seeded, transfer, "statement")
+    seeded.commit()
+    for payer in ("Lê Minh Châu", "le  minh chau", "LÊ MINH"):
+        page = search_transactions(seeded, TransactionFilters(payer=payer), 1)
+        assert [t.id for t in page.items] == [recorded.transaction.id], payer
+    for content in ("kết hôn", "Ket Hon", "chau chuyen"):
+        assert [t.id for t in search_transactions(seeded, TransactionFilters(content=content), 1).items] == \
+            [recorded.transaction.id], content
+    assert search_transactions(seeded, TransactionFilters(payer="Trần Văn Bình"), 1).items == []
