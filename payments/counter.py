@@ -565,7 +565,9 @@ def cancel(reference: str):
         with transactional(db.session):
             cancel_request(db.session, payment, reason, current_user.actor)
     except ServiceError as exc:
-        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: refusal_text(exc)})
+        errors = FormErrors()
+        errors.add(f"reason-{payment.reference}", refusal_text(exc))
+        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: refusal_text(exc)}, errors=errors)
     flash(_("Đã hủy yêu cầu thanh toán %(ref)s.", ref=payment.reference), "success")
     return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
 
