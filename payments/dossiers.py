@@ -31,7 +31,7 @@ MAX_DECLARED_VALUE = 10**15
 # The national format (DOMAIN.md): ``<receiving unit's identifier>-<yyMMdd>-<nnnn>``, e.g.
 # ``000.00.12.H26-261125-0001``; the unit identifier is data (dots, dashes, letters, digits).
 # Nothing else: a code is part of page addresses, so ``/`` and ``..`` never belong in one.
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*-[0-9]{6}-[0-9]{3,6}$")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*-[0-9]{6}-[0-9]{3,9}$")
 CODE_MAX = 60
 
 
