@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from reconciliation.web.admin_events import bp as admin_events
     from reconciliation.api.api import bp as recon_api
     from reconciliation.web.cash_views import bp as cash
+    from reconciliation.web.citizen_help import bp as citizen_help
     from reconciliation.web.finance import bp as finance
     from reconciliation.inbound.webhooks import bp as callbacks
     from reports.api import bp as reports_api
@@ -135,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(finance)
     app.register_blueprint(receipt_changes)
     app.register_blueprint(cash)
+    app.register_blueprint(citizen_help)  # the citizen's refund request and inquiry (on /pay/<token>)
     app.register_blueprint(admin_events)
     app.register_blueprint(reports)
     app.register_blueprint(reports_api)

@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.contents import account_number, alter, keeps_reference, payer_name  # noqa: E402
 from payments.references import new_reference, purpose_for  # noqa: E402
-from reconciliation.matching.matcher import MatchRules, RequestFacts, TransferFacts, decide  # noqa: E402
+from reconciliation.matching.matcher import DossierFacts, MatchRules, RequestFacts, TransferFacts, decide  # noqa: E402
+from qr.text import search_key  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 3, tzinfo=timezone.utc)
 WORDS = ["CHUYEN TIEN", "CK", "TRA TIEN HANG", "NOP TIEN", "HOC PHI", "TIEN NHA", "THANH TOAN", "UNG HO",
@@ -45,8 +46,18 @@ BANKS = ["Vietcombank", "VietinBank", "BIDV", "Agribank", "MBBank", "Techcombank
 
 
 class Records:
-    def __init__(self, requests: list[RequestFacts]) -> None:
+    def __init__(self, requests: list[RequestFacts], names: dict[int, str] | None = None) -> None:
         self.by_ref = {r.reference: r for r in requests}
+        # the applicants' names (the name rule): the negatives carry payers' names of the same kind
+        self.by_name: dict[str, list[RequestFacts]] = {}
+        for r in requests:
+            if names and r.dossier_id in names:
+                self.by_name.setdefault(search_key(names[r.dossier_id]), []).append(r)
+
+    def dossiers_named(self, names, amount, limit):
+        found = [DossierFacts(r.dossier_id, r.dossier_code, r.agency_id, r.dossier_remaining)
+                 for n in names for r in self.by_name.get(n, ()) if r.dossier_remaining == amount]
+        return found[:limit]
 
     def requests(self, references):
         return {r: self.by_ref[r] for r in references if r in self.by_ref}
@@ -90,7 +101,7 @@ def main() -> None:
                              amount=rng.choice(amounts), amount_paid=0, status="open",
                              expires_at=NOW + timedelta(days=1), dossier_remaining=0) for i in range(args.requests)]
     requests = [RequestFacts(**{**r.__dict__, "dossier_remaining": r.amount}) for r in requests]
-    records, rules = Records(requests), MatchRules()
+    records, rules = Records(requests, {r.dossier_id: payer_name(rng) for r in requests}), MatchRules()
     started = time.perf_counter()
     right = wrong = kept = lost = 0
     for request in requests:

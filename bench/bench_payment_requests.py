@@ -48,7 +48,7 @@ def run(url: str, n: int, workdir: str) -> dict[str, list[float]]:
         seed_catalogue(session, lambda _: None)
         for i in range(2 * n):
             register_dossier(session, parse_dossier_input({
-                "code": f"BENCH-{i:06d}", "procedure_code": "1.013831", "agency_code": "HN-VPDKDD-CN02",
+                "code": f"BENCH-261125-{i:06d}", "procedure_code": "1.013831", "agency_code": "HN-VPDKDD-CN02",
                 "applicant_name": "Nguyễn Văn Bench", "channel": "counter",
                 "parameters": {"payer_class": "individual_ward", "declared_value": 1_000_000_000 + i * 1000}}), "bench")
         token = create_token(session, "bench", "system")
@@ -59,7 +59,7 @@ def run(url: str, n: int, workdir: str) -> dict[str, list[float]]:
     for i in range(2 * n):
         with_pdf = i >= n
         start = time.perf_counter()
-        response = client.post(f"/api/v1/dossiers/BENCH-{i:06d}/payment-requests", headers=headers)
+        response = client.post(f"/api/v1/dossiers/BENCH-261125-{i:06d}/payment-requests", headers=headers)
         assert response.status_code == 201, response.get_data(as_text=True)
         if with_pdf:
             card = client.get(urlparse(response.get_json()["card_pdf_url"]).path)

@@ -92,6 +92,7 @@ class ExceptionReason(StrEnum):
     PORTAL_UNKNOWN_DOSSIER = "portal_unknown_dossier"
     BALANCE_MISMATCH = "balance_mismatch"
     BOOKED_ON_CLOSED_DAY = "booked_on_closed_day"
+    CITIZEN_INQUIRY = "citizen_inquiry"
 
 
 class ExceptionStatus(StrEnum):
@@ -189,6 +190,7 @@ LABELS: dict[type[StrEnum], dict[str, str]] = {
         "portal_unknown_dossier": N_("Cổng DVC báo hồ sơ không có ở đây"),
         "balance_mismatch": N_("Lệch số dư sao kê"),
         "booked_on_closed_day": N_("Tiền báo về ngày đã khóa sổ"),
+        "citizen_inquiry": N_("Người nộp báo đã chuyển khoản nhưng chưa thấy ghi nhận"),
     },
     ExceptionStatus: {"open": N_("Đang mở"), "resolved": N_("Đã xử lý"), "dismissed": N_("Đã bỏ qua")},
     RefundStatus: {"requested": N_("Chờ duyệt"), "approved": N_("Đã duyệt, chờ chuyển trả"),

@@ -28,9 +28,11 @@ from flask_babel import gettext as _
 from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy import select
 
+from flask_login import current_user
+
 from core.ratelimit import limit
-from core.clock import isoformat_ict
-from core.db import db
+from core.clock import isoformat_ict, utcnow
+from core.db import db, transactional
 from core.errors import NotFound, ServiceError, ValidationError
 from core.refusals import Refusal
 from qr.banks import by_bin
@@ -40,7 +42,7 @@ from .counter import receipt_response, receipts_signature, request_status_label
 from .dossiers import payment_status, storable_text
 from .models import PaymentRequest, Receipt
 from .receipts import dossier_receipts, receipt_number
-from .requests import FINAL_PAID, get_request_by_token, refresh_expiry
+from .requests import FINAL_PAID, create_payment_request, get_request_by_token, refresh_expiry, remaining_due
 
 bp = Blueprint("citizen", __name__)
 # Per address (core.ratelimit): every page and file, and more strictly the unknown tokens (guesses).
@@ -134,21 +136,45 @@ def _dossier_paid(payment: PaymentRequest) -> bool:
     return payment_status(payment.dossier) in FINAL_PAID
 
 
-@bp.get("/pay/<token>")
-def pay(token: str):
-    payment = _load(token)
+def balance_request(payment: PaymentRequest) -> PaymentRequest | None:
+    """After a part payment, the request the citizen pays the rest with: the dossier's open
+    request if it has one, else a new one for exactly what remains (made here, so the citizen
+    need not go back to the counter). None when nothing remains or the request is not partly paid."""
+    dossier = payment.dossier
+    if payment.status != "partially_paid" or remaining_due(dossier) <= 0:
+        return None
+    opened = [r for r in dossier.payment_requests if r.status == "open"]
+    if opened:
+        return opened[-1]
+    try:
+        with transactional(db.session):
+            return create_payment_request(db.session, dossier, f"citizen:{payment.reference}")
+    except ServiceError:  # nothing left to ask after all (paid meanwhile): the page says what it sees
+        return None
+
+
+def render_pay(payment: PaymentRequest, status: int = 200, **extra):
+    """The citizen's page (also for the reconciliation's forms on it, which re-render it with
+    their errors: ``reconciliation.web.citizen_help``)."""
     dossier = payment.dossier
     bank = by_bin(payment.account.bank_bin)
     paid_event = next((e for e in reversed(payment.events) if e.to_status in FINAL_PAID + ("partially_paid",)), None)
     receipts = dossier_receipts(db.session, dossier.id)
     dossier_paid = _dossier_paid(payment)
+    balance = balance_request(payment)
     return render_template(
         "citizen/pay.html", payment=payment, dossier=dossier, bank=bank, masked_name=mask_name(dossier.applicant_name),
         payable=payment.status in PAYABLE, live=payment.status in LIVE and not dossier_paid,
         paid=payment.status in FINAL_PAID, paid_event=paid_event, dossier_paid=dossier_paid, receipts=receipts,
-        receipts_signature=receipts_signature(receipts),
-        receipted_elsewhere=_receipted_elsewhere(dossier.id) if dossier_paid and not receipts else [],
-    )
+        receipts_signature=receipts_signature(receipts), remaining=remaining_due(dossier), balance=balance,
+        excess=max(dossier.amount_paid - dossier.amount_due, 0),
+        receipted_elsewhere=_receipted_elsewhere(dossier.id) if dossier_paid and not receipts else [], **extra,
+    ), status
+
+
+@bp.get("/pay/<token>")
+def pay(token: str):
+    return render_pay(_load(token))
 
 
 def _receipted_elsewhere(dossier_id: int) -> list[dict]:
@@ -174,6 +200,9 @@ def card(token: str, fmt: str):
         raise ValidationError(_("Khổ thẻ phải là a6 hoặc receipt80."), title=_("Khổ thẻ không hợp lệ"))
     payment = _load(token)
     _require_payable(payment)
+    if payment.printed_at is None and current_user.is_authenticated and current_user.may("counter"):
+        payment.printed_at = utcnow()  # the clerk's "In thẻ A6": the counter's page now offers to print again
+        db.session.commit()
     try:
         data = render_card(card_info(payment), layout=layout, fmt=fmt)
     except ValueError as exc:  # the card's texts cannot fit: say so, never cut them

@@ -26,19 +26,20 @@ from core.refusals import Refusal, refusal_text
 from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus,
                              PaymentChannel, PaymentStatus, ProofKind, ReceiptStatus, RequestStatus, Source, label)
 from core.login import roles_required
+from core.forms import FormErrors, money_error
 from core.money import MoneyError, format_vnd, to_vnd
 from core.users import Role
 from qr.banks import by_bin
 from qr.card import LAYOUTS
 
-from .dossiers import find_dossier, get_dossier, parse_dossier_input, payment_status, preview_charges, \
+from .dossiers import MAX_DECLARED_VALUE, find_dossier, near_references, valid_dossier_code, get_dossier, parse_dossier_input, payment_status, preview_charges, \
     register_dossier, search_dossiers, storable_text
 from . import fee_rules
 from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine
 from . import obligations as obligation_rules
 from .rule_catalogue import active_rules
-from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
+from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt, code_key
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
 from .receipt_pdf import receipt_filename, receipt_text, render_receipt
 from .receipts import dossier_receipts, receipt_number
@@ -64,6 +65,14 @@ def request_status_label(status: str) -> str:
 @bp.app_template_global()
 def payment_status_label(status: str) -> str:
     return label(PaymentStatus, status)
+
+
+@bp.app_template_global()
+def dossier_status_label(dossier: Dossier) -> str:
+    """A dossier's payment state in words; one with nothing to pay is not "paid in full"."""
+    if dossier.amount_due == 0 and dossier.amount_paid == 0:
+        return _("Không phải nộp phí")
+    return payment_status_label(payment_status(dossier))
 
 
 @bp.app_template_global()
@@ -347,8 +356,8 @@ def agency_kind_label(kind: str) -> str:
 
 def _field_messages() -> dict[str, str]:
     return {
-        "code": _("Mã hồ sơ chỉ gồm chữ, số và các dấu . _ / -, dài 3 đến 60 ký tự."),
-        "portal_code": _("Mã hồ sơ chỉ gồm chữ, số và các dấu . _ / -, dài 3 đến 60 ký tự."),
+        "code": _("Mã hồ sơ theo mẫu <mã đơn vị>-<yyMMdd>-<số thứ tự>, ví dụ 000.00.12.H26-261125-0001 (tối đa 60 ký tự)."),
+        "portal_code": _("Mã hồ sơ theo mẫu <mã đơn vị>-<yyMMdd>-<số thứ tự>, ví dụ 000.00.12.H26-261125-0001 (tối đa 60 ký tự)."),
         "procedure_code": _("Chọn một thủ tục trong danh mục."),
         "agency_code": _("Chọn cơ quan tiếp nhận hồ sơ."),
         "applicant_name": _("Nhập họ tên người nộp hồ sơ (tối đa 200 ký tự)."),
@@ -371,22 +380,28 @@ _SERVICE_FIELDS = {
 }
 
 
-def _form_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
+def _form_errors(exc: ServiceError) -> FormErrors:
     """Per-field messages and a general message for a refusal from the services."""
     messages = _field_messages()
-    errors: dict[str, str] = {}
+    errors = FormErrors()
     for error in exc.errors:
         name = _SERVICE_FIELDS.get(error.field, error.field)
-        errors[name] = messages.get(name, exc.detail)
+        if name in messages:
+            errors.add(name, messages[name])
     if exc.code == Refusal.DOSSIER_EXISTS:
-        errors.setdefault("code", _("Đã có hồ sơ mang mã này."))
-    return errors, refusal_text(exc, suffix=_("Chưa có gì được lưu."))
+        field = "portal_code" if exc.params.get("code") and exc.params.get("code") == request.form.get("portal_code", "").strip() \
+            and exc.params.get("code") != request.form.get("code", "").strip() else "code"
+        errors.add(field, _("Đã có hồ sơ mang mã này."))
+    if not errors.fields:
+        errors.add(None, refusal_text(exc, suffix=_("Chưa có gì được lưu.")))
+    return errors
 
 
 def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], preview: bool,
-                  rules: list[fee_rules.Rule] | None = None) -> tuple[dict, dict]:
-    """The API's dossier body from the registration form, and the errors of its format."""
-    errors: dict[str, str] = {}
+                  rules: list[fee_rules.Rule] | None = None) -> tuple[dict, FormErrors]:
+    """The API's dossier body from the registration form, and every error of it at once (the
+    checks the services would make one refusal at a time are made here first, field by field)."""
+    errors = FormErrors()
     messages = _field_messages()
     name = (form.get("applicant_name") or "").strip()
     body: dict = {
@@ -398,33 +413,44 @@ def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], pre
         "applicant_name": name or ("…" if preview else None),
         "channel": form.get("channel") or "counter",
     }
+    # In the order of the page, so the summary reads top to bottom.
     if body["agency_code"] not in agency_codes:
-        errors["agency_code"] = messages["agency_code"]
+        errors.add("agency_code", messages["agency_code"])
     if procedure is None:
-        errors["procedure_code"] = messages["procedure_code"]
+        errors.add("procedure_code", messages["procedure_code"])
+    if not name and not preview:
+        errors.add("applicant_name", _("Nhập họ tên người nộp hồ sơ."))
+    elif len(name) > 200 or not storable_text(name):
+        errors.add("applicant_name", messages["applicant_name"])
+    for field in ("code", "portal_code"):
+        value = body[field]
+        if value is not None and (not storable_text(value) or not valid_dossier_code(value)):
+            errors.add(field, messages[field])
+    if body["channel"] not in ("counter", "online", "post"):
+        errors.add("channel", messages["channel"])
+    if procedure is None:
         return body, errors
     needs = procedure_needs(procedure, rules)
     parameters: dict = {}
-    if needs.payer and form.get("payer_class"):
-        if form["payer_class"] in PAYER_CLASSES:
-            parameters["payer_class"] = form["payer_class"]
+    payer = form.get("payer_class") or ""
+    if needs.payer:
+        if payer in PAYER_CLASSES:
+            parameters["payer_class"] = payer
         else:
-            errors["payer_class"] = messages["payer_class"]
-    raw_value = (form.get("declared_value") or "").strip()
-    if needs.rate and raw_value:
-        try:
-            value = to_vnd(raw_value)
-            if value < 0:
-                raise MoneyError("negative")
+            errors.add("payer_class", messages["payer_class"])
+    if needs.rate:
+        value, problem = money_error(form.get("declared_value") or "", required=True, maximum=MAX_DECLARED_VALUE,
+                                     what=_("Giá trị tính phí"))
+        if problem:
+            errors.add("declared_value", problem)
+        elif value is not None:
             parameters["declared_value"] = value
-        except MoneyError:
-            errors["declared_value"] = messages["declared_value"]
     raw_copies = (form.get("copies") or "").strip()
     if needs.copies and raw_copies:
         if raw_copies.isdigit() and 1 <= int(raw_copies) <= 1000:
             parameters["copies"] = int(raw_copies)
         else:
-            errors["copies"] = messages["copies"]
+            errors.add("copies", messages["copies"])
     exempt_codes = {i.code for i in needs.exemptions}
     chosen = [c for c in form.getlist("exemptions") if c in exempt_codes]
     if chosen:
@@ -434,7 +460,7 @@ def _dossier_body(form, procedure: Procedure | None, agency_codes: set[str], pre
         if ground in GROUNDS:
             parameters["exemption_ground"] = ground
         else:
-            errors["exemption_ground"] = messages["exemption_ground"]
+            errors.add("exemption_ground", messages["exemption_ground"])
     if needs.child and form.get("child_under_14") == "1":
         parameters["child_under_14"] = True
     if needs.vneid and form.get("vneid_level2") == "1":
@@ -465,7 +491,12 @@ def index():
         if exact is not None:  # a scanned or typed code goes straight to its dossier
             return redirect(url_for(".dossier", code=exact.code))
     dossiers = search_dossiers(db.session, query)
-    return render_template("counter/index.html", query=query, dossiers=dossiers, payment_status=payment_status)
+    near = near_references(db.session, query) if query else []
+    if query and len(dossiers) == 1 and not near and code_key(query) in {r.reference for r in dossiers[0].payment_requests}:
+        # the full reference printed on a card: its dossier, at that request
+        return redirect(url_for(".dossier", code=dossiers[0].code, _anchor=f"request-{code_key(query)}"))
+    return render_template("counter/index.html", query=query, dossiers=dossiers, near=near,
+                           payment_status=payment_status)
 
 
 @bp.route("/dossiers/new", methods=["GET", "POST"])
@@ -477,8 +508,8 @@ def new_dossier():
     rules = active_rules(db.session)
     needs = {p.code: procedure_needs(p, rules) for p in procedures}
     form = request.form if request.method == "POST" else request.args
-    errors: dict[str, str] = {}
-    message = None
+    errors = FormErrors()
+    notice = None
     preview: list[ChargeLine] | None = None
     digest = None
     status = 200
@@ -487,9 +518,7 @@ def new_dossier():
         saving = action in ("save", "save_request")
         procedure = by_code.get((form.get("procedure_code") or "").strip())
         body, errors = _dossier_body(form, procedure, {a.code for a in agencies}, preview=not saving, rules=rules)
-        if errors:
-            message = _("Hồ sơ chưa hợp lệ: xem các ô được đánh dấu. Chưa có gì được lưu.")
-        else:
+        if not errors:
             try:
                 data = parse_dossier_input(body)
                 for code in (data.code, data.portal_code):
@@ -499,17 +528,17 @@ def new_dossier():
                 digest = _digest(lines)
                 if saving and request.form.get("preview_digest") == digest:
                     return _save(data, action == "save_request")
-                if saving:
-                    message = _("Phí, lệ phí đã thay đổi theo thông tin vừa sửa: kiểm tra lại rồi bấm Lưu.")
+                if saving:  # not an error: the clerk looks again, then saves
+                    notice = _("Phí, lệ phí đã thay đổi theo thông tin vừa sửa: kiểm tra lại rồi bấm Lưu.")
                 preview = lines
             except ServiceError as exc:
                 db.session.rollback()
-                errors, message = _form_errors(exc)
+                errors = _form_errors(exc)
         if errors:
             status = 422
     return render_template("counter/new.html", agencies=agencies, procedures=procedures, needs=needs,
                            agency_groups=grouped(agencies, "kind"), procedure_groups=grouped(procedures, "field"),
-                           form=form, errors=errors, message=message, preview=preview, digest=digest,
+                           form=form, errors=errors, notice=notice, preview=preview, digest=digest,
                            fee_items={(p.code, i.code): i for p in procedures for i in p.fee_items},
                            payer_classes=PAYER_CLASSES, channels=("counter", "online", "post"), grounds=GROUNDS,
                            default_agency=session.get("counter_agency")), status
@@ -610,13 +639,11 @@ def create_request():
     _refresh(dossier)
     raw_amount = (request.form.get("amount") or "").strip()
     raw_minutes = (request.form.get("expires_in_minutes") or "").strip()
-    amount = None
-    if raw_amount:
-        try:
-            amount = to_vnd(raw_amount)
-        except MoneyError:
-            return _render_dossier(dossier, 422, request_error=_("Số tiền phải là số đồng nguyên dương."),
-                                   form_amount=raw_amount)
+    amount, problem = money_error(raw_amount, minimum=1, what=_("Số tiền"))
+    if problem:
+        errors = FormErrors()
+        errors.add("amount", problem)
+        return _render_dossier(dossier, 422, request_error=problem, form_amount=raw_amount, errors=errors)
     minutes = int(raw_minutes) if raw_minutes in VALIDITY_CHOICES else None
     try:
         with transactional(db.session):
@@ -641,7 +668,9 @@ def cancel(reference: str):
         with transactional(db.session):
             cancel_request(db.session, payment, reason, current_user.actor)
     except ServiceError as exc:
-        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: refusal_text(exc)})
+        errors = FormErrors()
+        errors.add(f"reason-{payment.reference}", refusal_text(exc))
+        return _render_dossier(dossier, exc.status, cancel_errors={payment.reference: refusal_text(exc)}, errors=errors)
     flash(_("Đã hủy yêu cầu thanh toán %(ref)s.", ref=payment.reference), "success")
     return redirect(url_for(".dossier", code=dossier.code, _anchor=f"request-{payment.reference}"))
 
@@ -654,7 +683,11 @@ def print_card(reference: str):
     layout = request.args.get("layout", "receipt80")
     if layout not in LAYOUTS:
         abort(404)
-    if refresh_expiry(db.session, payment):
+    changed = refresh_expiry(db.session, payment)
+    if payment.status in PAYABLE and payment.printed_at is None:
+        payment.printed_at = utcnow()  # from now on the dossier page offers to print it again
+        changed = True
+    if changed:
         db.session.commit()
     return render_template("counter/print.html", payment=payment, layout=layout,
                            printable=payment.status in PAYABLE)
@@ -688,7 +721,7 @@ def status_json():
         "remaining": remaining_due(dossier),
         "available": _available(dossier),
         "payment_status": status,
-        "payment_status_label": payment_status_label(status),
+        "payment_status_label": dossier_status_label(dossier),
         "text": {"amount_due": format_vnd(dossier.amount_due), "amount_paid": format_vnd(dossier.amount_paid),
                  "remaining": format_vnd(remaining_due(dossier)),
                  "available": format_vnd(_available(dossier), symbol=False),

@@ -12,20 +12,32 @@ from sqlalchemy.orm import Session
 
 from core.clock import ict_day, parse_iso, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
-from core.money import MAX_AMOUNT
+from core.money import MAX_AMOUNT, MoneyError, to_vnd
+from qr.text import search_key
 from core.refusals import Refusal
 
 from .catalogue import rules_for
 from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
-from .models import Agency, Dossier, DossierCharge, Procedure
+from .models import Agency, Dossier, DossierCharge, PaymentRequest, Procedure, code_key
 from .obligations import refuse_as_charge
+from .references import LENGTH as REFERENCE_LENGTH
+from .references import PREFIX as REFERENCE_PREFIX
+from .references import one_edit_away
 from .money_rules import dossier_status
 
 CHANNELS = ("online", "counter", "post")
 # Beyond any real declared value; larger ones would overflow 64-bit amounts once a rate is applied.
 MAX_DECLARED_VALUE = 10**15
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{2,59}$")
+# The national format (DOMAIN.md): ``<receiving unit's identifier>-<yyMMdd>-<nnnn>``, e.g.
+# ``000.00.12.H26-261125-0001``; the unit identifier is data (dots, dashes, letters, digits).
+# Nothing else: a code is part of page addresses, so ``/`` and ``..`` never belong in one.
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*-[0-9]{6}-[0-9]{3,9}$")
+CODE_MAX = 60
+
+
+def valid_dossier_code(code: str) -> bool:
+    return len(code) <= CODE_MAX and CODE_PATTERN.match(code) is not None
 
 
 @dataclass
@@ -64,9 +76,11 @@ def parse_dossier_input(body: Any) -> DossierInput:
         return value.strip()
 
     code = text("code", required=False, limit=60)
-    if code is not None and not CODE_PATTERN.match(code):
-        errors.append(FieldError("code", "letters, digits and . _ / - only, 3 to 60 characters"))
+    if code is not None and not valid_dossier_code(code):
+        errors.append(FieldError("code", "the national format <unit>-<yyMMdd>-<nnnn>, e.g. 000.00.12.H26-261125-0001"))
     portal_code = text("portal_code", required=False, limit=60)
+    if portal_code is not None and not valid_dossier_code(portal_code):
+        errors.append(FieldError("portal_code", "the national format <unit>-<yyMMdd>-<nnnn>, e.g. H26.99-261125-000123"))
     procedure_code = text("procedure_code", limit=40)
     agency_code = text("agency_code", limit=40)
     applicant = text("applicant_name")
@@ -281,17 +295,66 @@ def get_dossier(session: Session, code: str) -> Dossier:
 
 
 def search_dossiers(session: Session, query: str, limit: int = 50) -> list[Dossier]:
-    """By code (either), or by a piece of the applicant's name, newest first."""
+    """What a clerk types, newest first: a piece of the applicant's name (diacritics, case and
+    spacing ignored: "nguyen  van AN" finds "Nguyễn Văn An"), a dossier code or any part of
+    it (with or without its dots and dashes), a payment reference or its beginning (the
+    ``HS…`` printed on the card), or an amount (due by the dossier or asked by a request)."""
     query = query.strip()
     if not query:
         return list(session.scalars(select(Dossier).order_by(Dossier.submitted_at.desc()).limit(limit)))
-    pattern = f"%{query}%"
-    return list(session.scalars(
-        select(Dossier)
-        .where(or_(Dossier.code.ilike(pattern), Dossier.portal_code.ilike(pattern), Dossier.applicant_name.ilike(pattern)))
-        .order_by(Dossier.submitted_at.desc())
-        .limit(limit)
-    ))
+    key = search_key(query)
+    words = key.split()
+    conditions = [Dossier.code.ilike(_contains(query), escape="\\"),
+                  Dossier.portal_code.ilike(_contains(query), escape="\\"),
+                  Dossier.applicant_name.ilike(_contains(query), escape="\\")]
+    if words:  # the words in order, anything between them: extra spaces and middle names alike
+        conditions.append(Dossier.search_key.like("%" + "%".join(_escape(w) for w in words) + "%", escape="\\"))
+    compact = code_key(query) or ""
+    if len(compact) >= 3:
+        conditions.append(Dossier.code_key.like(_contains(compact), escape="\\"))
+        conditions.append(Dossier.portal_code_key.like(_contains(compact), escape="\\"))
+    if len(compact) >= 4 and compact.startswith(REFERENCE_PREFIX):
+        conditions.append(Dossier.id.in_(select(PaymentRequest.dossier_id)
+                                         .where(PaymentRequest.reference.like(_escape(compact) + "%", escape="\\"))))
+    amount = _typed_amount(query)
+    if amount is not None:
+        conditions.append(Dossier.amount_due == amount)
+        conditions.append(Dossier.id.in_(select(PaymentRequest.dossier_id).where(PaymentRequest.amount == amount)))
+    return list(session.scalars(select(Dossier).where(or_(*conditions))
+                                .order_by(Dossier.submitted_at.desc()).limit(limit)))
+
+
+def near_references(session: Session, query: str) -> list[PaymentRequest]:
+    """The payment requests whose reference is one wrong symbol or one swap away from what was
+    typed (a reference read off a smudged card or a bank's content): offered, never chosen."""
+    compact = code_key(query) or ""
+    if len(compact) != REFERENCE_LENGTH or not compact.startswith(REFERENCE_PREFIX):
+        return []
+    candidates = [r for r in one_edit_away(compact) if r != compact]
+    if not candidates:
+        return []
+    return list(session.scalars(select(PaymentRequest).where(PaymentRequest.reference.in_(candidates))
+                                .order_by(PaymentRequest.reference)))
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(text: str) -> str:
+    return f"%{_escape(text)}%"
+
+
+def _typed_amount(query: str) -> int | None:
+    """An amount when the query is one (digits, grouped or not, maybe with ₫), else None."""
+    text = query.replace(" ", "")
+    if not text or not any(ch.isdigit() for ch in text) or any(ch.isalpha() for ch in text.rstrip("₫đVNDvnd")):
+        return None
+    try:
+        amount = to_vnd(text)
+    except MoneyError:
+        return None
+    return amount if amount > 0 else None
 
 
 def payment_status(dossier: Dossier) -> str:

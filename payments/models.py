@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.clock import utcnow
 from core.db import Base
 from core.types import UTCDateTime
+from qr.text import search_key
 
 # Amounts are đồng in BigInteger: a land levy can pass the 2.1 billion of a 32-bit integer.
 Money = BigInteger
@@ -154,6 +155,9 @@ class Dossier(Base):
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200))
+    # The name as searches compare it (``qr.text.search_key``); kept in step by the listener
+    # below. Null for rows written by plain SQL: searches fall back to the name itself.
+    search_key: Mapped[str | None] = mapped_column(String(200), index=True)
     payer_class: Mapped[str | None] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(10))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -222,6 +226,7 @@ class PaymentRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the card's first print at the counter
     version: Mapped[int] = mapped_column(default=1)
 
     dossier: Mapped[Dossier] = relationship(back_populates="payment_requests")
@@ -412,3 +417,4 @@ def code_key(code: str | None) -> str | None:
 def _keep_code_keys(_mapper, _connection, dossier: Dossier) -> None:
     dossier.code_key = code_key(dossier.code) or ""
     dossier.portal_code_key = code_key(dossier.portal_code)
+    dossier.search_key = search_key(dossier.applicant_name)[:200]

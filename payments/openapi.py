@@ -41,7 +41,7 @@ def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
 MONEY = {"type": "integer", "minimum": 0, "description": "Whole đồng (VND); never a fraction.", "examples": [8000]}
 TIME = {"type": "string", "format": "date-time",
         "description": "ISO 8601 with the Indochina Time offset (+07:00).", "examples": ["2026-11-25T09:00:00+07:00"]}
-DOSSIER_CODE = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._/\\-]{2,59}$",
+DOSSIER_CODE = {"type": "string", "maxLength": 60, "pattern": "^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*-[0-9]{6}-[0-9]{3,9}$",
                 "examples": ["000.12.03.H26-261125-0001"]}
 REQUEST_STATUSES = list(values(RequestStatus))
 PAYER_CLASSES = ["individual_ward", "individual_other", "organisation"]

@@ -26,3 +26,9 @@ def first_non_printable(text: str) -> tuple[int, str] | None:
         if not " " <= ch <= "~":
             return index, ch
     return None
+
+
+def search_key(text: str | None) -> str:
+    """What a person's name or a typed search is compared by: no diacritics, lower case, one
+    space between words (``"  Nguyễn  Văn AN"`` → ``"nguyen van an"``)."""
+    return " ".join(strip_diacritics(unicodedata.normalize("NFC", text or "")).lower().split())

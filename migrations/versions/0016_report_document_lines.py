@@ -10,7 +10,7 @@ The upgrade queues every dossier paid in full in ``report_pending``: the reports
 rows before they next read (``reports.facts.drain``), with the same code as every later change.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 18:00:00
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

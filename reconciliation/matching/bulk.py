@@ -31,7 +31,8 @@ from payments.models import PaymentRequest
 from payments.money_rules import PART_PAYMENT_SETTLED, payment_channel, settles_part_payment
 from payments.references import one_edit_away
 
-from reconciliation.matching.matcher import Decision, MatchRules, RequestFacts, TransferFacts, decide, read_content
+from reconciliation.matching.matcher import Decision, MatchRules, RequestFacts, TransferFacts, decide, \
+    name_candidates, read_content
 from reconciliation.matching.writer import (Paid, Rows, State, TransactionRow, apply, chunks, transaction_row)
 from reconciliation.models import MatchDecision, ReconException
 
@@ -44,10 +45,26 @@ __all__ = ["match_many", "transaction_row", "CHUNK"]
 class _Lookup:
     """What the matcher asks, from the chunk's state; what is not in it (look-alikes) is read on demand."""
 
-    def __init__(self, state: State, asking: set[tuple[int, int]] = frozenset()) -> None:
+    def __init__(self, state: State, asking: set[tuple[int, int]] = frozenset(),
+                 named: dict[str, list[tuple[int, str, int, int]]] | None = None) -> None:
         self.state = state
         self.asking = asking  # the chunk's (account, amount) pairs, for the amount-only clues
         self.asked_amounts: dict[tuple[int, int], list[str]] | None = None
+        self.named = named if named is not None else {}  # name → unpaid dossiers, read for the chunk
+
+    def dossiers_named(self, names: list[str], amount: int, limit: int):
+        from reconciliation.matching.matcher import DossierFacts
+
+        found: dict[int, DossierFacts] = {}
+        for name in names:
+            for dossier_id, code, agency_id, remaining in self.named.get(name, ()):
+                planned = self.state.dossiers.get(dossier_id)  # what this chunk planned before this line
+                if planned is not None:
+                    remaining = planned.amount_due - planned.amount_paid
+                if remaining == amount and dossier_id not in found:
+                    found[dossier_id] = DossierFacts(dossier_id=dossier_id, code=code, agency_id=agency_id,
+                                                     remaining=remaining)
+        return sorted(found.values(), key=lambda d: -d.dossier_id)[:limit]
 
     def requests(self, references: list[str]) -> dict[str, RequestFacts]:
         missing = {ref for ref in references if ref not in self.state.requests and ref not in self.state.asked}
@@ -117,10 +134,34 @@ def _open_requests_asking(session: Session, pairs: list[tuple[int, int]], limit:
     return found
 
 
-def _transfer_facts(row, agencies: dict[int, int]) -> TransferFacts:
+def _transfer_facts(row, agencies: dict[int, int], counter_name: str = "") -> TransferFacts:
     return TransferFacts(amount=row.amount - row.allocated, direction=row.direction, account_id=row.account_id,
                          agency_id=agencies.get(row.account_id), content=row.content or "",
-                         booked_at=aware(row.booked_at))
+                         booked_at=aware(row.booked_at), counter_name=counter_name)
+
+
+def _named_dossiers(raw: Raw, rows: list, read: dict, rules: MatchRules
+                    ) -> tuple[dict[int, str], dict[str, list[tuple[int, str, int, int]]]]:
+    """For the matcher's name rule, read for the whole chunk at once: the senders' names of the
+    credits that name no reference nor dossier code, and the unpaid dossiers whose applicant's
+    name is one of the runs of words their contents and senders hold (a statement per 900 names)."""
+    if rules.of("name_amount") < rules.suggest_threshold:
+        return {}, {}
+    wanting = [row for row in rows if row.direction == "in" and not read[row.id][0] and not read[row.id][2]]
+    senders: dict[int, str] = {}
+    for part in chunks([row.id for row in wanting]):
+        listed, params = raw.in_list("s", part)
+        senders.update((i, name or "") for i, name in raw.execute(
+            f"SELECT id, counter_name FROM bank_transactions WHERE id IN ({listed})", params))
+    names = sorted({n for row in wanting for n in name_candidates(row.content or "", senders.get(row.id, ""))})
+    named: dict[str, list[tuple[int, str, int, int]]] = {}
+    for part in chunks(names, _IN):
+        listed, params = raw.in_list("n", part)
+        for key, dossier_id, code, agency_id, remaining in raw.execute(
+                "SELECT search_key, id, code, agency_id, amount_due - amount_paid FROM dossiers "
+                f"WHERE search_key IN ({listed}) AND amount_due > amount_paid", params):
+            named.setdefault(key, []).append((dossier_id, code, agency_id, remaining))
+    return senders, named
 
 
 
@@ -189,8 +230,9 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
             for n in one_edit_away(token)}
     if near - state.asked:
         state.load(near - state.asked)
+    senders, named = _named_dossiers(raw, transactions, read, rules)
     lookup = _Lookup(state, {(row.account_id, row.amount - row.allocated) for row in transactions
-                             if row.account_id is not None and row.direction == "in"})
+                             if row.account_id is not None and row.direction == "in"}, named)
     held = _on_closed_days(raw, [row.id for row in transactions if row.direction == "in"])
     decisions: list[tuple[Any, Decision]] = []
     paid: list[Paid] = []
@@ -200,7 +242,7 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
             decisions.append((row, Decision(HELD_RULE, 1.0, "held", {"day": day, "account": account},
                                             exception=HELD_REASON)))
             continue
-        decision = decide(_transfer_facts(row, agencies), lookup, rules, read[row.id])
+        decision = decide(_transfer_facts(row, agencies, senders.get(row.id, "")), lookup, rules, read[row.id])
         decisions.append((row, decision))
         for allocation in decision.allocations:  # carried out in memory, in order: the next decision sees it
             dossier = state.dossiers[allocation.dossier_id]

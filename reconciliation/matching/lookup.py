@@ -21,6 +21,13 @@ def request_facts(request: PaymentRequest) -> RequestFacts:
                         dossier_remaining=_remaining(dossier))
 
 
+def dossier_facts(dossier: Dossier) -> DossierFacts:
+    return DossierFacts(dossier_id=dossier.id, code=dossier.code, agency_id=dossier.agency_id,
+                        remaining=_remaining(dossier),
+                        open_requests=tuple(request_facts(r) for r in dossier.payment_requests
+                                            if r.status in ("open", "partially_paid")))
+
+
 class SqlLookup:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -38,14 +45,20 @@ class SqlLookup:
             Dossier.code_key.in_(code_keys) | Dossier.portal_code_key.in_(code_keys)))
         found: dict[str, DossierFacts] = {}
         for dossier in rows:
-            facts = DossierFacts(dossier_id=dossier.id, code=dossier.code, agency_id=dossier.agency_id,
-                                 remaining=_remaining(dossier),
-                                 open_requests=tuple(request_facts(r) for r in dossier.payment_requests
-                                                     if r.status in ("open", "partially_paid")))
+            facts = dossier_facts(dossier)
             for key in (dossier.code_key, dossier.portal_code_key):
                 if key in code_keys:
                     found[key] = facts
         return found
+
+    def dossiers_named(self, names: list[str], amount: int, limit: int) -> list[DossierFacts]:
+        if not names or amount <= 0:
+            return []
+        # As the bulk path answers it (bulk._Lookup): the dossier, not its requests.
+        rows = self.session.execute(select(Dossier.id, Dossier.code, Dossier.agency_id).where(
+            Dossier.search_key.in_(names), Dossier.amount_due - Dossier.amount_paid == amount)
+            .order_by(Dossier.id.desc()).limit(limit))
+        return [DossierFacts(dossier_id=i, code=code, agency_id=agency, remaining=amount) for i, code, agency in rows]
 
     def open_requests_asking(self, account_id: int, amount: int, limit: int) -> list[RequestFacts]:
         rows = self.session.scalars(select(PaymentRequest).where(

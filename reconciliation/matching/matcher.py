@@ -21,6 +21,9 @@ from typing import Any, Iterable, Protocol
 
 from payments.references import ALPHABET, BODY_LENGTH, LENGTH, PREFIX, check_symbol, find_references, \
     normalise, one_edit_away
+from qr.text import search_key
+
+_WORD_SEPARATORS = re.compile(r"[^\w]+|_")
 
 # --- rules as data ---------------------------------------------------------------------------
 
@@ -43,6 +46,7 @@ DEFAULT_CONFIDENCE = {
     "damaged_reference": 0.55,       # a reference one typo away from an issued one (never automatic)
     "truncated_reference": 0.55,     # the start of a reference, cut by the bank
     "amount_only": 0.3,              # an open request on this account asks exactly this amount
+    "name_amount": 0.6,              # no reference: the sender's name and the amount fit an unpaid dossier
 }
 
 
@@ -91,6 +95,7 @@ class TransferFacts:
     agency_id: int | None     # the agency that holds that account
     content: str
     booked_at: datetime
+    counter_name: str = ""    # the sender's name as the bank gives it, if it does
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,11 @@ class Lookup(Protocol):
     def open_requests_asking(self, account_id: int, amount: int, limit: int) -> list[RequestFacts]: ...
 
     def references_starting(self, prefix: str, limit: int) -> list[RequestFacts]: ...
+
+    def dossiers_named(self, names: list[str], amount: int, limit: int) -> list[DossierFacts]:
+        """Dossiers that still owe exactly ``amount`` and whose applicant's name, as
+        ``qr.text.search_key`` writes it, is one of ``names``."""
+        ...
 
 
 # --- what it answers ------------------------------------------------------------------------
@@ -364,10 +374,36 @@ def _dossier_suggestions(dossiers: Iterable[DossierFacts], transfer: TransferFac
             for d in dossiers]
 
 
+NAME_WORDS = (2, 5)     # a person's or an organisation's name: two to five words
+NAME_SCAN = 16          # the words of a content that may hold the name (it comes first, or early)
+
+
+def name_candidates(content: str, counter_name: str = "") -> list[str]:
+    """The runs of words of a transfer's content and sender that could be the applicant's name,
+    as ``qr.text.search_key`` writes names: ``"LE MINH CHAU CHUYEN TIEN KET HON"`` gives
+    ``"le minh"``, ``"le minh chau"``, ``"minh chau"``, ... Bounded (the first words only), so
+    a statement's chunk asks for them in a few set-based queries."""
+    found: dict[str, None] = {}
+    sender = search_key(_WORD_SEPARATORS.sub(" ", counter_name or ""))
+    if len(sender.split()) >= NAME_WORDS[0]:
+        found[sender[:200]] = None
+    words = search_key(_WORD_SEPARATORS.sub(" ", content or "")).split()[:NAME_SCAN]
+    low, high = NAME_WORDS
+    for start in range(len(words)):
+        for size in range(low, high + 1):
+            if start + size <= len(words):
+                run = words[start:start + size]
+                if any(w.isdigit() for w in run):
+                    continue
+                found[" ".join(run)] = None
+    return list(found)
+
+
 def _with_clues(decision: Decision, transfer: TransferFacts, lookup: Lookup, rules: MatchRules,
                 unknown_valid: list[str], damaged: list[str], codes: list[str]) -> Decision:
     """Suggestions for a person: issued references one typo away, the start of a cut-off
-    reference, and (last) open requests on this account asking exactly this amount."""
+    reference, an unpaid dossier whose applicant's name is in the content (or is the sender)
+    and owes exactly this amount, and (last) open requests on this account asking it."""
     seen = {(s.dossier_id, s.request_id) for s in decision.suggestions}
     suggestions = list(decision.suggestions)
 
@@ -388,6 +424,18 @@ def _with_clues(decision: Decision, transfer: TransferFacts, lookup: Lookup, rul
     cut = truncated_reference(transfer.content) if wanted("truncated_reference") else None
     if cut:
         add("truncated_reference", lookup.references_starting(cut, limit=5))
+    if wanted("name_amount") and not decision.allocations:
+        names = name_candidates(transfer.content, transfer.counter_name)
+        if names:
+            for d in lookup.dossiers_named(names, transfer.amount, limit=5):
+                request = next((r for r in d.open_requests if r.remaining == transfer.amount), None)
+                if (d.dossier_id, request.request_id if request else None) in seen or \
+                        any(s.dossier_id == d.dossier_id for s in suggestions):
+                    continue
+                seen.add((d.dossier_id, request.request_id if request else None))
+                suggestions.append(Suggestion("name_amount", rules.of("name_amount"), d.dossier_id, d.code,
+                                              request.request_id if request else None,
+                                              request.reference if request else None, transfer.amount))
     if transfer.account_id is not None and len(suggestions) < 3 and wanted("amount_only"):
         add("amount_only", lookup.open_requests_asking(transfer.account_id, transfer.amount, limit=5))
     suggestions.sort(key=lambda s: -s.confidence)
@@ -395,5 +443,6 @@ def _with_clues(decision: Decision, transfer: TransferFacts, lookup: Lookup, rul
 
 
 __all__ = ["Allocation", "Decision", "DossierFacts", "Lookup", "MatchRules", "RequestFacts", "Suggestion",
-           "TransferFacts", "code_key", "decide", "find_dossier_codes", "near_references", "truncated_reference",
+           "TransferFacts", "code_key", "decide", "find_dossier_codes", "name_candidates", "near_references",
+           "truncated_reference",
            "check_symbol"]

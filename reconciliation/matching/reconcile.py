@@ -60,7 +60,8 @@ def _agency_of(session: Session, account_id: int | None) -> int | None:
 def facts_of(session: Session, transaction: BankTransaction) -> TransferFacts:
     return TransferFacts(amount=transaction.amount - transaction.allocated, direction=transaction.direction,
                          account_id=transaction.account_id, agency_id=_agency_of(session, transaction.account_id),
-                         content=transaction.content or "", booked_at=transaction.booked_at)
+                         content=transaction.content or "", booked_at=transaction.booked_at,
+                         counter_name=transaction.counter_name or "")
 
 
 def record_decision(session: Session, transaction: BankTransaction | None, decision: Decision,

@@ -17,11 +17,11 @@ from core.db import db, transactional
 from core.errors import ServiceError
 from core.refusals import Refusal, refusal_text
 from core.login import roles_required
-from core.money import MoneyError, format_vnd, to_vnd
+from core.forms import FormErrors, money_error
+from core.money import format_vnd
 from core.users import Role
 from payments.counter import load_dossier, render_dossier
 from payments.dossiers import storable_text
-from payments.requests import remaining_due
 
 from reconciliation.matching.allocation import lock_dossier
 from reconciliation.matching.cash import record_cash
@@ -35,7 +35,7 @@ MAX_NOTE = 1000
 
 def _messages() -> dict[str, str]:
     return {
-        "amount": _("Số tiền thu phải là số đồng nguyên dương."),
+        "amount": _("Số tiền thu phải là số đồng nguyên dương."),  # the service's word for 0
         "amount_tendered": _("Số tiền người nộp đưa phải là số đồng, không nhỏ hơn số tiền thu."),
         "receipt_number": _("Nhập số biên lai đã lập cho khoản tiền mặt này (1 đến 40 ký tự)."),
         "note": _("Ghi chú tối đa 1000 ký tự."),
@@ -44,41 +44,42 @@ def _messages() -> dict[str, str]:
     }
 
 
-def _amount(text: str) -> int | None:
-    try:
-        return to_vnd(text) if text else None
-    except MoneyError:
-        return None
-
-
-def _form_errors(values: dict[str, str], amount: int | None, tendered: int | None) -> dict[str, str]:
-    """What is wrong with the form's format (the rules about the dossier are record_cash's)."""
+def _form_errors(values: dict[str, str]) -> tuple[FormErrors, int | None, int | None]:
+    """What is wrong with the form's format, every field at once (the rules about the dossier
+    are record_cash's), and the amounts read."""
     messages = _messages()
-    errors: dict[str, str] = {}
-    if amount is None or amount <= 0:
-        errors["amount"] = messages["amount"]
-    if values["amount_tendered"] and (tendered is None or tendered < 0):
-        errors["amount_tendered"] = messages["amount_tendered"]
+    errors = FormErrors()
+    amount, problem = money_error(values["amount"], required=True, minimum=1, what=_("Số tiền thu"))
+    if problem:
+        errors.add("amount", problem)
+    tendered, problem = money_error(values["amount_tendered"], what=_("Số tiền người nộp đưa"))
+    if problem:
+        errors.add("amount_tendered", problem)
+    elif tendered is not None and amount is not None and tendered < amount:
+        errors.add("amount_tendered", messages["amount_tendered"])
     if not values["receipt_number"] or len(values["receipt_number"]) > MAX_RECEIPT_NUMBER \
             or not storable_text(values["receipt_number"]):
-        errors["receipt_number"] = messages["receipt_number"]
+        errors.add("receipt_number", messages["receipt_number"])
     if len(values["note"]) > MAX_NOTE or not storable_text(values["note"]):
-        errors["note"] = messages["note"]
-    return errors
+        errors.add("note", messages["note"])
+    return errors, amount, tendered
 
 
-def _refusal(exc: ServiceError, amount: int | None, remaining: int) -> dict[str, str]:
+def _refusal(exc: ServiceError) -> FormErrors:
     """The service's refusal (English ``detail``) as messages for the page."""
     messages = _messages()
+    errors = FormErrors()
     if exc.code == Refusal.CASH_OVER_DUE:
-        return {"amount": refusal_text(exc)}
-    if exc.code == Refusal.PAPER_RECEIPTS_ENDED:
-        return {"paper_series": refusal_text(exc), "": refusal_text(exc, suffix=_("Chưa có gì được lưu."))}
-    if exc.code == Refusal.INVALID_CASH:
-        errors = {e.field: messages[e.field] for e in exc.errors if e.field in messages}
-        if errors:
-            return errors
-    return {"": refusal_text(exc, suffix=_("Chưa có gì được lưu."))}
+        errors.add("amount", refusal_text(exc))
+    elif exc.code == Refusal.PAPER_RECEIPTS_ENDED:
+        errors.add("paper_series", refusal_text(exc))
+    elif exc.code == Refusal.INVALID_CASH:
+        for e in exc.errors:
+            if e.field in messages:
+                errors.add(e.field, messages[e.field])
+    if not errors:
+        errors.add(None, refusal_text(exc, suffix=_("Chưa có gì được lưu.")))
+    return errors
 
 
 @bp.post("/dossiers/<path:code>/cash")
@@ -86,10 +87,9 @@ def _refusal(exc: ServiceError, amount: int | None, remaining: int) -> dict[str,
 def record(code: str):
     dossier = load_dossier(code)
     values = {name: (request.form.get(name) or "").strip() for name in FIELDS}
-    amount, tendered = _amount(values["amount"]), _amount(values["amount_tendered"])
-    errors = _form_errors(values, amount, tendered)
+    errors, amount, tendered = _form_errors(values)
     if errors:
-        return render_dossier(dossier, 422, cash_errors=errors, cash_form=values)
+        return render_dossier(dossier, 422, cash_errors=errors, cash_form=values, errors=errors)
     try:
         with transactional(db.session):
             # Locked before reading what remains due: two clerks cannot both take the last đồng.
@@ -100,8 +100,8 @@ def record(code: str):
                                   paper_form=values["paper_form"] or None, paper_series=values["paper_series"] or None)
     except ServiceError as exc:
         dossier = load_dossier(code)
-        return render_dossier(dossier, exc.status, cash_errors=_refusal(exc, amount, remaining_due(dossier)),
-                              cash_form=values)
+        errors = _refusal(exc)
+        return render_dossier(dossier, exc.status, cash_errors=errors, cash_form=values, errors=errors)
     flash(_("Đã ghi nhận %(amount)s tiền mặt, biên lai số %(number)s, người thu %(clerk)s.",
             amount=format_vnd(payment.amount), number=payment.receipt_number, clerk=payment.clerk_name), "success")
     if payment.amount_tendered is not None and payment.amount_tendered > payment.amount:

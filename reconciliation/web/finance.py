@@ -25,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.clock import ict_day, utcnow
 from core.db import db, transactional
 from core.errors import NotFound, ServiceError
+from core.forms import FormErrors, money_error
 from core.login import roles_required
 from core.money import format_vnd
 from core.refusals import Refusal, refusal_text
@@ -430,11 +431,17 @@ def create_refund():
             "beneficiary_name": _("Nhập tên chủ tài khoản nhận (tối đa 200 ký tự)."),
             "source": _("Hoàn từ một giao dịch, hoặc từ số nộp thừa của một hồ sơ."),
         }
-        errors = {e.field: messages[e.field] for e in exc.errors if e.field in messages}
+        errors = FormErrors()
+        amount_problem = money_error(parsed.amount_text, required=True, minimum=1, what=_("Số tiền hoàn"))[1]
+        for order in ("amount", "beneficiary_bank", "beneficiary_account", "beneficiary_name", "reason", "source"):
+            if any(e.field == order for e in exc.errors):  # every field the rule refused, in the form's order
+                errors.add(order, amount_problem if order == "amount" and amount_problem else messages[order])
         source, item = _refund_source_from(request.form)  # as it is now (another request may have come first)
         if exc.code == Refusal.REFUND_OVER_AVAILABLE:
-            errors["amount"] = _("Tối đa %(available)s.", available=format_vnd(exc.params["available"]))
-        return _render_refund_form(source, item, request.form, exc.status, errors, _refusal(exc))
+            errors.add("amount", refusal_text(exc))
+        if not errors:
+            errors.add(None, _refusal(exc))
+        return _render_refund_form(source, item, request.form, exc.status, errors)
     flash(_("Đã tạo đề nghị hoàn %(amount)s (số %(id)d). Cần một cán bộ kế toán khác duyệt.",
             amount=format_vnd(refund.amount), id=refund.id), "success")
     return redirect(url_for(".refund", refund_id=refund.id))
@@ -593,8 +600,11 @@ def reopen(account_id: int, day: str):
 
 
 def _render_statements(status: int = 200, error: str | None = None, detail: str | None = None):
+    errors = FormErrors()
+    if error:
+        errors.add("file", error)  # for the title ("Lỗi:") and the focus: the page draws the summary itself
     return render_template("finance/statements.html", page=q.imports_page(db.session, parse_page(request.args)),
-                           unfinished=q.unfinished_imports(db.session), error=error, detail=detail,
+                           unfinished=q.unfinished_imports(db.session), error=error, detail=detail, errors=errors,
                            lang_next=url_for(".statements")), status
 
 

@@ -164,6 +164,8 @@ class ExportFilters:
     day_from: date
     day_to: date
     account: str = ""
+    from_text: str = ""  # what was typed, shown again as it was when the range is refused
+    to_text: str = ""
 
 
 MAX_EXPORT_DAYS = 366
@@ -172,14 +174,18 @@ MAX_EXPORT_DAYS = 366
 def export_filters(args: Mapping[str, str], today: date) -> tuple[ExportFilters, dict[str, str]]:
     """Both ends default to the current month up to today; at most a year at once."""
     errors: dict[str, str] = {}
-    day_from, day_to = _range(args, errors)
-    day_to = day_to or today
-    day_from = day_from or min(day_to, today).replace(day=1)
-    if day_from > day_to:
-        errors["from"] = _("Ngày bắt đầu phải trước ngày kết thúc.")
-    elif (day_to - day_from).days >= MAX_EXPORT_DAYS:
+    # Never swapped nor replaced: a refused range comes back as typed, the error beside it.
+    day_from, day_to = _day_field(args, "from", errors), _day_field(args, "to", errors)
+    day_to = day_to or (today if not clean(args.get("to"), 20) else None)
+    day_from = day_from or (min(day_to or today, today).replace(day=1) if not clean(args.get("from"), 20) else None)
+    if day_from and day_to and day_from > day_to:
+        errors["to"] = _("Ngày kết thúc (%(to)s) phải từ ngày bắt đầu (%(from)s) trở đi.",
+                         to=day_to.strftime("%d/%m/%Y"), **{"from": day_from.strftime("%d/%m/%Y")})
+    elif day_from and day_to and (day_to - day_from).days >= MAX_EXPORT_DAYS:
         errors["to"] = _("Mỗi lần xuất tối đa %(n)d ngày.", n=MAX_EXPORT_DAYS)
-    return ExportFilters(day_from, day_to, clean(args.get("account"), 34)), errors
+    result = ExportFilters(day_from or today, day_to or today, clean(args.get("account"), 34),
+                           clean(args.get("from"), 20), clean(args.get("to"), 20))
+    return result, errors
 
 
 # --- the manual match / split form -------------------------------------------------------------

@@ -75,6 +75,7 @@ class Labels:
             "damaged_reference": _("Mã gần giống (sai hoặc đảo một ký tự)"),
             "truncated_reference": _("Phần đầu của mã (ngân hàng cắt bớt)"),
             "amount_only": _("Chỉ trùng số tiền với một yêu cầu đang mở"),
+            "name_amount": _("Tên người chuyển và số tiền khớp một hồ sơ chưa nộp (không có mã)"),
             "no_reference": _("Không có mã trong nội dung"),
             "unknown_reference": _("Không có mã hợp lệ do hệ thống cấp"),
             "unknown_account": _("Tài khoản nhận không phải của đơn vị"),

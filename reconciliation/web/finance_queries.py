@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import ict_day, ict_day_bounds, utcnow
 from payments.models import Agency, CollectionAccount, Dossier, PaymentRequest
+from qr.text import search_key
 
 from reconciliation.workflow.close import blocking_items, day_figures, statements_for
 from reconciliation.web.finance_forms import QueueFilters, TransactionFilters
@@ -71,6 +72,19 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _matches(text: str, *columns):
+    """``text`` in any of ``columns``, as typed or with diacritics, case and spacing ignored
+    ("Lê Minh  Châu" finds a bank's "LE MINH CHAU"): its words in order, anything between."""
+    words = search_key(text).split()
+    loose = "%" + "%".join(_like(w)[1:-1] for w in words) + "%" if words else None
+    conditions = []
+    for column in columns:
+        conditions.append(column.ilike(_like(text), escape="\\"))
+        if loose:
+            conditions.append(column.ilike(loose, escape="\\"))
+    return or_(*conditions)
+
+
 def accounts(session: Session) -> list[CollectionAccount]:
     """Every collection account, by agency name."""
     return list(session.scalars(select(CollectionAccount).join(Agency, CollectionAccount.agency_id == Agency.id)
@@ -114,13 +128,10 @@ def _queue_query(f: QueueFilters, now: datetime) -> Select:
     if f.day_to:
         end = ict_day_bounds(f.day_to)[1]
         query = query.where(or_(t.booked_on <= f.day_to, and_(t.id.is_(None), ReconException.created_at < end)))
-    if f.content:
-        pattern = _like(f.content)
-        query = query.where(or_(t.content.ilike(pattern, escape="\\"), t.bank_ref.ilike(pattern, escape="\\")))
+    if f.content:  # a citizen's inquiry has no transaction: its detail says what they paid
+        query = query.where(_matches(f.content, t.content, t.bank_ref, ReconException.detail))
     if f.payer:
-        pattern = _like(f.payer)
-        query = query.where(or_(t.counter_name.ilike(pattern, escape="\\"),
-                                t.counter_account.ilike(pattern, escape="\\")))
+        query = query.where(_matches(f.payer, t.counter_name, t.counter_account))
     if f.owner == "-":
         query = query.where(ReconException.owner.is_(None))
     elif f.owner:
@@ -224,12 +235,9 @@ def search_transactions(session: Session, f: TransactionFilters, number: int) ->
     if f.amount is not None:
         query = query.where(t.amount == f.amount)
     if f.content:
-        pattern = _like(f.content)
-        query = query.where(or_(t.content.ilike(pattern, escape="\\"), t.bank_ref.ilike(pattern, escape="\\")))
+        query = query.where(_matches(f.content, t.content, t.bank_ref))
     if f.payer:
-        pattern = _like(f.payer)
-        query = query.where(or_(t.counter_name.ilike(pattern, escape="\\"),
-                                t.counter_account.ilike(pattern, escape="\\")))
+        query = query.where(_matches(f.payer, t.counter_name, t.counter_account))
     if f.status == "not_ours":
         query = query.where(t.disposition == "not_ours")
     elif f.status:

@@ -20,7 +20,8 @@ from core.refusals import Refusal
 from reconciliation.models import EXCEPTION_REASONS, ExceptionNote, ReconException, Statement
 
 # Working days a finance officer has to settle each reason, by default.
-DEADLINE_DAYS = {"missing_from_statement": 1, "unknown_account": 1, "conflicting_report": 1}
+DEADLINE_DAYS = {"missing_from_statement": 1, "unknown_account": 1, "conflicting_report": 1,
+                 "citizen_inquiry": 2}  # a person waits for the answer
 DEFAULT_DEADLINE_DAYS = 3
 
 

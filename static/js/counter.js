@@ -36,6 +36,9 @@
       });
       var none = form.querySelector("[data-none-needed]");
       if (none) { none.hidden = any || !code; }
+      // Nothing to say about the fee's facts before a procedure is chosen: no empty box.
+      var facts = form.querySelector("[data-fee-facts]");
+      if (facts) { facts.hidden = !code; }
     };
     procedure.addEventListener("change", syncNeeds);
     syncNeeds();

@@ -443,11 +443,17 @@ def test_either_code_finds_the_dossier(api):
     assert by_portal.get_json()["portal_code"] == "H26.99-261125-000123"
 
 
-def test_codes_with_a_slash(api):
-    code = "000.20.01.H26/2026/0042"
-    created = api.dossier(**{**BIRTH, "code": code})
-    assert api.get(f"/dossiers/{code}").get_json() == created
-    assert api.request(code=code)["dossier_code"] == code
+@pytest.mark.parametrize("code", ["000.20.01.H26/2026/0042", "abc/../../x", "000.20.01.H26-261125", "H26 261125 0001",
+                                  "000.20.01.H26-261125-0001-"])
+def test_codes_outside_the_national_format_are_refused(api, seeded, code):
+    problem = assert_problem(api.post("/dossiers", {**BIRTH, "code": code}), 422)
+    assert problem["code"] == "invalid_dossier" and [e["field"] for e in problem["errors"]] == ["code"]
+    assert seeded.scalar(select(func.count()).select_from(Dossier)) == 0
+
+
+def test_codes_in_the_national_format_are_taken(api):
+    for code in ("000.20.01.H26-261125-0042", "G22.99.1-261125-0009", "P-HOANKIEM-261125-0001"):
+        assert api.dossier(**{**BIRTH, "code": code})["code"] == code
 
 
 def test_unknown_dossier_404(api):

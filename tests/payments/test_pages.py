@@ -230,12 +230,17 @@ def test_save_needs_the_preview_of_the_same_charges(site, clerk):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"declared_value": ""}, "Nhập giá trị tính phí bằng số đồng"),
-    ({"declared_value": "12,5"}, "Nhập giá trị tính phí bằng số đồng"),
+    ({"declared_value": ""}, "Nhập giá trị tính phí."),
+    ({"declared_value": "12,5"}, "Giá trị tính phí phải là số đồng nguyên, không có phần thập phân."),
+    ({"declared_value": "-5"}, "Giá trị tính phí không được là số âm."),
+    ({"declared_value": "abc"}, "Giá trị tính phí không phải là một số"),
+    ({"declared_value": "2,5 tỷ"}, "không dùng chữ như “tỷ”"),
+    ({"declared_value": "10000000000000000"}, "Giá trị tính phí quá lớn"),
     ({"payer_class": ""}, "Chọn đối tượng nộp"),
     ({"procedure_code": "9.999999"}, "Chọn một thủ tục trong danh mục"),
     ({"agency_code": ""}, "Chọn cơ quan tiếp nhận hồ sơ"),
-    ({"code": "mã có dấu cách"}, "Mã hồ sơ chỉ gồm chữ, số"),
+    ({"code": "mã có dấu cách"}, "Mã hồ sơ theo mẫu"),
+    ({"code": "abc/../../x"}, "Mã hồ sơ theo mẫu"),
 ])
 def test_form_errors_are_shown_and_nothing_is_saved(site, clerk, changes, message):
     response = post(clerk, "/counter/dossiers/new", {**LAND_FORM, **changes, "action": "preview"},
@@ -356,8 +361,9 @@ def test_create_a_request_then_cancel_it(site, clerk):
 
 
 @pytest.mark.parametrize("amount, status, message", [
-    ("abc", 422, "Số tiền phải là số đồng nguyên dương"),
-    ("0", 422, "Số tiền phải là số đồng nguyên dương"),
+    ("abc", 422, "Số tiền không phải là một số"),
+    ("0", 422, "Số tiền phải từ 1 đồng trở lên"),
+    ("1500,5", 422, "Số tiền phải là số đồng nguyên, không có phần thập phân"),
     ("5.000.000", 422, "lớn hơn số còn có thể yêu cầu (3.028.000 ₫)"),
 ])
 def test_bad_request_amounts(site, clerk, amount, status, message):

@@ -534,9 +534,13 @@ def test_not_ours_then_a_refund_requested_by_one_and_approved_by_another(site, k
     bad = form_post(ketoan, "/finance/refunds", {**fields, "amount": "abc", "reason": "", "beneficiary_bank": "123",
                                                  "beneficiary_account": "12"}, new)
     assert bad.status_code == 422
-    for message in ("Đề nghị hoàn tiền chưa hợp lệ", "Số tiền hoàn là số đồng nguyên dương", "Nhập lý do hoàn tiền",
+    for message in ("Có vấn đề cần sửa", "Số tiền hoàn không phải là một số", "Nhập lý do hoàn tiền",
                     "Chọn ngân hàng của tài khoản nhận", "Số tài khoản nhận gồm 6 đến 19"):
         assert message in text(bad)
+    # every error at once, in a summary linking to the fields in the form's order; no browser bubbles
+    assert re.findall(r'<a href="#([a-z_]+)" data-error-link', text(bad)) == \
+        ["amount", "beneficiary_bank", "beneficiary_account", "reason"]
+    assert 'data-testid="refund-form" novalidate' in text(bad) and 'value="abc"' in text(bad)
     too_much = form_post(ketoan, "/finance/refunds", {**fields, "amount": "50001"}, new)
     assert too_much.status_code == 409 and "lớn hơn số còn có thể hoàn (50.000 ₫)" in text(too_much)
     assert snapshot(site) == before
@@ -872,7 +876,11 @@ def test_exports_in_csv_and_xlsx_with_vietnamese_headers_and_numbers(site, ketoa
     assert len(list(csv.reader(io.StringIO(ketoan.get("/finance/exports/transactions.csv", query_string={
         "from": earlier, "to": earlier}).get_data().decode("utf-8-sig"))))) == 1
     bad = ketoan.get("/finance/exports/transactions.csv", query_string={"from": "2026-11-25", "to": "2026-11-01"})
-    assert bad.status_code == 422 and "Ngày kết thúc phải từ ngày bắt đầu trở đi" in text(bad)
+    assert bad.status_code == 422 and "Ngày kết thúc (01/11/2026) phải từ ngày bắt đầu (25/11/2026) trở đi" in text(bad)
+    # the range comes back as typed, never swapped, the error in the summary and by the field
+    assert 'id="x-from" name="from" type="date" value="2026-11-25"' in text(bad)
+    assert 'id="x-to" name="to" type="date" value="2026-11-01"' in text(bad)
+    assert 'href="#x-to"' in text(bad) and "<title>Lỗi:" in text(bad)
     too_long = ketoan.get("/finance/exports/transactions.csv", query_string={"from": "2024-01-01", "to": "2026-01-01"})
     assert too_long.status_code == 422 and "Mỗi lần xuất tối đa 366 ngày" in text(too_long)
     assert ketoan.get("/finance/exports/journal.csv").status_code == 404
