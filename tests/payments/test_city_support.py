@@ -17,6 +17,8 @@ Year 2026: support 32.000 over 3 charges; payable 24.000, unchanged by the suppo
 """
 from __future__ import annotations
 
+from tests.dossiers import register_named
+
 import io
 from datetime import date, datetime, timedelta, timezone
 
@@ -27,7 +29,6 @@ from core.tokens import create_token
 from payments import receipts as receipt_module
 from payments.city_support import CANCELLED_STATUSES, SupportLine, city_support, merged, positions_with_support, \
     support_lines
-from payments.dossiers import parse_dossier_input, register_dossier
 from payments.models import Agency, Dossier
 from payments.treasury import TreasuryData
 from reconciliation.matching import allocation as allocation_module
@@ -49,7 +50,7 @@ def _copies(session, code: str, agency: str, channel: str, when: datetime, copie
     body = {"code": f"000.20.05.H26-{code}", "procedure_code": "HN.TLHT", "agency_code": agency,
             "applicant_name": "Vũ Minh Khang", "channel": channel, "submitted_at": when.isoformat(),
             "parameters": {"copies": copies}}
-    made = register_dossier(session, parse_dossier_input(body), actor="test")
+    made = register_named(session, body)
     session.flush()
     return made
 

@@ -20,6 +20,8 @@ remitted 50.000, owed 51.282.
 """
 from __future__ import annotations
 
+from tests.dossiers import register_named
+
 import io
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -93,13 +95,12 @@ def months(session, monkeypatch):
 
 
 def _dossier(session, code, charges) -> Dossier:
-    from payments.dossiers import parse_dossier_input, register_dossier
 
     body = {"code": f"000.12.03.H26-261101-{code}", "procedure_code": "HN.TLX", "agency_code": AGENCY,
             "applicant_name": "Nguyễn Văn A", "channel": "counter", "submitted_at": at(10, 1).isoformat(),
             "charges": [{"name": "Phí thẩm định thử" if kind == "phi" else "Lệ phí biến động thử", "amount": amount,
                          "kind": kind, "fee_code": "TLX" if kind == "phi" else "BDX"} for amount, kind in charges]}
-    made = register_dossier(session, parse_dossier_input(body), actor="test")
+    made = register_named(session, body)
     session.flush()
     return made
 

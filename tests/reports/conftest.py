@@ -8,6 +8,8 @@ counts of items 3.5 and 3.5b do not depend on the city's catalogue file.
 """
 from __future__ import annotations
 
+from tests.dossiers import register_named
+
 import itertools
 from datetime import datetime, timedelta, timezone
 
@@ -15,7 +17,6 @@ import pytest
 
 from core.clock import ict_day
 from payments.agencies import default_account, seed_agencies
-from payments.dossiers import parse_dossier_input, register_dossier
 from payments.models import Dossier, FeeItem, PaymentRequest, Procedure
 from reconciliation.matching.allocation import allocate, reverse
 from reconciliation.matching.cash import record_cash
@@ -66,7 +67,7 @@ def dossier(session, code: str, agency: str, procedure: str, channel: str, submi
             "channel": channel, "submitted_at": submitted.isoformat(),
             "charges": [{"name": f"Khoản {i}", "amount": amount, "kind": kind, "fee_code": procedure.split(".")[1]}
                         for i, (amount, kind) in enumerate(charges or [])]}
-    made = register_dossier(session, parse_dossier_input(body), actor="test")
+    made = register_named(session, body)
     if status:
         made.status = status
     session.flush()
