@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from itertools import groupby
 from dataclasses import dataclass
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
@@ -20,10 +21,11 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
+from core.collation import sort_key
 from core.db import db, transactional
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal, refusal_text
-from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus,
+from core.vocabulary import (N_, DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus,
                              RequestStatus, Source, label)
 from core.login import roles_required
 from core.money import MoneyError, format_vnd, to_vnd
@@ -161,6 +163,28 @@ def localized_name(obj) -> str:
     return obj.name
 
 
+# The fixed words of a charge's "how computed" (``payments.fees._charge``), kept on the charge in
+# Vietnamese: said again in the page's language. Rule names and exemption conditions are data.
+_CHARGE_WORDS = (
+    ("mức thu cố định", N_("mức thu cố định")),
+    ("miễn theo quy định", N_("miễn theo quy định")),
+    ("do hệ thống hồ sơ cung cấp", N_("do hệ thống hồ sơ cung cấp")),
+)
+_COPIES = re.compile(r"× (\d+) bản\b")
+
+
+@bp.app_template_global()
+def charge_detail(text: str | None) -> str:
+    """A charge's "how computed" in the page's language."""
+    if not text:
+        return ""
+    for words, msgid in _CHARGE_WORDS:
+        text = text.replace(words, _(msgid))
+    text = _COPIES.sub(lambda m: _("× %(n)s bản", n=m.group(1)), text)
+    text = text.replace(", tối đa ", _(", tối đa ")).replace("miễn: ", _("miễn: "))
+    return text
+
+
 @bp.app_template_global()
 def per_mille(rate_ppm: int | None) -> str:
     """``1500`` (parts per million) → ``1,5 ‰``."""
@@ -254,13 +278,13 @@ def _agencies() -> list[Agency]:
     today = ict_day(utcnow())
     order = {"city_body": 0, "branch": 1, "ward": 2, "commune": 3, "district": 4}
     rows = db.session.scalars(select(Agency).where(or_(Agency.active_to.is_(None), Agency.active_to >= today)))
-    return sorted(rows, key=lambda a: (order.get(a.kind, 9), a.name))
+    return sorted(rows, key=lambda a: (order.get(a.kind, 9), sort_key(localized_name(a))))  # Vietnamese order
 
 
 def _procedures() -> list[Procedure]:
     order = {"land": 0, "civil_status": 1}
     rows = db.session.scalars(select(Procedure).where(Procedure.active.is_(True)))
-    return sorted(rows, key=lambda p: (order.get(p.field, 9), p.field, p.name))
+    return sorted(rows, key=lambda p: (order.get(p.field, 9), p.field, sort_key(localized_name(p))))
 
 
 def grouped(rows: list, attribute: str) -> list[tuple[str, list]]:

@@ -522,19 +522,22 @@ def _table(page: _Page, document: ReceiptDocument) -> None:
         [format_vnd(document.total, symbol=False)]
     widest = max(_width(bold, size, a) for a in amounts + ["Số tiền (đồng)"])
     amount_w = min(round(width * 0.40), max(round(width * 0.24), math.ceil(widest) + 2 * pad + 2 * RULE))
+    # The column holds its header on one line: the cell's padding, the rule, and the text's own
+    # inset (``_place``) beside the widest text (without the inset "STT" wrapped to "ST/T").
+    inset = 2 * (2 + round(size * 0.06)) + 1
     index_w = max(math.ceil(_width(bold, size, "STT")), math.ceil(_width(regular, size, str(len(document.lines))))) \
-        + 2 * pad + RULE
+        + 2 * pad + RULE + inset
     xs = [page.x0, page.x0 + index_w, page.x1 - amount_w, page.x1]
 
     top = page.y
     page.rule(xs[0], top, xs[3], top + RULE)
     y = top + RULE
     rows: list[tuple[list[_Para | None], bool]] = [
-        ([_Para("th_index", ((bold, "STT"),), "table", "center"),
+        ([_Para("th_index", ((bold, "STT"),), "table", "center", one_line=True),
           _Para("th_name", ((bold, "Nội dung khoản thu"),), "table", "center"),
           _Para("th_amount", ((bold, "Số tiền (đồng)"),), "table", "center")], False)]
     for number, (line, amount) in enumerate(zip(document.lines, amounts), 1):
-        rows.append(([_Para("line_index", ((regular, str(number)),), "table", "center"),
+        rows.append(([_Para("line_index", ((regular, str(number)),), "table", "center", one_line=True),
                       _Para("line_name", ((regular, _clean(line.name) or "—"),), "table"),
                       _Para("line_amount", ((regular, amount),), "table", "right", one_line=True)], False))
     rows.append(([None, _Para("total_label", ((bold, "Tổng cộng"),), "table", "right"),

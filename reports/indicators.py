@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, not_, select
 from sqlalchemy.orm import Session
 
+from core.collation import sort_key
 from payments.models import Agency, Dossier, FeeItem, Procedure
 
 from .definitions import (AGENCY_TIERS, BASIS_766, BASIS_CASHLESS, CASH_BIT, DOSSIER_CHANNEL_NAMES, FIELD_NAMES, GROUPS,
@@ -365,6 +366,7 @@ class ProcedureItem:
     dossiers: int
     carries_fee_data: bool
     paid_online: bool  # at least one online payment
+    name_en: str | None = None
 
 
 @dataclass
@@ -389,7 +391,7 @@ def _procedure_items(session: Session, period: Period, direct: bool) -> tuple[li
         p = b.ref.procedures[pid]
         counts = by_code.get(p.code, Counts())
         items.append(ProcedureItem(p.code, p.name, p.field, counts.dossiers,
-                                   counts.dossiers > 0 and counts.no_fee_data == 0, counts.any_online > 0))
+                                   counts.dossiers > 0 and counts.no_fee_data == 0, counts.any_online > 0, p.name_en))
     return items, b.ref
 
 
@@ -466,7 +468,7 @@ def summary(session: Session, period: Period, *, direct: bool = False) -> Summar
         p = b.ref.procedures[pid]
         counts = by_code.get(p.code, Counts())
         items.append(ProcedureItem(p.code, p.name, p.field, counts.dossiers,
-                                   counts.dossiers > 0 and counts.no_fee_data == 0, counts.any_online > 0))
+                                   counts.dossiers > 0 and counts.no_fee_data == 0, counts.any_online > 0, p.name_en))
     return Summary(period, b.total, _share("3.5", period, items, lambda i: i.carries_fee_data),
                    _share("3.5b", period, items, lambda i: i.paid_online), b.settings,
                    sorted(fields_.values(), key=lambda g: g.key))
@@ -507,14 +509,14 @@ def ranking(b: Breakdown, active_only_period: Period | None = None) -> dict[str,
     for tier in tiers:
         members = [g for g in groups.values() if (g.tier or "city") == tier]
         rated = sorted((g for g in members if g.counts.rate is not None),
-                       key=lambda g: (-g.counts.rate, -g.counts.with_fees, g.name))
+                       key=lambda g: (-g.counts.rate, -g.counts.with_fees, sort_key(g.name)))
         previous, rank = None, 0
         for position, g in enumerate(rated, start=1):
             if g.counts.rate != previous:
                 rank, previous = position, g.counts.rate
             tiers[tier].append(Ranked(rank, g))
         tiers[tier] += [Ranked(None, g) for g in sorted((g for g in members if g.counts.rate is None),
-                                                        key=lambda g: g.name)]
+                                                        key=lambda g: sort_key(g.name))]
     return {tier: rows for tier, rows in tiers.items() if rows}
 
 
@@ -543,6 +545,8 @@ class DossierLine:
     payment_channels: list[str]
     paid_online: bool
     cashless: bool
+    agency_name_en: str | None = None
+    procedure_name_en: str | None = None
 
 
 def dossiers_behind(session: Session, period: Period, measure: str, group_by: str | None = None,
@@ -576,7 +580,8 @@ def dossiers_behind(session: Session, period: Period, measure: str, group_by: st
                                  procedure.code if procedure else "", procedure.name if procedure else "",
                                  procedure.field if procedure else "", r.channel, r.submitted_at, r.status,
                                  int(r.amount_due), int(r.paid_net), channels_of(int(r.pay_mask)), bool(r.online),
-                                 bool(r.cashless)))
+                                 bool(r.cashless), agency.name_en if agency else None,
+                                 procedure.name_en if procedure else None))
     return lines, int(count or 0)
 
 

@@ -44,6 +44,7 @@ class CollectionRow:
     amount: int
     kind: str | None = None
     verified: bool = True
+    name_en: str | None = None  # an agency's English name, for the English page
 
 
 @dataclass
@@ -90,7 +91,8 @@ def collections(session: Session, period: Period, by: str = "agency", per: str =
             verified = sub is not None
         row = merged.get((slot, key, kind))
         if row is None:
-            row = merged[(slot, key, kind)] = CollectionRow(slot, key, name, 0, 0, kind, verified)
+            name_en = agency.name_en if by == "agency" and agency else None
+            row = merged[(slot, key, kind)] = CollectionRow(slot, key, name, 0, 0, kind, verified, name_en)
         row.lines += int(r.lines)
         row.amount += int(r.amount or 0)
     rows = sorted(merged.values(), key=lambda x: (x.period, x.key == "", x.key, x.kind or ""))
