@@ -116,7 +116,8 @@ def axe_pages(w) -> dict[str, list[str]]:
                w.citizen["overpaid"]],
         "motcua": ["/counter/", "/counter/dossiers/new", w.dossiers["open"], w.dossiers["paid"], w.print_pages[0]],
         "ketoan": ["/finance/exceptions", "/finance/exceptions/1", "/finance/transactions", "/finance/refunds",
-                   "/finance/days", "/finance/exports", "/finance/statements", "/reports/"],
+                   "/finance/days", "/finance/days/1/2099-12-31", "/finance/exports", "/finance/statements",
+                   "/reports/", "/reports/collections"],
     }
 
 
