@@ -39,7 +39,7 @@ from . import fee_rules
 from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine
 from .rule_catalogue import active_rules
-from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt
+from .models import Agency, Dossier, FeeItem, FeeLawRule, PaymentRequest, Procedure, Receipt
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
 from .receipt_pdf import receipt_document, receipt_filename, render_receipt
 from .receipts import dossier_receipts, receipt_number
@@ -174,10 +174,26 @@ _COPIES = re.compile(r"× (\d+) bản\b")
 
 
 @bp.app_template_global()
-def charge_detail(text: str | None) -> str:
-    """A charge's "how computed" in the page's language."""
+def fee_rule_name(code: str | None, name: str | None) -> str:
+    """The name of the fee rule that set a charge: its English name on an English page (read
+    once per request), else the name the charge keeps."""
+    from flask import g
+
+    if not code or str(get_locale()) != "en":
+        return name or ""
+    if "fee_rule_names_en" not in g:
+        g.fee_rule_names_en = dict(db.session.execute(select(FeeLawRule.code, FeeLawRule.name_en)).all())
+    return g.fee_rule_names_en.get(code) or name or ""
+
+
+@bp.app_template_global()
+def charge_detail(text: str | None, rule_code: str | None = None, rule_name: str | None = None) -> str:
+    """A charge's "how computed" in the page's language (the rule's name, appended by
+    ``payments.fees._adjusted``, in English too)."""
     if not text:
         return ""
+    if rule_code and rule_name and rule_name in text:
+        text = text.replace(rule_name, fee_rule_name(rule_code, rule_name))
     for words, msgid in _CHARGE_WORDS:
         text = text.replace(words, _(msgid))
     text = _COPIES.sub(lambda m: _("× %(n)s bản", n=m.group(1)), text)

@@ -15,6 +15,7 @@ from core.db import db
 from core.users import User
 from payments.models import Agency, CollectionAccount, Dossier, FeeItem, FeeLawRule, Procedure
 from qr.banks import all_banks
+from payments.demo import DEMO
 from simulator.demo_world import build_demo_world
 from tests.core.web import login
 from tests.language_crawl import crawl, is_vietnamese, leaks
@@ -57,7 +58,8 @@ def start_pages(world, who: str) -> list[str]:
         return [*world.citizen.values(), *PUBLIC]
     pages = ["/"]
     if who in ("motcua", "admin"):
-        pages += ["/counter/", "/counter/dossiers/new", *world.dossiers.values(), *world.print_pages]
+        pages += ["/counter/", "/counter/dossiers/new", *world.dossiers.values(), *world.print_pages,
+                  *(f"/counter/dossiers/{d['code']}" for d in DEMO)]
     if who in ("ketoan", "admin"):
         pages += [*world.finance, "/finance/refunds/new", "/finance/days/1/2099-12-31"]
     if who in ("giamsat", "admin", "ketoan"):
