@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 
-.PHONY: run test install install-runtime system-packages translations bench clean help
+.PHONY: run test install install-runtime system-packages translations bench screenshots clean help
 
 help:
 	@echo "make run      install, migrate, seed demo data and serve on http://127.0.0.1:$(PORT) (SQLite)"
 	@echo "make test     install what the tests need and run them (SQLite and PostgreSQL, Chromium)"
 	@echo "make install  only install (idempotent)"
 	@echo "make bench    run the benchmarks (see docs/BENCHMARKS.md)"
+	@echo "make screenshots  redraw docs/screenshots/ (demo data on a temporary SQLite, Chromium)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +31,18 @@ translations/en/LC_MESSAGES/messages.mo: translations/en/LC_MESSAGES/messages.po
 
 translations: translations/en/LC_MESSAGES/messages.mo
 
+# axe-core for the accessibility checks of the browser tests (package.json pins it; npm comes
+# with Debian's nodejs, which scripts/install-system-packages.sh installs).
+node_modules/axe-core/axe.min.js: package.json package-lock.json | system-packages
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install-runtime: $(VENV)/.runtime translations
 
 system-packages:
 	@scripts/install-system-packages.sh
 
-install: install-runtime $(VENV)/.dev system-packages
+install: install-runtime $(VENV)/.dev system-packages node_modules/axe-core/axe.min.js
 
 run: install-runtime
 	$(FLASK) db upgrade
@@ -58,5 +65,8 @@ bench: install
 	$(PY) bench/crash_test.py --transfers 1000 --kills 4
 	$(PY) bench/bench_reports.py
 
+screenshots: install
+	$(PY) scripts/screenshots.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules

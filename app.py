@@ -188,9 +188,12 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from core.clock import format_ict
-    from core.money import amount_in_words, format_vnd
+    from core.money import amount_in_words_for, format_vnd
 
     app.jinja_env.filters["vnd"] = format_vnd
-    app.jinja_env.filters["in_words"] = amount_in_words
+    app.jinja_env.filters["in_words"] = lambda amount: amount_in_words_for(amount, str(get_locale()))
     app.jinja_env.filters["ict"] = format_ict
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    from core.users import actor_name
+
+    app.jinja_env.globals["actor"] = actor_name  # who did it, by name or label: never ``user:x``

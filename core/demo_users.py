@@ -14,11 +14,12 @@ from .passwords import generate_password
 from .users import Role, User, find_user
 
 DEMO_USERS = (
-    ("admin", "Quản trị hệ thống", Role.ADMIN),
-    ("motcua", "Nguyễn Thị Lan (một cửa)", Role.COUNTER),
-    ("ketoan", "Trần Văn Minh (kế toán)", Role.FINANCE),
-    ("ketoan2", "Phạm Thu Trang (kế toán)", Role.FINANCE),  # refunds need a second finance officer
-    ("giamsat", "Lê Thu Hà (giám sát)", Role.SUPERVISOR),
+    # People's names only: a role in the name ("(kế toán)") would be Vietnamese words on the English pages.
+    ("admin", "Đỗ Quang Huy", Role.ADMIN),
+    ("motcua", "Nguyễn Thị Lan", Role.COUNTER),
+    ("ketoan", "Trần Văn Minh", Role.FINANCE),
+    ("ketoan2", "Phạm Thu Trang", Role.FINANCE),  # refunds need a second finance officer
+    ("giamsat", "Lê Thu Hà", Role.SUPERVISOR),
 )
 
 

@@ -139,3 +139,45 @@ def amount_in_words(amount: int) -> str:
         return "Âm " + positive[0].lower() + positive[1:]
     text = "không" if amount == 0 else " ".join(_words(amount))
     return text[0].upper() + text[1:] + " đồng"
+
+
+_EN_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+             "sixteen seventeen eighteen nineteen").split()
+_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_EN_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
+
+
+def _en_below_thousand(n: int) -> list[str]:
+    words = []
+    if n >= 100:
+        words += [_EN_UNITS[n // 100], "hundred"]
+        n %= 100
+    if n >= 20:
+        words.append(_EN_TENS[n // 10] + (f"-{_EN_UNITS[n % 10]}" if n % 10 else ""))
+    elif n or not words:
+        words.append(_EN_UNITS[n])
+    return words
+
+
+def amount_in_words_en(amount: int) -> str:
+    """The amount in English words for the English pages: ``1500000`` → "One million five hundred
+    thousand dong" (a receipt keeps the Vietnamese words: ``amount_in_words``)."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise MoneyError(f"{amount!r} is not an integer amount of đồng")
+    if amount < 0:
+        return "Minus " + amount_in_words_en(-amount).lower()
+    words, rest = [], amount
+    for scale, name in _EN_SCALES:
+        if rest >= scale:
+            words += [*(_en_below_thousand(rest // scale) if rest // scale < 1000 else
+                        amount_in_words_en(rest // scale).lower().removesuffix(" dong").split()), name]
+            rest %= scale
+    if rest or not words:
+        words += _en_below_thousand(rest)
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + " dong"
+
+
+def amount_in_words_for(amount: int, locale: str) -> str:
+    """The page's words for an amount: English on English pages, else the receipt's Vietnamese."""
+    return amount_in_words_en(amount) if locale == "en" else amount_in_words(amount)

@@ -58,6 +58,7 @@ class Refusal(StrEnum):
     DAY_ALREADY_CLOSED = "day_already_closed"
     DAY_NOT_CLOSED = "day_not_closed"
     DAY_NOT_OVER = "day_not_over"
+    DAY_IN_FUTURE = "day_in_future"
     DAY_NOT_COVERED = "day_not_covered"
     DAY_BLOCKED = "day_blocked"
     MONEY_OUT = "money_out"
@@ -224,6 +225,8 @@ MESSAGES: dict[Refusal, _Entry] = {
                              days=("day",)),
     R.DAY_NOT_OVER: _Entry(N_("Ngày %(day)s chưa kết thúc (giờ Việt Nam): chỉ khóa sổ được một ngày đã qua."),
                            days=("day",)),
+    R.DAY_IN_FUTURE: _Entry(N_("Ngày %(day)s chưa đến (giờ Việt Nam): chưa có gì để đối soát hay khóa sổ."),
+                            days=("day",)),
     R.DAY_NOT_COVERED: _Entry(N_("Sao kê của tài khoản %(account)s chưa phủ hết ngày %(day)s: nhập sao kê đến hết "
                                  "ngày rồi mới khóa sổ."), days=("day",)),
     R.DAY_BLOCKED: _Entry(N_("Chưa khóa sổ được ngày %(day)s: còn %(count)s việc phải xử lý (xem danh sách trên "

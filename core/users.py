@@ -103,3 +103,22 @@ def actor_holds(session: Session, actor: str, role: str) -> bool:
         return False
     user = find_user(session, name)
     return user is not None and user.active and user.holds(role)
+
+
+def full_names(session: Session) -> dict[str, str]:
+    """Every username's full name (a few dozen staff): how pages name the people in records."""
+    return dict(session.execute(select(User.username, User.full_name)).all())
+
+
+def actor_name(actor: str | None) -> str:
+    """``core.vocabulary.actor_label`` with staff names read once per request."""
+    from flask import g, has_request_context
+
+    from .db import db
+    from .vocabulary import actor_label
+
+    if not has_request_context():
+        return actor_label(actor)
+    if "staff_names" not in g:
+        g.staff_names = full_names(db.session)
+    return actor_label(actor, g.staff_names.get)

@@ -27,3 +27,10 @@ def healthz():
     database outage does not get every instance restarted (``/readyz`` says whether to send
     traffic)."""
     return jsonify(status="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on pages that name no icon (a PDF, a JSON answer): the SVG
+    icon, so that no such request ends in a 404 in the log."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

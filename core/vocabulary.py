@@ -223,3 +223,83 @@ def label(vocabulary: type[StrEnum], value: str | None) -> str:
     if text in ("payOS", "SePay") or not has_app_context():  # outside the app (plain scripts): Vietnamese
         return text
     return gettext(text)
+
+
+# What decided a match, by the matcher's rule code: shown wherever a rule or an actor
+# ``rule:<code>`` appears (finance pages, the counter's history, exports).
+MATCH_RULES: dict[str, str] = {
+    "reference_exact": N_("Mã thanh toán đúng, đủ số tiền"),
+    "reference_partial": N_("Mã thanh toán đúng, nộp thiếu"),
+    "reference_overpaid": N_("Mã thanh toán đúng, nộp thừa"),
+    "reference_duplicate": N_("Mã của yêu cầu đã được thanh toán"),
+    "reference_closed": N_("Mã của yêu cầu đã hết hạn hoặc đã hủy"),
+    "reference_other_agency": N_("Mã của hồ sơ thuộc đơn vị khác"),
+    "references_sum": N_("Nhiều mã, tổng số tiền khớp"),
+    "references_mismatch": N_("Nhiều mã, tổng số tiền không khớp"),
+    "dossier_code_exact": N_("Mã hồ sơ trong nội dung, đúng số còn phải nộp"),
+    "dossier_code_mismatch": N_("Mã hồ sơ trong nội dung, khác số tiền"),
+    "dossier_code_paid": N_("Mã hồ sơ đã nộp đủ"),
+    "damaged_reference": N_("Mã gần giống (sai hoặc đảo một ký tự)"),
+    "truncated_reference": N_("Phần đầu của mã (ngân hàng cắt bớt)"),
+    "amount_only": N_("Chỉ trùng số tiền với một yêu cầu đang mở"),
+    "name_amount": N_("Tên người chuyển và số tiền khớp một hồ sơ chưa nộp (không có mã)"),
+    "closed_day": N_("Giữ lại: ngày đã khóa sổ"),
+    "no_reference": N_("Không có mã trong nội dung"),
+    "unknown_reference": N_("Không có mã hợp lệ do hệ thống cấp"),
+    "unknown_account": N_("Tài khoản nhận không phải của đơn vị"),
+    "manual_match": N_("Ghép thủ công"),
+    "manual_split": N_("Chia thủ công"),
+    "manual_unmatch": N_("Gỡ ghép thủ công"),
+    "not_ours": N_("Không thuộc đơn vị"),
+    "reversal": N_("Ngân hàng đảo giao dịch"),
+    "money_out": N_("Tiền ra"),
+    "cash_at_counter": N_("Tiền mặt tại quầy"),
+    # The processes that act under ``rule:<name>`` rather than one rule.
+    "matcher": N_("Ghép tự động khi nhận báo có"),
+    "statement_run": N_("Chạy đối soát theo sao kê"),
+    "statement_import": N_("Nhập sao kê"),
+}
+
+# Actors that are not a person: ``<kind>:<detail>`` or a bare word, as the records keep them.
+ACTOR_KINDS: dict[str, str] = {
+    "system": N_("Hệ thống"),
+    "scheduler": N_("Tác vụ định kỳ"),
+    "seed": N_("Dữ liệu mẫu"),
+    "test": N_("Kiểm thử"),
+    "cli": N_("Dòng lệnh quản trị"),
+    "portal": N_("Cổng Dịch vụ công"),
+    "channel": N_("Kênh báo có"),
+    "api": N_("Hệ thống một cửa (API)"),
+}
+
+
+def _say(text: str) -> str:
+    return gettext(text) if has_app_context() else text
+
+
+def match_rule_label(code: str | None) -> str:
+    """A matching rule in the current language; an unknown code as it is."""
+    text = MATCH_RULES.get(code or "")
+    return _say(text) if text else (code or "")
+
+
+def actor_label(actor: str | None, full_name=None) -> str:
+    """Who did something, for people: ``user:<name>`` by ``full_name(username)`` (the username
+    when it finds nobody), ``rule:<code>`` by the rule's label, ``cli:<who>``, ``portal:<via>``,
+    ``channel:<via>``, ``system`` and the other processes by their labels; never the code itself
+    unless nothing is known of it."""
+    if not actor:
+        return ""
+    kind, _, detail = actor.partition(":")
+    if kind == "user" and detail:
+        return (full_name(detail) if full_name else None) or detail
+    if kind == "rule" and detail:
+        return match_rule_label(detail)
+    if kind in ACTOR_KINDS:
+        text = _say(ACTOR_KINDS[kind])
+        if kind == "channel" and detail:
+            return f"{text} — {label(Source, detail)}"
+        if kind == "cli" and detail and detail != "cli":
+            return f"{text} ({detail})"
+        return text
+    return actor

@@ -3,14 +3,16 @@ error answers."""
 from __future__ import annotations
 
 import unicodedata
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, jsonify, render_template, request, session
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_JSON, ServiceError, problem
 from .refusals import api_text, refusal_text
+from .vocabulary import N_
 
 babel = Babel()
 
@@ -53,6 +55,29 @@ def wants_problem_json() -> bool:
     return request.path.startswith(("/api/", "/callbacks/")) or request.accept_mimetypes.best == "application/json"
 
 
+# What an HTTP error page says, in the page's language (Werkzeug's own words are English).
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: (N_("Yêu cầu không hợp lệ"), N_("Trình duyệt gửi một yêu cầu mà trang không đọc được. Tải lại trang rồi thử lại.")),
+    401: (N_("Cần đăng nhập"), N_("Trang này chỉ dành cho cán bộ đã đăng nhập.")),
+    403: (N_("Không có quyền"), N_("Tài khoản của bạn không được mở trang này. Nếu cần, hỏi người quản trị hệ thống.")),
+    404: (N_("Không tìm thấy trang"), N_("Không có trang nào ở địa chỉ này. Nếu bạn gõ địa chỉ, hãy kiểm tra lại; hoặc "
+                                        "về trang chủ.")),
+    405: (N_("Không thực hiện được thao tác"), N_("Trang này không nhận thao tác vừa gửi. Quay lại trang trước và dùng "
+                                                 "nút trên trang.")),
+    413: (N_("Tệp quá lớn"), N_("Tệp hoặc nội dung gửi lên lớn hơn mức cho phép.")),
+    429: (N_("Quá nhiều yêu cầu"), N_("Bạn gửi quá nhiều yêu cầu trong thời gian ngắn. Đợi một lát rồi thử lại.")),
+    500: (N_("Lỗi của hệ thống"), N_("Hệ thống gặp lỗi và chưa làm được việc vừa yêu cầu; không có gì bị thay đổi. "
+                                    "Thử lại sau ít phút; nếu vẫn lỗi, báo bộ phận kỹ thuật.")),
+    503: (N_("Tạm ngừng phục vụ"), N_("Hệ thống đang bảo trì hoặc quá tải. Thử lại sau ít phút.")),
+}
+
+
+def http_error_text(status: int) -> tuple[str, str]:
+    """(title, sentence) of an HTTP error page in the current language."""
+    title, detail = HTTP_ERRORS.get(status, HTTP_ERRORS[500] if status >= 500 else HTTP_ERRORS[400])
+    return gettext(title), gettext(detail)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
@@ -61,8 +86,9 @@ def register_error_handlers(app: Flask) -> None:
             response.status_code = exc.status
             response.mimetype = PROBLEM_JSON
             return response
-        return render_template("error.html", status=exc.status, title=exc.title,
-                               detail=refusal_text(exc)), exc.status
+        # A title the code chose (already in the page's language) is kept; HTTP's English phrase is not.
+        title = http_error_text(exc.status)[0] if exc.title == HTTPStatus(exc.status).phrase else exc.title
+        return render_template("error.html", status=exc.status, title=title, detail=refusal_text(exc)), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -75,4 +101,7 @@ def register_error_handlers(app: Flask) -> None:
                 if name.lower() != "content-type":
                     response.headers[name] = value
             return response
-        return render_template("error.html", status=status, title=exc.name, detail=exc.description), status
+        title, detail = http_error_text(status)
+        if exc.description and exc.description != type(exc).description:
+            detail = exc.description  # a page's own sentence (``abort(404, _("…"))``), already translated
+        return render_template("error.html", status=status, title=title, detail=detail), status

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from itertools import groupby
 from dataclasses import dataclass
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
@@ -20,14 +21,15 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
+from core.collation import sort_key
 from core.db import db, transactional
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal, refusal_text
-from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus,
+from core.vocabulary import (N_, DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus,
                              PaymentChannel, PaymentStatus, ProofKind, ReceiptStatus, RequestStatus, Source, label)
 from core.login import roles_required
 from core.forms import FormErrors, money_error
-from core.money import MoneyError, format_vnd, to_vnd
+from core.money import format_vnd
 from core.users import Role
 from qr.banks import by_bin
 from qr.card import LAYOUTS
@@ -39,7 +41,7 @@ from .fee_rules import GROUNDS
 from .fees import PAYER_CLASSES, ChargeLine
 from . import obligations as obligation_rules
 from .rule_catalogue import active_rules
-from .models import Agency, Dossier, FeeItem, PaymentRequest, Procedure, Receipt, code_key
+from .models import Agency, Dossier, FeeItem, FeeLawRule, PaymentRequest, Procedure, Receipt, code_key
 from .receipt_pdf import FORMATS as RECEIPT_FORMATS
 from .receipt_pdf import receipt_filename, receipt_text, render_receipt
 from .receipts import dossier_receipts, receipt_number
@@ -236,6 +238,44 @@ def localized_name(obj) -> str:
     return obj.name
 
 
+# The fixed words of a charge's "how computed" (``payments.fees._charge``), kept on the charge in
+# Vietnamese: said again in the page's language. Rule names and exemption conditions are data.
+_CHARGE_WORDS = (
+    ("mức thu cố định", N_("mức thu cố định")),
+    ("miễn theo quy định", N_("miễn theo quy định")),
+    ("do hệ thống hồ sơ cung cấp", N_("do hệ thống hồ sơ cung cấp")),
+)
+_COPIES = re.compile(r"× (\d+) bản\b")
+
+
+@bp.app_template_global()
+def fee_rule_name(code: str | None, name: str | None) -> str:
+    """The name of the fee rule that set a charge: its English name on an English page (read
+    once per request), else the name the charge keeps."""
+    from flask import g
+
+    if not code or str(get_locale()) != "en":
+        return name or ""
+    if "fee_rule_names_en" not in g:
+        g.fee_rule_names_en = dict(db.session.execute(select(FeeLawRule.code, FeeLawRule.name_en)).all())
+    return g.fee_rule_names_en.get(code) or name or ""
+
+
+@bp.app_template_global()
+def charge_detail(text: str | None, rule_code: str | None = None, rule_name: str | None = None) -> str:
+    """A charge's "how computed" in the page's language (the rule's name, appended by
+    ``payments.fees._adjusted``, in English too)."""
+    if not text:
+        return ""
+    if rule_code and rule_name and rule_name in text:
+        text = text.replace(rule_name, fee_rule_name(rule_code, rule_name))
+    for words, msgid in _CHARGE_WORDS:
+        text = text.replace(words, _(msgid))
+    text = _COPIES.sub(lambda m: _("× %(n)s bản", n=m.group(1)), text)
+    text = text.replace(", tối đa ", _(", tối đa ")).replace("miễn: ", _("miễn: "))
+    return text
+
+
 @bp.app_template_global()
 def per_mille(rate_ppm: int | None) -> str:
     """``1500`` (parts per million) → ``1,5 ‰``."""
@@ -329,13 +369,13 @@ def _agencies() -> list[Agency]:
     today = ict_day(utcnow())
     order = {"city_body": 0, "branch": 1, "ward": 2, "commune": 3, "district": 4}
     rows = db.session.scalars(select(Agency).where(or_(Agency.active_to.is_(None), Agency.active_to >= today)))
-    return sorted(rows, key=lambda a: (order.get(a.kind, 9), a.name))
+    return sorted(rows, key=lambda a: (order.get(a.kind, 9), sort_key(localized_name(a))))  # Vietnamese order
 
 
 def _procedures() -> list[Procedure]:
     order = {"land": 0, "civil_status": 1}
     rows = db.session.scalars(select(Procedure).where(Procedure.active.is_(True)))
-    return sorted(rows, key=lambda p: (order.get(p.field, 9), p.field, p.name))
+    return sorted(rows, key=lambda p: (order.get(p.field, 9), p.field, sort_key(localized_name(p))))
 
 
 def grouped(rows: list, attribute: str) -> list[tuple[str, list]]:

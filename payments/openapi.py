@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from core.refusals import Refusal
 from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus,
@@ -904,9 +903,15 @@ def schema_rows(doc: dict[str, Any], schema: dict[str, Any] | None, prefix: str 
     return rows
 
 
-def inline_markdown(text: str) -> Markup:
-    """The little Markdown the descriptions use: `code` spans; the rest is escaped text."""
-    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+def inline_markdown(text: str | None) -> Markup:
+    """A description's Markdown (paragraphs, lists, `code`, emphasis, links) as HTML, by the
+    ``markdown`` library. Raw HTML in a description is shown as text, never passed through."""
+    import markdown
+
+    renderer = markdown.Markdown(extensions=[], output_format="html")
+    renderer.preprocessors.deregister("html_block")
+    renderer.inlinePatterns.deregister("html")
+    return Markup(renderer.convert(text or ""))
 
 
 def _pretty(value: Any) -> str:

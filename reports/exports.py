@@ -1,5 +1,6 @@
 """Money collected as CSV and XLSX (the finance office's remittance working file): amounts are
-whole đồng written as numbers, headers in Vietnamese."""
+whole đồng written as numbers, headers in the page's language (Vietnamese first). The daily list
+and the usage report of receipts (BC26) keep the Vietnamese of their prescribed forms."""
 from __future__ import annotations
 
 import csv
@@ -8,30 +9,48 @@ from datetime import datetime
 from typing import IO
 
 from core.clock import to_ict
+from core.vocabulary import N_
 
 from .operations import Collections
 from .receipt_reports import DailyList, ReceiptRef, UsageReport, number_text
 
-BY_HEADER = {"agency": ("Mã đơn vị", "Đơn vị"), "fee": ("Mã khoản thu", "Khoản thu"),
-             "subitem": ("Tiểu mục", "Tên tiểu mục"), "kind": ("Loại", "Phí / lệ phí")}
-KIND = {"phi": "Phí", "le_phi": "Lệ phí"}
+BY_HEADER = {"agency": (N_("Mã đơn vị"), N_("Đơn vị")), "fee": (N_("Mã khoản thu"), N_("Khoản thu")),
+             "subitem": (N_("Tiểu mục"), N_("Tên tiểu mục")), "kind": (N_("Loại"), N_("Phí / lệ phí"))}
+KIND = {"phi": N_("Phí"), "le_phi": N_("Lệ phí")}
+WIDE = (N_("Đơn vị"), N_("Khoản thu"), N_("Tên tiểu mục"))
+
+
+def _say(text: str) -> str:
+    from flask import has_request_context
+    from flask_babel import gettext
+
+    return gettext(text) if text and has_request_context() else text
+
+
+def _english() -> bool:
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return has_request_context() and str(get_locale()) == "en"
 
 
 def _header(c: Collections) -> list[str]:
     key, name = BY_HEADER[c.by]
-    first = {"day": ["Ngày"], "month": ["Tháng"], "period": []}[c.per]
-    return [*first, key, name, "Loại", "Số dòng biên lai", "Số tiền (đồng)", *PART_HEADER]
+    first = {"day": [N_("Ngày")], "month": [N_("Tháng")], "period": []}[c.per]
+    return [_say(h) for h in (*first, key, name, N_("Loại"), N_("Số dòng biên lai"), N_("Số tiền (đồng)"), *PART_HEADER)]
 
 
 # Added after the existing columns (never moved): the part on the service's e-receipts and the
 # part receipted by other issuers' documents (the portal's platform, paper receipts for cash).
-PART_HEADER = ["Trên biên lai điện tử (đồng)", "Theo chứng từ của nơi khác (đồng)"]
+PART_HEADER = [N_("Trên biên lai điện tử (đồng)"), N_("Theo chứng từ của nơi khác (đồng)")]
 
 
 def _rows(c: Collections):
+    english = _english()
     for r in c.rows:
         first = [r.period] if c.per != "period" else []
-        yield [*first, r.key, r.name, KIND.get(r.kind or "", ""), r.lines, r.amount, r.e_receipt_amount,
+        name = r.name_en if english and r.name_en else (_say(r.name) if c.by == "kind" or not r.verified else r.name)
+        yield [*first, r.key, name, _say(KIND.get(r.kind or "", "")), r.lines, r.amount, r.e_receipt_amount,
                r.other_amount]
 
 
@@ -50,7 +69,7 @@ def collections_csv(c: Collections, out: IO[bytes]) -> None:
     writer.writerow(_header(c))
     for row in _rows(c):
         writer.writerow([v if isinstance(v, int) else _text(v) for v in row])
-    writer.writerow(["Tổng cộng"] + [""] * (len(_header(c)) - 5) + _total(c))
+    writer.writerow([_say(N_("Tổng cộng"))] + [""] * (len(_header(c)) - 5) + _total(c))
     text.flush()
     text.detach()
 
@@ -63,11 +82,11 @@ def collections_xlsx(c: Collections, out: IO[bytes]) -> None:
     header = book.add_format({"bold": True, "text_wrap": True, "bg_color": "#EEF2F6", "border": 1})
     money = book.add_format({"num_format": "#,##0"})
     bold_money = book.add_format({"num_format": "#,##0", "bold": True})
-    sheet = book.add_worksheet("Thu phí, lệ phí")
+    sheet = book.add_worksheet(_say(N_("Thu phí, lệ phí")))
     heads = _header(c)
     for i, h in enumerate(heads):
         sheet.write_string(0, i, h, header)
-        sheet.set_column(i, i, 50 if h in ("Đơn vị", "Khoản thu", "Tên tiểu mục") else 14)
+        sheet.set_column(i, i, 50 if h in {_say(w) for w in WIDE} else 14)
     row_index = 1
     for row in _rows(c):
         for i, value in enumerate(row):
@@ -76,7 +95,7 @@ def collections_xlsx(c: Collections, out: IO[bytes]) -> None:
             else:
                 sheet.write_string(row_index, i, str(value))
         row_index += 1
-    sheet.write_string(row_index, 0, "Tổng cộng", header)
+    sheet.write_string(row_index, 0, _say(N_("Tổng cộng")), header)
     for i, value in enumerate(_total(c)):
         sheet.write_number(row_index, len(heads) - 4 + i, value, bold_money)
     sheet.freeze_panes(1, 0)

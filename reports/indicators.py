@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, not_, select, true
 from sqlalchemy.orm import Session
 
+from core.collation import sort_key
 from payments.models import Agency, Dossier, FeeItem, Procedure
 
 from .definitions import (AGENCY_TIERS, BASIS_766, BASIS_CASHLESS, CASH_BIT, DOSSIER_CHANNEL_NAMES, FIELD_NAMES, GROUPS,
@@ -394,6 +395,7 @@ class ProcedureItem:
     dossiers: int
     carries_fee_data: bool  # 3.5: a dossier of the period with non-zero fee data
     paid_online: bool  # 3.5b: a dossier of the period with the online-payment flag 1 or 2
+    name_en: str | None = None
 
 
 @dataclass
@@ -419,7 +421,7 @@ def _items(b: Breakdown) -> list[ProcedureItem]:
         p = b.ref.procedures[pid]
         counts = by_code.get(p.code, Counts())
         items.append(ProcedureItem(p.code, p.name, p.field, counts.dossiers, counts.fee_data > 0,
-                                   counts.paid_online > 0))
+                                   counts.paid_online > 0, p.name_en))
     return items
 
 
@@ -545,14 +547,14 @@ def ranking(b: Breakdown, active_only_period: Period | None = None) -> dict[str,
     for tier in tiers:
         members = [g for g in groups.values() if (g.tier or "city") == tier]
         rated = sorted((g for g in members if g.counts.rate is not None),
-                       key=lambda g: (-g.counts.rate, -g.counts.with_fees, g.name))
+                       key=lambda g: (-g.counts.rate, -g.counts.with_fees, sort_key(g.name)))
         previous, rank = None, 0
         for position, g in enumerate(rated, start=1):
             if g.counts.rate != previous:
                 rank, previous = position, g.counts.rate
             tiers[tier].append(Ranked(rank, g))
         tiers[tier] += [Ranked(None, g) for g in sorted((g for g in members if g.counts.rate is None),
-                                                        key=lambda g: g.name)]
+                                                        key=lambda g: sort_key(g.name))]
     return {tier: rows for tier, rows in tiers.items() if rows}
 
 
@@ -582,6 +584,8 @@ class DossierLine:
     paid_online: bool
     cashless: bool
     online_flag: int = 0  # DuocThanhToanTrucTuyen, as the outbound events send it
+    agency_name_en: str | None = None
+    procedure_name_en: str | None = None
 
 
 def dossiers_behind(session: Session, period: Period, measure: str, group_by: str | None = None,
@@ -615,7 +619,8 @@ def dossiers_behind(session: Session, period: Period, measure: str, group_by: st
                                  procedure.code if procedure else "", procedure.name if procedure else "",
                                  procedure.field if procedure else "", r.channel, r.submitted_at, r.status,
                                  int(r.amount_due), int(r.paid_net), channels_of(int(r.pay_mask)), bool(r.online),
-                                 bool(r.cashless), settings.flag(int(r.pay_mask), bool(int(r.shape) & SHAPE_PAID))))
+                                 bool(r.cashless), settings.flag(int(r.pay_mask), bool(int(r.shape) & SHAPE_PAID)),
+                                 agency.name_en if agency else None, procedure.name_en if procedure else None))
     return lines, int(count or 0)
 
 

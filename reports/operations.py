@@ -48,6 +48,7 @@ class CollectionRow:
     amount: int
     kind: str | None = None
     verified: bool = True
+    name_en: str | None = None  # an agency's English name, for the English page
     other_lines: int = 0  # of ``lines``: lines of money receipted by another issuer's document
     other_amount: int = 0  # of ``amount``: that money (the rest is on e-receipts)
 
@@ -137,7 +138,8 @@ def _merge(merged: dict[tuple, CollectionRow], r, values, other: bool, per: str,
         verified = sub is not None
     row = merged.get((slot, key, kind))
     if row is None:
-        row = merged[(slot, key, kind)] = CollectionRow(slot, key, name, 0, 0, kind, verified)
+        name_en = agency.name_en if by == "agency" and agency else None
+        row = merged[(slot, key, kind)] = CollectionRow(slot, key, name, 0, 0, kind, verified, name_en)
     row.lines += int(r.lines)
     row.amount += int(r.amount or 0)
     if other:

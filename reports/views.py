@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.clock import ict_day, utcnow
+from core.collation import sorted_vi
 from core.db import db
 from core.errors import NotFound, ServiceError, ValidationError
 from core.login import roles_required
@@ -133,6 +134,18 @@ def _today() -> date:
     return ict_day(utcnow())
 
 
+def period_error(exc: ServiceError) -> str:
+    """A period the filter refused, said in the page's language (the rule refuses in English)."""
+    fields = {e.field for e in exc.errors}
+    if "month" in fields:
+        return _("Tháng không hợp lệ: nhập dạng năm-tháng, ví dụ 2026-11, từ năm 2000 đến năm 2100.")
+    if exc.detail == "from is after to":
+        return _("Ngày bắt đầu (“Từ ngày”) sau ngày kết thúc (“Đến ngày”): chọn lại khoảng thời gian.")
+    if "to" in fields and "three years" in exc.detail:
+        return _("Khoảng thời gian dài quá ba năm: chọn khoảng ngắn hơn.")
+    return _("Khoảng thời gian không hợp lệ: cần cả “Từ ngày” và “Đến ngày”, dạng năm-tháng-ngày, ví dụ 2026-11-01.")
+
+
 def _period_from_args(default_month: bool = True) -> tuple[Period, list[str]]:
     """The period the page shows: ``month=YYYY-MM``, or ``from`` and ``to``; by default this month."""
     errors: list[str] = []
@@ -141,12 +154,12 @@ def _period_from_args(default_month: bool = True) -> tuple[Period, list[str]]:
         try:
             return parse_period(request.args.get("from"), request.args.get("to")), errors
         except ServiceError as exc:
-            errors.append(exc.detail)
+            errors.append(period_error(exc))
     elif month:
         try:
             return Period.parse_month(month), errors
         except ServiceError as exc:
-            errors.append(exc.detail)
+            errors.append(period_error(exc))
     today = _today()
     return Period.month(today.year, today.month), errors
 
@@ -377,7 +390,7 @@ def _receipt_page_args(name: str, parse, default):
 
 
 def _receipt_agencies() -> list[Agency]:
-    return db.session.scalars(select(Agency).order_by(Agency.code)).all()
+    return sorted_vi(db.session.scalars(select(Agency)).all(), key=lambda a: localized(a.name, a.name_en))
 
 
 def _xlsx(writer, data, name: str):

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing:
-# PostgreSQL (the suite starts its own server) and Chromium (browser tests); more packages
+# PostgreSQL (the suite starts its own server), Chromium (browser tests) and Node.js with npm
+# (axe-core, the accessibility checker the browser tests inject); more packages
 # can be named as arguments (the benchmarks add wrk, the HTTP load generator).
 set -euo pipefail
 
-packages=(postgresql chromium "$@")
+packages=(postgresql chromium nodejs "$@")
+# Debian's nodejs comes without npm (its own package); a Node.js that brings npm needs nothing more.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,7 +1,7 @@
-"""Exports of bank transactions, allocations and exceptions to CSV and XLSX, for a date range
+"""Exports of bank transactions, allocations, exceptions and refunds to CSV and XLSX, for a date range
 and optionally one account.
 
-- Headers are in Vietnamese; amounts are whole đồng written as numbers (XLSX number cells with
+- Headers and labels are in the page's language (Vietnamese first, English through the catalogue); amounts are whole đồng written as numbers (XLSX number cells with
   a thousands format; plain digits in CSV), never as formatted text; times are Indochina Time.
 - Rows are read in batches by key, each batch its own short read transaction, and written as
   they come: XLSX through XlsxWriter's ``constant_memory`` mode, so a year of a busy account
@@ -22,15 +22,24 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import ict_day_bounds, to_ict
+from core.vocabulary import N_
 from payments.models import CollectionAccount, Dossier, PaymentRequest
 
 from reconciliation.web.finance_forms import ExportFilters
 from reconciliation.web.finance_labels import Labels
-from reconciliation.models import Allocation, BankTransaction, CashPayment, ReconException
+from reconciliation.models import Allocation, BankTransaction, CashPayment, ReconException, Refund
+
+def _say(text: str) -> str:
+    """A header or word of the file in the current language (Vietnamese outside the app)."""
+    from flask import has_app_context
+    from flask_babel import gettext
+
+    return gettext(text) if has_app_context() else text
+
 
 BATCH = 2000
 XLSX_MAX_ROWS = 1_048_576
-KINDS = ("transactions", "allocations", "exceptions")
+KINDS = ("transactions", "allocations", "exceptions", "refunds")
 FORMATS = ("csv", "xlsx")
 
 
@@ -90,25 +99,25 @@ def _transaction_rows(session: Session, f: ExportFilters, fin: Labels) -> Iterat
                r.on_statement, r.reversal, r.pending)
 
 
-TRANSACTIONS = Export("transactions", "Giao dịch", "giao-dich", (
-    Column("Ngày hạch toán", "date", 12),
-    Column("Thời điểm (giờ Việt Nam)", "datetime", 19),
-    Column("Mã giao dịch ngân hàng", "text", 22),
-    Column("Mã ngân hàng (BIN)", "text", 10),
-    Column("Tài khoản", "text", 16),
-    Column("Chiều", "text", 9),
-    Column("Số tiền (đồng)", "money", 15),
-    Column("Đã phân bổ (đồng)", "money", 15),
-    Column("Chưa phân bổ (đồng)", "money", 15),
-    Column("Trạng thái", "text", 16),
-    Column("Nội dung chuyển khoản", "text", 50),
-    Column("Người chuyển", "text", 24),
-    Column("Tài khoản người chuyển", "text", 18),
-    Column("Ngân hàng người chuyển", "text", 12),
-    Column("Kênh báo", "text", 18),
-    Column("Có trên sao kê", "yesno", 8),
-    Column("Bút toán đảo", "yesno", 8),
-    Column("Chờ hạch toán", "yesno", 8),
+TRANSACTIONS = Export("transactions", N_("Giao dịch"), "giao-dich", (
+    Column(N_("Ngày hạch toán"), "date", 12),
+    Column(N_("Thời điểm (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Mã giao dịch ngân hàng"), "text", 22),
+    Column(N_("Mã ngân hàng (BIN)"), "text", 10),
+    Column(N_("Tài khoản"), "text", 16),
+    Column(N_("Chiều"), "text", 9),
+    Column(N_("Số tiền (đồng)"), "money", 15),
+    Column(N_("Đã phân bổ (đồng)"), "money", 15),
+    Column(N_("Chưa phân bổ (đồng)"), "money", 15),
+    Column(N_("Trạng thái"), "text", 16),
+    Column(N_("Nội dung chuyển khoản"), "text", 50),
+    Column(N_("Người chuyển"), "text", 24),
+    Column(N_("Tài khoản người chuyển"), "text", 18),
+    Column(N_("Ngân hàng người chuyển"), "text", 12),
+    Column(N_("Kênh báo"), "text", 18),
+    Column(N_("Có trên sao kê"), "yesno", 8),
+    Column(N_("Bút toán đảo"), "yesno", 8),
+    Column(N_("Chờ hạch toán"), "yesno", 8),
 ), _transaction_rows)
 
 
@@ -131,27 +140,28 @@ def _allocation_rows(session: Session, f: ExportFilters, fin: Labels) -> Iterato
     query = query.order_by(a.id)
     for r in _batches(session, query, key=lambda r: (r.id,), after=lambda last: a.id > last[0]):
         yield (r.id, _ict(r.created_at), r.code, r.reference, r.amount, fin.payment_channel(r.payment_channel),
-               "Chuyển khoản" if r.transaction_id else "Tiền mặt", r.bank_ref, r.account_number, r.receipt_number,
-               fin.rule(r.rule), r.confidence, r.created_by, _ict(r.reversed_at), r.reversed_by, r.reverse_reason)
+               _say(N_("Chuyển khoản")) if r.transaction_id else _say(N_("Tiền mặt")), r.bank_ref, r.account_number, r.receipt_number,
+               fin.rule(r.rule), r.confidence, fin.actor(r.created_by), _ict(r.reversed_at), fin.actor(r.reversed_by),
+               r.reverse_reason)
 
 
-ALLOCATIONS = Export("allocations", "Phân bổ", "phan-bo", (
-    Column("Mã phân bổ", "int", 10),
-    Column("Thời điểm phân bổ (giờ Việt Nam)", "datetime", 19),
-    Column("Mã hồ sơ", "text", 26),
-    Column("Mã thanh toán", "text", 14),
-    Column("Số tiền (đồng)", "money", 15),
-    Column("Hình thức thanh toán", "text", 24),
-    Column("Nguồn tiền", "text", 12),
-    Column("Mã giao dịch ngân hàng", "text", 22),
-    Column("Tài khoản nhận", "text", 16),
-    Column("Số biên lai tiền mặt", "text", 14),
-    Column("Quy tắc ghép", "text", 30),
-    Column("Độ tin cậy", "ratio", 9),
-    Column("Người hoặc quy tắc thực hiện", "text", 22),
-    Column("Đã gỡ lúc (giờ Việt Nam)", "datetime", 19),
-    Column("Người gỡ", "text", 16),
-    Column("Lý do gỡ", "text", 30),
+ALLOCATIONS = Export("allocations", N_("Phân bổ"), "phan-bo", (
+    Column(N_("Mã phân bổ"), "int", 10),
+    Column(N_("Thời điểm phân bổ (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Mã hồ sơ"), "text", 26),
+    Column(N_("Mã thanh toán"), "text", 14),
+    Column(N_("Số tiền (đồng)"), "money", 15),
+    Column(N_("Hình thức thanh toán"), "text", 24),
+    Column(N_("Nguồn tiền"), "text", 12),
+    Column(N_("Mã giao dịch ngân hàng"), "text", 22),
+    Column(N_("Tài khoản nhận"), "text", 16),
+    Column(N_("Số biên lai tiền mặt"), "text", 14),
+    Column(N_("Quy tắc ghép"), "text", 30),
+    Column(N_("Mức chắc chắn"), "ratio", 9),
+    Column(N_("Người hoặc quy tắc thực hiện"), "text", 22),
+    Column(N_("Đã gỡ lúc (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Người gỡ"), "text", 16),
+    Column(N_("Lý do gỡ"), "text", 30),
 ), _allocation_rows)
 
 
@@ -172,32 +182,76 @@ def _exception_rows(session: Session, f: ExportFilters, fin: Labels) -> Iterator
         query = query.where(or_(t.account_number == f.account, CollectionAccount.number == f.account))
     query = query.order_by(e.id)
     for r in _batches(session, query, key=lambda r: (r.id,), after=lambda last: e.id > last[0]):
-        yield (r.id, fin.reason(r.reason), fin.exception_status(r.status), _ict(r.created_at), r.deadline, r.owner,
-               r.amount, r.bank_ref, r.account_number or r.exception_account, r.t_amount, r.content, r.counter_name,
-               r.code, r.detail, _ict(r.resolved_at), r.resolved_by, r.resolution)
+        owner = fin.actor(r.owner if r.owner is None or ":" in r.owner else f"user:{r.owner}")
+        yield (r.id, fin.reason(r.reason), fin.exception_status(r.status), _ict(r.created_at), r.deadline, owner,
+               r.amount or r.t_amount, r.bank_ref, r.account_number or r.exception_account, r.t_amount, r.content,
+               r.counter_name, r.code, r.detail, _ict(r.resolved_at), fin.actor(r.resolved_by),
+               fin.resolution(r.resolution))
 
 
-EXCEPTIONS = Export("exceptions", "Cần xử lý", "can-xu-ly", (
-    Column("Mã mục", "int", 8),
-    Column("Lý do", "text", 28),
-    Column("Trạng thái", "text", 11),
-    Column("Tạo lúc (giờ Việt Nam)", "datetime", 19),
-    Column("Hạn xử lý", "date", 12),
-    Column("Người phụ trách", "text", 14),
-    Column("Số tiền liên quan (đồng)", "money", 15),
-    Column("Mã giao dịch ngân hàng", "text", 22),
-    Column("Tài khoản", "text", 16),
-    Column("Số tiền giao dịch (đồng)", "money", 15),
-    Column("Nội dung chuyển khoản", "text", 50),
-    Column("Người chuyển", "text", 24),
-    Column("Mã hồ sơ", "text", 26),
-    Column("Chi tiết", "text", 50),
-    Column("Xử lý lúc (giờ Việt Nam)", "datetime", 19),
-    Column("Người xử lý", "text", 16),
-    Column("Cách xử lý", "text", 40),
+EXCEPTIONS = Export("exceptions", N_("Cần xử lý"), "can-xu-ly", (
+    Column(N_("Mã mục"), "int", 8),
+    Column(N_("Lý do"), "text", 28),
+    Column(N_("Trạng thái"), "text", 11),
+    Column(N_("Tạo lúc (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Hạn xử lý"), "date", 12),
+    Column(N_("Người phụ trách"), "text", 14),
+    Column(N_("Số tiền liên quan (đồng)"), "money", 15),
+    Column(N_("Mã giao dịch ngân hàng"), "text", 22),
+    Column(N_("Tài khoản"), "text", 16),
+    Column(N_("Số tiền giao dịch (đồng)"), "money", 15),
+    Column(N_("Nội dung chuyển khoản"), "text", 50),
+    Column(N_("Người chuyển"), "text", 24),
+    Column(N_("Mã hồ sơ"), "text", 26),
+    Column(N_("Chi tiết"), "text", 50),
+    Column(N_("Xử lý lúc (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Người xử lý"), "text", 16),
+    Column(N_("Cách xử lý"), "text", 40),
 ), _exception_rows)
 
-EXPORTS = {x.kind: x for x in (TRANSACTIONS, ALLOCATIONS, EXCEPTIONS)}
+# --- refunds -----------------------------------------------------------------------------------------
+
+
+def _refund_rows(session: Session, f: ExportFilters, fin: Labels) -> Iterator[tuple]:
+    r_, t = Refund, BankTransaction
+    start, end = ict_day_bounds(f.day_from)[0], ict_day_bounds(f.day_to)[1]
+    query = (select(r_.id, r_.requested_at, r_.amount, r_.status, r_.reason, Dossier.code, t.bank_ref,
+                    t.account_number, r_.beneficiary_bank, r_.beneficiary_account, r_.beneficiary_name,
+                    r_.requested_by, r_.decided_at, r_.decided_by, r_.decision_note, r_.paid_at, r_.payout_ref)
+             .outerjoin(t, r_.transaction_id == t.id)
+             .outerjoin(Dossier, r_.dossier_id == Dossier.id)
+             .where(r_.requested_at >= start, r_.requested_at < end))
+    if f.account:
+        query = query.where(t.account_number == f.account)
+    query = query.order_by(r_.id)
+    for r in _batches(session, query, key=lambda r: (r.id,), after=lambda last: r_.id > last[0]):
+        yield (r.id, _ict(r.requested_at), r.amount, fin.refund_status(r.status), r.reason, r.code, r.bank_ref,
+               r.account_number, r.beneficiary_bank, r.beneficiary_account, r.beneficiary_name,
+               fin.actor(r.requested_by), _ict(r.decided_at), fin.actor(r.decided_by), r.decision_note,
+               _ict(r.paid_at), r.payout_ref)
+
+
+REFUNDS = Export("refunds", N_("Hoàn trả"), "hoan-tra", (
+    Column(N_("Mã đề nghị"), "int", 10),
+    Column(N_("Đề nghị lúc (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Số tiền hoàn (đồng)"), "money", 15),
+    Column(N_("Trạng thái"), "text", 18),
+    Column(N_("Lý do"), "text", 40),
+    Column(N_("Mã hồ sơ"), "text", 26),
+    Column(N_("Mã giao dịch ngân hàng"), "text", 22),
+    Column(N_("Tài khoản nhận tiền"), "text", 16),
+    Column(N_("Ngân hàng người nhận (BIN)"), "text", 10),
+    Column(N_("Tài khoản người nhận"), "text", 18),
+    Column(N_("Tên người nhận"), "text", 24),
+    Column(N_("Người đề nghị"), "text", 20),
+    Column(N_("Duyệt hoặc từ chối lúc (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Người duyệt"), "text", 20),
+    Column(N_("Ghi chú duyệt"), "text", 30),
+    Column(N_("Chuyển trả lúc (giờ Việt Nam)"), "datetime", 19),
+    Column(N_("Mã lệnh chuyển trả"), "text", 22),
+), _refund_rows)
+
+EXPORTS = {x.kind: x for x in (TRANSACTIONS, ALLOCATIONS, EXCEPTIONS, REFUNDS)}
 
 
 # --- writers -----------------------------------------------------------------------------------------
@@ -209,7 +263,7 @@ def csv_cell(kind: str, value: Any) -> str:
     if value is None:
         return ""
     if kind == "yesno":
-        return "Có" if value else "Không"
+        return _say(N_("Có")) if value else _say(N_("Không"))
     if kind == "datetime":
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if kind == "date":
@@ -226,7 +280,7 @@ def write_csv(out: IO[bytes], export: Export, rows: Iterator[tuple]) -> int:
     """UTF-8 with a byte-order mark (spreadsheets then read the Vietnamese right), comma-separated."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
-    writer.writerow([c.header for c in export.columns])
+    writer.writerow([_say(c.header) for c in export.columns])
     count = 0
     for row in rows:
         writer.writerow([csv_cell(c.kind, v) for c, v in zip(export.columns, row)])
@@ -255,12 +309,12 @@ def write_xlsx(out: IO[bytes], export: Export, rows: Iterator[tuple]) -> int:
     def new_sheet():
         nonlocal sheets
         sheets += 1
-        ws = book.add_worksheet(export.sheet if sheets == 1 else f"{export.sheet} ({sheets})")
+        ws = book.add_worksheet(_say(export.sheet) if sheets == 1 else f"{_say(export.sheet)} ({sheets})")
         for i, column in enumerate(columns):
             ws.set_column(i, i, column.width)
         ws.freeze_panes(1, 0)
         for i, column in enumerate(columns):
-            ws.write_string(0, i, column.header, header)
+            ws.write_string(0, i, _say(column.header), header)
         return ws
 
     sheet = new_sheet()
@@ -284,7 +338,7 @@ def write_xlsx(out: IO[bytes], export: Export, rows: Iterator[tuple]) -> int:
                                      if isinstance(value, date) and not isinstance(value, datetime) else value,
                                      formats["date"])
             elif column.kind == "yesno":
-                sheet.write_string(row_index, i, "Có" if value else "Không")
+                sheet.write_string(row_index, i, _say(N_("Có")) if value else _say(N_("Không")))
             else:
                 sheet.write_string(row_index, i, str(value))
         row_index += 1

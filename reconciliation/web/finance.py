@@ -17,7 +17,6 @@ import tempfile
 from datetime import date, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -689,10 +688,10 @@ def export_file(kind: str, fmt: str):
         return render_template("finance/exports.html", filters=filters, errors=errors,
                                accounts=q.accounts(db.session), kinds=EXPORTS, formats=FORMATS), 422
     spool = tempfile.TemporaryFile()
-    with force_locale("vi"):
-        export(db.session, kind, fmt, filters, spool, _Fin())
+    export(db.session, kind, fmt, filters, spool, _Fin())  # in the page's language, like the page
     spool.seek(0)
-    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
-                else "text/csv; charset=utf-8")
+    # Flask adds "; charset=utf-8" to a text/* mimetype itself: naming it here wrote it twice.
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else "text/csv"
+
     return send_file(spool, mimetype=mimetype, as_attachment=True, download_name=file_name(kind, fmt, filters),
                      max_age=0)

@@ -11,9 +11,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+import re
+
 from core.money import format_vnd
+from core.users import actor_name
 from core.vocabulary import (CloseStatus, Direction, EventStatus, ExceptionReason, ExceptionStatus, PaymentChannel,
-                             RefundStatus, Source, TransactionStatus, label)
+                             RefundStatus, Source, TransactionStatus, label,
+                             match_rule_label)
 
 
 class Labels:
@@ -46,6 +50,21 @@ class Labels:
         return label(EventStatus, code)
 
     @staticmethod
+    def event_type(code: str) -> str:
+        """An outbound event's type (``reconciliation.channels.outbox.EVENT_TYPES``) for people."""
+        return {
+            "payment_request.paid": _("Yêu cầu thanh toán đã được thanh toán"),
+            "payment_request.partially_paid": _("Yêu cầu thanh toán được thanh toán một phần"),
+            "payment_request.overpaid": _("Yêu cầu thanh toán được nộp thừa"),
+            "payment_request.refunded": _("Đã trả lại tiền của yêu cầu thanh toán"),
+            "payment_request.cancelled": _("Yêu cầu thanh toán bị hủy"),
+            "dossier.paid": _("Hồ sơ đã nộp đủ"),
+            "dossier.partially_paid": _("Hồ sơ đã nộp một phần"),
+            "dossier.overpaid": _("Hồ sơ nộp thừa"),
+            "dossier.payment_reversed": _("Khoản nộp của hồ sơ bị đảo"),
+        }.get(code, code)
+
+    @staticmethod
     def direction(code: str) -> str:
         return label(Direction, code)
 
@@ -60,33 +79,15 @@ class Labels:
 
     @staticmethod
     def rule(code: str) -> str:
-        return {
-            "reference_exact": _("Mã thanh toán đúng, đủ số tiền"),
-            "reference_partial": _("Mã thanh toán đúng, nộp thiếu"),
-            "reference_overpaid": _("Mã thanh toán đúng, nộp thừa"),
-            "reference_duplicate": _("Mã của yêu cầu đã được thanh toán"),
-            "reference_closed": _("Mã của yêu cầu đã hết hạn hoặc đã hủy"),
-            "reference_other_agency": _("Mã của hồ sơ thuộc đơn vị khác"),
-            "references_sum": _("Nhiều mã, tổng số tiền khớp"),
-            "references_mismatch": _("Nhiều mã, tổng số tiền không khớp"),
-            "dossier_code_exact": _("Mã hồ sơ trong nội dung, đúng số còn phải nộp"),
-            "dossier_code_mismatch": _("Mã hồ sơ trong nội dung, khác số tiền"),
-            "dossier_code_paid": _("Mã hồ sơ đã nộp đủ"),
-            "damaged_reference": _("Mã gần giống (sai hoặc đảo một ký tự)"),
-            "truncated_reference": _("Phần đầu của mã (ngân hàng cắt bớt)"),
-            "amount_only": _("Chỉ trùng số tiền với một yêu cầu đang mở"),
-            "name_amount": _("Tên người chuyển và số tiền khớp một hồ sơ chưa nộp (không có mã)"),
-            "no_reference": _("Không có mã trong nội dung"),
-            "unknown_reference": _("Không có mã hợp lệ do hệ thống cấp"),
-            "unknown_account": _("Tài khoản nhận không phải của đơn vị"),
-            "manual_match": _("Ghép thủ công"),
-            "manual_split": _("Chia thủ công"),
-            "manual_unmatch": _("Gỡ ghép thủ công"),
-            "not_ours": _("Không thuộc đơn vị"),
-            "reversal": _("Ngân hàng đảo giao dịch"),
-            "money_out": _("Tiền ra"),
-            "cash_at_counter": _("Tiền mặt tại quầy"),
-        }.get(code, code)
+        return match_rule_label(code)
+
+    @staticmethod
+    def actor(code: str | None) -> str:
+        return actor_name(code)
+
+    @staticmethod
+    def resolution(text: str | None) -> str:
+        return resolution_label(text)
 
     @staticmethod
     def evidence_key(key: str) -> str:
@@ -98,10 +99,10 @@ class Labels:
             "issued_references": _("Mã do hệ thống cấp"),
             "reference": _("Mã thanh toán"),
             "dossier_code": _("Mã hồ sơ"),
-            "request_status": _("Trạng thái yêu cầu"),
+            "request_status": _("Trạng thái yêu cầu lúc xét"),
             "request_amount": _("Yêu cầu thanh toán"),
-            "request_remaining": _("Yêu cầu còn thiếu"),
-            "dossier_remaining": _("Hồ sơ còn phải nộp"),
+            "request_remaining": _("Yêu cầu còn thiếu lúc xét (trước khi ghép)"),
+            "dossier_remaining": _("Hồ sơ còn phải nộp lúc xét (trước khi ghép)"),
             "paid_to_agency": _("Nộp vào tài khoản của đơn vị khác"),
             "valid_until": _("Hiệu lực đến"),
             "requests": _("Các yêu cầu"),
@@ -136,6 +137,7 @@ class Labels:
 
     @staticmethod
     def confidence(value: float | None) -> str:
+        """How sure the matcher was, as a share (the page calls it "mức chắc chắn")."""
         return f"{round((value or 0) * 100)} %"
 
     @staticmethod
@@ -164,3 +166,31 @@ def blocking_label(item) -> str:
     if kind == "undecided":
         return _("%(n)s khoản tiền vào chưa qua bước ghép tự động: bấm “Chạy đối soát”.", n=params["n"])
     return str(item)
+
+
+# How the rules word a resolution they record (``matching.manual``, ``workflow.refunds``,
+# ``matching.writer``): told again in the page's language, with people and rules by name.
+_BY_ACTOR = re.compile(r"^(?P<rule>[a-z_]+) by (?P<actor>\S+): (?P<note>.*)$", re.S)
+_NOT_OURS = re.compile(r"^not ours \((?P<actor>[^)]+)\): (?P<note>.*?)(?:; to be returned.*)?$", re.S)
+_REFUNDED = re.compile(r"^excess refunded \(refund (?P<id>\d+), (?P<ref>[^)]*)\)$")
+
+
+def resolution_label(text: str | None) -> str:
+    """A resolution as people read it: ``manual_match by user:ketoan: note`` becomes
+    "Ghép thủ công — Trần Văn Minh: note"; a resolution a person typed is shown as it is."""
+    if not text:
+        return ""
+    from payments.money_rules import PART_PAYMENT_SETTLED
+
+    if text == PART_PAYMENT_SETTLED:
+        return _("Đã nộp đủ phần còn lại của hồ sơ")
+    found = _BY_ACTOR.match(text)
+    if found:
+        return f"{match_rule_label(found['rule'])} — {actor_name(found['actor'])}: {found['note']}"
+    found = _NOT_OURS.match(text)
+    if found:
+        return f"{match_rule_label('not_ours')} — {actor_name(found['actor'])}: {found['note']}"
+    found = _REFUNDED.match(text)
+    if found:
+        return _("Đã trả lại phần thừa (đề nghị số %(id)s, lệnh chuyển %(ref)s)", id=found["id"], ref=found["ref"])
+    return text

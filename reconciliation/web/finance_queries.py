@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import ict_day, ict_day_bounds, utcnow
+from core.collation import sort_key
 from payments.models import Agency, CollectionAccount, Dossier, PaymentRequest
 from qr.text import search_key
 
@@ -86,9 +87,10 @@ def _matches(text: str, *columns):
 
 
 def accounts(session: Session) -> list[CollectionAccount]:
-    """Every collection account, by agency name."""
-    return list(session.scalars(select(CollectionAccount).join(Agency, CollectionAccount.agency_id == Agency.id)
-                                .order_by(Agency.name, CollectionAccount.number)))
+    """Every collection account, by agency name in Vietnamese order."""
+    rows = session.execute(select(CollectionAccount, Agency.name).join(Agency, CollectionAccount.agency_id == Agency.id)
+                           .order_by(CollectionAccount.number)).all()
+    return [account for account, _ in sorted(rows, key=lambda row: sort_key(row[1]))]
 
 
 # --- the exceptions queue ----------------------------------------------------------------------
@@ -187,9 +189,13 @@ def queue_summary(session: Session, *, now: datetime | None = None) -> QueueSumm
     now = now or utcnow()
     today = ict_day(now)
     late = case((ReconException.deadline < today, 1), else_=0)
-    amount = func.coalesce(func.sum(ReconException.amount), 0)
+    # The money concerned: what the item holds (an excess, a missing line), else the transfer it
+    # is about (a wrong amount holds nothing: all of it paid the dossier, yet all of it is in question).
+    concerned = case((ReconException.amount > 0, ReconException.amount), else_=func.coalesce(BankTransaction.amount, 0))
+    amount = func.coalesce(func.sum(concerned), 0)
     rows = session.execute(select(ReconException.reason, func.count(), amount, func.min(ReconException.created_at),
                                   func.sum(late))
+                           .outerjoin(BankTransaction, BankTransaction.id == ReconException.transaction_id)
                            .where(ReconException.status == "open").group_by(ReconException.reason)
                            .order_by(func.count().desc(), ReconException.reason)).all()
     one_day, three_days = _age_bounds(now)

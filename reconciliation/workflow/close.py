@@ -126,6 +126,9 @@ def _late(transaction: BankTransaction) -> bool:
 def run_day(session: Session, account: CollectionAccount, day: date, actor: str, *, dry_run: bool = False,
             close: bool = True) -> DayResult:
     """Run the steps above for one account's day. Commits (or rolls back on a dry run)."""
+    if day > to_ict(utcnow()).date():  # nothing can have been booked yet: refused before any record is made
+        raise ValidationError(f"the day {day} has not begun in Indochina Time", code=Refusal.DAY_IN_FUTURE,
+                              params={"day": day})
     record = get_close(session, account.id, day)
     if record.status == "closed":
         if not dry_run:

@@ -132,7 +132,7 @@ def test_a_finance_officers_day(finance_app, page, browser, tmp_path):
     other.fill("#decision-note", "Đã đối chiếu sao kê")
     other.get_by_test_id("approve").click()
     expect(other.get_by_test_id("refund-status")).to_have_text("Đã duyệt, chờ chuyển trả")
-    expect(other.get_by_test_id("refund-history")).to_contain_text("user:ketoan2")
+    expect(other.get_by_test_id("refund-history")).to_contain_text(OFFICERS["ketoan2"])  # by name, not user:ketoan2
     screenshot(other, "finance-refund-approved")
     other.context.close()
     with finance_app.app_context():

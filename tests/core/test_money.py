@@ -71,3 +71,16 @@ def test_to_vnd_reads_exact_amounts(text, amount):
 def test_to_vnd_refuses_what_is_not_whole_dong(text):
     with pytest.raises(MoneyError):
         to_vnd(text)
+
+
+def test_amounts_in_english_words_for_english_pages():
+    from core.money import amount_in_words_en, amount_in_words_for
+
+    assert amount_in_words_en(0) == "Zero dong"
+    assert amount_in_words_en(8000) == "Eight thousand dong"
+    assert amount_in_words_en(1_005_000) == "One million five thousand dong"
+    assert amount_in_words_en(3_200_000_000) == "Three billion two hundred million dong"
+    assert amount_in_words_en(999_999) == "Nine hundred ninety-nine thousand nine hundred ninety-nine dong"
+    assert amount_in_words_en(-21) == "Minus twenty-one dong"
+    assert amount_in_words_for(8000, "en") == "Eight thousand dong"
+    assert amount_in_words_for(8000, "vi") == "Tám nghìn đồng"

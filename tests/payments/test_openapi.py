@@ -384,3 +384,15 @@ def test_the_docs_page_shows_every_operation(client):
 def test_the_docs_page_in_english_too(client):
     page = client.get("/api/docs?lang=en").get_data(as_text=True)
     assert 'lang="en"' in page and "createPaymentRequest" in page
+
+
+def test_the_docs_render_their_markdown(client):
+    """The descriptions' Markdown is rendered (a list is a list, not "- " text); HTML in a
+    description is shown as text, never run."""
+    from payments.openapi import inline_markdown
+
+    page = client.get("/api/docs").get_data(as_text=True)
+    intro = re.search(r'<div class="desc">(.*?)</div>', page, re.S).group(1)
+    assert "<ul>" in intro and "<li>Send <code>Authorization: Bearer &lt;token&gt;</code>" in intro
+    assert "\n- " not in intro and "<p>- " not in intro
+    assert str(inline_markdown("a <script>x</script> `b`")) == "<p>a &lt;script&gt;x&lt;/script&gt; <code>b</code></p>"

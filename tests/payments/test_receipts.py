@@ -542,3 +542,16 @@ def test_the_dossier_api_lists_its_receipts(app, client, seeded):
     assert f"Ký hiệu: {series}" in pdf_text(response.data) and "Số: 00000003" in pdf_text(response.data)
     missing = client.get("/api/v1/receipts/nothing-here.pdf", headers=headers)
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+
+
+def test_the_table_headers_never_wrap():
+    """The numbering column's header stays "STT" on one line (it wrapped to "ST/T"), with one
+    line or a dozen, and so do the other headers."""
+    for count in (1, 9, 12):
+        lines = tuple(ReceiptLine(f"Lệ phí số {i}", 1000) for i in range(count))
+        document = dataclasses.replace(DOCUMENT, lines=lines)
+        layout = assert_sound(document)
+        for kind in ("th_index", "th_name", "th_amount"):
+            block = layout.block(kind)
+            assert len(block.lines) == 1, (count, kind, block.lines)
+        assert layout.block("th_index").lines[0] == "STT"

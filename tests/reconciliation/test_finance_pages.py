@@ -412,7 +412,8 @@ def test_a_manual_match_is_previewed_then_confirmed(site, ketoan):
     assert in_db(site, lambda s: s.get(BankTransaction, tid).status) == "matched"
     assert in_db(site, lambda s: s.get(Dossier, request.dossier_id).amount_paid) == 8000
     by_ref = text(ketoan.get(f"/finance/transactions/{tid}"))
-    assert "Ghép thủ công" in by_ref and "user:ketoan" in by_ref
+    # The actor by name, never its code (user:ketoan); the resolution worded for people.
+    assert "Ghép thủ công" in by_ref and "Cán bộ ketoan" in by_ref and "user:ketoan" not in by_ref
 
 
 def test_every_refusal_of_a_match_is_told_and_changes_nothing(site, ketoan):
@@ -656,7 +657,7 @@ def test_assign_note_and_resolve_with_their_refusals(site, ketoan):
     assert form_post(ketoan, f"/finance/exceptions/{eid}/notes", {"text": "Đã gọi ngân hàng"}, page).status_code == 302
     shown = text(ketoan.get(page))
     assert "Đã gọi ngân hàng" in shown and deadline.strftime("%d/%m/%Y") in shown
-    assert re.search(r'data-testid="owner">ketoan2<', shown)
+    assert re.search(r'data-testid="owner">Cán bộ ketoan2<', shown)  # by name, not username
     assert form_post(ketoan, f"/finance/exceptions/{eid}/assign", {"me": "1"}, page).status_code == 302
     assert in_db(site, lambda s: s.get(ReconException, eid).owner) == "ketoan"
     assert form_post(ketoan, f"/finance/exceptions/{eid}/resolve",
@@ -946,7 +947,7 @@ def test_admin_sees_the_delivery_log_and_replays_an_event(site):
     assert logs == [(500, "user:quantri", False), (200, "user:quantri", True)]
     assert in_db(site, lambda s: s.get(OutboxEvent, event_id).status) == "delivered"
     page = text(admin.get("/admin/events/?status=delivered"))
-    assert "Đã gửi" in page and "HTTP 200" in page and receiver.url in page and "user:quantri" in page
+    assert "Đã gửi" in page and "HTTP 200" in page and receiver.url in page and "Cán bộ quantri" in page and "user:quantri" not in page
     assert "not-configured" not in page
     assert admin.post(f"/admin/events/{event_id}/replay").status_code == 400  # CSRF
     assert form_post(admin, "/admin/events/999999/replay", {}, "/admin/events/").status_code == 404

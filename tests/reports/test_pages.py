@@ -88,7 +88,7 @@ def test_the_dashboard_in_english_and_other_groups(app, site):
         page = text(client.get(f"/reports/?month=2026-11&group={group}"))
         assert f'data-group="{group}"' in page
     page = text(client.get("/reports/?from=2026-11-30&to=2026-11-01"))
-    assert "from is after to" in page  # told, and this month is shown instead
+    assert "Ngày bắt đầu (“Từ ngày”) sau ngày kết thúc" in page and "from is after to" not in page  # told, in Vietnamese; this month shown instead
 
 
 def test_the_drill_down_page(app, site):
