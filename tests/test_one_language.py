@@ -47,6 +47,10 @@ def world_app(sqlite_template, tmp_path_factory):
                     *session.scalars(select(FeeLawRule.legal_basis)), *(bank.name for bank in all_banks())]
         for dossier in session.scalars(select(Dossier)):
             allowed += [charge.name for charge in dossier.charges] + [charge.legal_basis for charge in dossier.charges]
+        # The column names of the portal's export, quoted as the file must carry them (data).
+        from reports.portal_export import COLUMN_NAMES
+
+        allowed += [*COLUMN_NAMES.values(), "Tỷ lệ (%)"]
     yield app, world, allowed
     app.extensions["database"].engine.dispose()
 
