@@ -33,7 +33,7 @@ from core.clock import utcnow
 
 from .callbacks import (KIND_TRANSFER, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest, Outcome,
                         Refusal, register)
-from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, Fields, TIME_COMPACT, format_ict, json_bytes, load_object, optional, quote, text_fault
+from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_NAME, MAX_REF, Fields, TIME_COMPACT, format_ict, json_bytes, load_object, optional, quote, text_fault
 from .transfers import IN, OUT, BankTransfer
 
 NAME = "bankdirect"

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 from .callbacks import (KIND_PORTAL_FAILED, KIND_PORTAL_PAID, CallbackEvent, CallbackResponse, ChannelKeys,
                         InboundRequest, Outcome, Refusal, register)
-from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, TIME_COMPACT, Fields, json_bytes, load_object, optional, quote, same, text_fault
+from ._callback_fields import MAX_ACCOUNT, MAX_REF, TIME_COMPACT, Fields, json_bytes, load_object, optional, quote, same, text_fault
 from .transfers import IN, BankTransfer
 
 NAME = "portal"

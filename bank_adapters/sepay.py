@@ -27,7 +27,7 @@ from qr.banks import by_bin, lookup
 
 from .callbacks import (KIND_TRANSFER, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest, Outcome,
                         Refusal, register)
-from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_NAME, MAX_REF, Fields, TIME_SECONDS, json_bytes, load_object, optional, quote, same
+from ._callback_fields import MAX_ACCOUNT, MAX_CODE, MAX_CONTENT, MAX_REF, Fields, TIME_SECONDS, json_bytes, load_object, optional, quote, same
 from .transfers import IN, OUT, BankTransfer
 
 NAME = "sepay"

@@ -32,7 +32,6 @@ This module is pure: no Flask, no database.
 from __future__ import annotations
 
 import io
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache

@@ -441,7 +441,6 @@ def _flush(session: Session, record: StatementImport, state: _SectionState) -> N
     if not entries:
         return
     statement = state.statement
-    table = BankTransaction.__table__
     paired: dict[str, tuple[int, int, str, bool]] = {}
     synthetic = [e for e in entries if e.synthetic_ref]
     if synthetic:

@@ -22,7 +22,7 @@ from core.clock import ict_day, utcnow
 from core.rawsql import Raw, json_value
 from payments.models import CollectionAccount
 
-from reconciliation.models import BankTransaction, TransactionSighting
+from reconciliation.models import BankTransaction
 
 
 @dataclass(frozen=True)
