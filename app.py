@@ -67,8 +67,8 @@ def register_hooks() -> None:
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from payments.serializers import register_payment_lines
-    from reconciliation.api.serializers import dossier_payments
+    from payments.api_schemas import register_payment_lines
+    from reconciliation.api.schemas import dossier_payments
     from reconciliation.channels.outbox import announce_cancellations
     from reconciliation.channels.portal import handle_event
     from reconciliation.inbound.ingest import on_transfers, set_portal_handler

@@ -22,10 +22,13 @@ from core.db import db
 from core.errors import PROBLEM_JSON, Conflict, FieldError, NotFound, ServiceError, ValidationError
 from core.refusals import Refusal
 
+from core.api_schema import answer, validate
+
+from . import api_schemas as shapes
+from .api_schemas import DOSSIER_STATUSES, external_url
 from .dossiers import get_dossier, parse_dossier_input, register_dossier, storable_text
 from .models import Agency, PaymentRequest, Procedure, Receipt
-from .requests import MAX_VALIDITY_MINUTES, cancel_request, create_payment_request, get_request, refresh_expiry
-from .serializers import agency_json, dossier_json, external_url, payment_request_json, procedure_json
+from .requests import cancel_request, create_payment_request, get_request, refresh_expiry
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -119,17 +122,10 @@ def json_object(*, required: bool) -> dict[str, Any]:
     return body
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 # --- shared steps -----------------------------------------------------------------------
 
-def _created(body: dict[str, Any], endpoint: str, **values: Any):
-    response = jsonify(body)
-    response.status_code = 201
-    response.headers["Location"] = external_url(endpoint, **values)
-    return response
+def _created(shape, endpoint: str, **values: Any):
+    return answer(shape, 201, {"Location": external_url(endpoint, **values)})
 
 
 def _refresh_and_commit(requests: list[PaymentRequest]) -> None:
@@ -173,14 +169,14 @@ def _concurrent_change(_exc: StaleDataError):
 @api_roles()
 def list_agencies():
     agencies = db.session.scalars(select(Agency).order_by(Agency.code))
-    return jsonify(items=[agency_json(a) for a in agencies])
+    return answer(shapes.AgencyList(items=[shapes.Agency.of(a) for a in agencies]))
 
 
 @bp.get("/procedures")
 @api_roles()
 def list_procedures():
     procedures = db.session.scalars(select(Procedure).where(Procedure.active.is_(True)).order_by(Procedure.code))
-    return jsonify(items=[procedure_json(p) for p in procedures])
+    return answer(shapes.ProcedureList(items=[shapes.Procedure.of(p) for p in procedures]))
 
 
 # --- dossiers ---------------------------------------------------------------------------
@@ -192,7 +188,7 @@ def create_dossier():
     data = parse_dossier_input(body)
     dossier = register_dossier(db.session, data, actor=g.principal.actor)
     db.session.commit()
-    return _created(dossier_json(dossier), "api.show_dossier", code=dossier.code)
+    return _created(shapes.Dossier.of(dossier), "api.show_dossier", code=dossier.code)
 
 
 @bp.get("/receipts/<token>.pdf")
@@ -224,48 +220,22 @@ def receipt_xml(token: str):
 def show_dossier(code: str):
     dossier = get_dossier(db.session, code)
     _refresh_and_commit(list(dossier.payment_requests))
-    return jsonify(dossier_json(dossier))
+    return answer(shapes.Dossier.of(dossier))
 
 
 # --- dossier status (set by the one-stop dossier system) ---------------------------------
-
-# The national portal's dossier statuses and their numbers (DOMAIN.md); the service stores the
-# name. Which of them the reports count as cancelled or not started: reports.definitions.
-DOSSIER_STATUSES = {"submitted": 1, "accepted": 2, "rejected": 3, "in_progress": 4, "documents_requested": 5,
-                    "awaiting_payment": 6, "withdrawn": 7, "stopped": 8, "done": 9, "result_delivered": 10}
-STATUS_BY_NUMBER = {number: name for name, number in DOSSIER_STATUSES.items()}
-
-
-def _status_name(value: Any) -> str | None:
-    if _whole(value):
-        return STATUS_BY_NUMBER.get(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return STATUS_BY_NUMBER.get(int(text))
-        return text if text in DOSSIER_STATUSES else None
-    return None
 
 
 @bp.post("/dossiers/<path:code>/status")
 @api_roles("system")
 def set_dossier_status(code: str):
     from core import audit
-    from core.clock import isoformat_ict, utcnow
+    from core.clock import utcnow
 
-    body = json_object(required=True)
+    given = validate(shapes.DossierStatusInput, json_object(required=True), detail="the status is not valid",
+                     code=Refusal.INVALID_STATUS)
     dossier = get_dossier(db.session, code)
-    status = _status_name(body.get("status"))
-    errors = []
-    if status is None:
-        errors.append(FieldError("status", "one of " + ", ".join(f"{n} ({name})" for name, n in
-                                                                 DOSSIER_STATUSES.items())))
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        errors.append(FieldError("note", "a string of at most 1000 characters"))
-    if errors:
-        raise ValidationError("the status is not valid", errors=errors, code=Refusal.INVALID_STATUS)
-    previous = dossier.status
+    status, note, previous = given.status, given.note, dossier.status
     now = utcnow()
     if status != previous:
         dossier.status = status
@@ -273,8 +243,8 @@ def set_dossier_status(code: str):
         audit.record(db.session, g.principal.actor, "dossier.status_changed", "dossier", dossier.id,
                      {"code": dossier.code, "from": previous, "to": status, "note": (note or "").strip() or None})
     db.session.commit()
-    return jsonify(code=dossier.code, status=status, status_number=DOSSIER_STATUSES[status],
-                   previous_status=previous, changed=status != previous, at=isoformat_ict(now))
+    return answer(shapes.DossierStatus(code=dossier.code, status=status, status_number=DOSSIER_STATUSES[status],
+                                       previous_status=previous, changed=status != previous, at=now))
 
 
 # --- land financial obligations (tax notices and their proof of payment) ---------------------
@@ -282,28 +252,26 @@ def set_dossier_status(code: str):
 @bp.post("/dossiers/<path:code>/tax-obligations")
 @api_roles(*WRITERS)
 def create_obligation(code: str):
-    from .obligations import obligation_json, record_notice
+    from .obligations import record_notice
 
     body = json_object(required=True)
     dossier = get_dossier(db.session, code)
     obligation = record_notice(db.session, dossier, body, g.principal.actor)
     db.session.commit()
-    response = jsonify(obligation_json(obligation))
-    response.status_code = 201
-    return response
+    return answer(shapes.TaxObligation.of(obligation), 201)
 
 
 @bp.post("/dossiers/<path:code>/tax-obligations/<int:obligation_id>/proof")
 @api_roles(*WRITERS)
 def add_obligation_proof(code: str, obligation_id: int):
-    from .obligations import get_obligation, obligation_json, record_proof
+    from .obligations import get_obligation, record_proof
 
     body = json_object(required=True)
     dossier = get_dossier(db.session, code)
     obligation = record_proof(db.session, get_obligation(db.session, dossier, obligation_id), body,
                               g.principal.actor)
     db.session.commit()
-    return jsonify(obligation_json(obligation))
+    return answer(shapes.TaxObligation.of(obligation))
 
 
 # --- payment requests -------------------------------------------------------------------
@@ -311,20 +279,14 @@ def add_obligation_proof(code: str, obligation_id: int):
 @bp.post("/dossiers/<path:code>/payment-requests")
 @api_roles(*WRITERS)
 def create_request(code: str):
-    body = json_object(required=False)
+    given = validate(shapes.PaymentRequestInput, json_object(required=False),
+                     detail="the payment request is not valid", code=Refusal.INVALID_REQUEST)
     dossier = get_dossier(db.session, code)
-    amount, minutes = body.get("amount"), body.get("expires_in_minutes")
-    errors = []
-    if amount is not None and (not _whole(amount) or amount <= 0):
-        errors.append(FieldError("amount", "a positive whole number of đồng"))
-    if minutes is not None and (not _whole(minutes) or not 1 <= minutes <= MAX_VALIDITY_MINUTES):
-        errors.append(FieldError("expires_in_minutes", f"a whole number from 1 to {MAX_VALIDITY_MINUTES}"))
-    if errors:
-        raise ValidationError("the payment request is not valid", errors=errors, code=Refusal.INVALID_REQUEST)
+    amount, minutes = given.amount, given.expires_in_minutes
     created = create_payment_request(db.session, dossier, g.principal.actor, amount=amount,
                                      expires_in_minutes=minutes)
     db.session.commit()
-    return _created(payment_request_json(created), "api.show_request", reference=created.reference)
+    return _created(shapes.PaymentRequest.of(created), "api.show_request", reference=created.reference)
 
 
 @bp.get("/payment-requests/<reference>")
@@ -332,25 +294,20 @@ def create_request(code: str):
 def show_request(reference: str):
     found = get_request(db.session, reference)
     _refresh_and_commit([found])
-    return jsonify(payment_request_json(found))
+    return answer(shapes.PaymentRequest.of(found))
 
 
 @bp.post("/payment-requests/<reference>/cancel")
 @api_roles(*WRITERS)
 def cancel(reference: str):
-    body = json_object(required=True)
+    given = validate(shapes.CancelInput, json_object(required=True), detail="the cancellation is not valid",
+                     code=Refusal.INVALID_CANCEL)
     found = get_request(db.session, reference)
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise ValidationError("reason must be a string", errors=[FieldError("reason", "must be a string")],
-                              code=Refusal.INVALID_CANCEL)
-    if isinstance(reason, str) and len(reason.strip()) > 1000:
-        raise ValidationError("reason is too long", errors=[FieldError("reason", "at most 1000 characters")],
-                              code=Refusal.INVALID_CANCEL)
+    reason = given.reason
     refresh_expiry(db.session, found)
     cancel_request(db.session, found, reason, g.principal.actor)
     db.session.commit()
-    return jsonify(payment_request_json(found))
+    return answer(shapes.PaymentRequest.of(found))
 
 
 # --- the description of all this -------------------------------------------------------

@@ -47,7 +47,7 @@ from .receipt_pdf import receipt_filename, receipt_text, render_receipt
 from .receipts import dossier_receipts, receipt_number
 from .requests import OPEN_STATES, cancel_request, create_payment_request, get_request, outstanding_requested, \
     refresh_expiry, remaining_due
-from .serializers import payments_for
+from .api_schemas import payments_for
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 COUNTER = Role.COUNTER.value

@@ -10,15 +10,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.clock import ict_day, parse_iso, utcnow
+from core.clock import ict_day, to_utc, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationError
 from core.money import MAX_AMOUNT, MoneyError, to_vnd
 from qr.text import search_key
 from core.refusals import Refusal
 
 from .catalogue import rules_for
-from .fee_rules import GROUNDS
-from .fees import PAYER_CLASSES, ChargeLine, DossierFacts, compute_charges
+from .fees import ChargeLine, DossierFacts, compute_charges
 from .models import Agency, Dossier, DossierCharge, PaymentRequest, Procedure, code_key
 from .obligations import refuse_as_charge
 from .references import LENGTH as REFERENCE_LENGTH
@@ -54,67 +53,28 @@ class DossierInput:
 
 
 def parse_dossier_input(body: Any) -> DossierInput:
-    """Validate the API's JSON body (or a form turned into the same shape); collects every error."""
+    """The API's JSON body (or a form turned into the same shape), validated by the API's schema
+    (``payments.api_schemas.DossierInput``): every field at fault in one 422 ``invalid_dossier``."""
+    from core.api_schema import validate
+
+    from .api_schemas import DossierInput as Body
+
     if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object")
-    errors: list[FieldError] = []
-
-    def text(name: str, required: bool = True, limit: int = 200) -> str | None:
-        value = body.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                errors.append(FieldError(name, "required"))
-            return None
-        if not isinstance(value, str):
-            errors.append(FieldError(name, "must be a string"))
-            return None
-        if not storable_text(value):
-            errors.append(FieldError(name, "contains a NUL character or invalid Unicode"))
-            return None
-        if len(value.strip()) > limit:
-            errors.append(FieldError(name, f"at most {limit} characters"))
-        return value.strip()
-
-    code = text("code", required=False, limit=60)
-    if code is not None and not valid_dossier_code(code):
-        errors.append(FieldError("code", "the national format <unit>-<yyMMdd>-<nnnn>, e.g. 000.00.12.H26-261125-0001"))
-    portal_code = text("portal_code", required=False, limit=60)
-    if portal_code is not None and not valid_dossier_code(portal_code):
-        errors.append(FieldError("portal_code", "the national format <unit>-<yyMMdd>-<nnnn>, e.g. H26.99-261125-000123"))
-    procedure_code = text("procedure_code", limit=40)
-    agency_code = text("agency_code", limit=40)
-    applicant = text("applicant_name")
-    channel = body.get("channel", "counter")
-    if channel not in CHANNELS:
-        errors.append(FieldError("channel", f"one of {', '.join(CHANNELS)}"))
-    submitted_at = utcnow()
-    if body.get("submitted_at") is not None:
-        try:
-            submitted_at = parse_iso(str(body["submitted_at"]))
-        except ValueError:
-            errors.append(FieldError("submitted_at", "ISO 8601 time with an offset, e.g. 2026-11-25T09:00:00+07:00"))
-    parameters = body.get("parameters")
-    if parameters is None:
-        parameters = {}
-    elif not isinstance(parameters, dict):
-        errors.append(FieldError("parameters", "must be an object"))
-        parameters = {}
-    if "payer_class" in body and "payer_class" not in parameters:
-        parameters = {**parameters, "payer_class": body["payer_class"]}
-    # The exemption ground (an optional field of its own, docs/API.md) is kept with the parameters.
-    if body.get("exemption_ground") is not None:
-        if parameters.get("exemption_ground") not in (None, body["exemption_ground"]):
-            errors.append(FieldError("exemption_ground", "differs from parameters.exemption_ground"))
-        parameters = {**parameters, "exemption_ground": body["exemption_ground"]}
-    _check_parameters(parameters, errors)
-    charges = body.get("charges")
-    if charges is not None:
-        charges = _check_charges(charges, errors)
-    if errors:
-        raise ValidationError("the dossier is not valid", errors=errors, code=Refusal.INVALID_DOSSIER)
-    return DossierInput(code=code, procedure_code=procedure_code, agency_code=agency_code, applicant_name=applicant,
-                        channel=channel, submitted_at=submitted_at, charges=charges, parameters=parameters,
-                        portal_code=portal_code)
+        raise ValidationError("the body must be a JSON object", errors=[FieldError("body", "must be an object")],
+                              code=Refusal.INVALID_DOSSIER)
+    given = validate(Body, body, detail="the dossier is not valid", code=Refusal.INVALID_DOSSIER)
+    parameters = given.parameters.model_dump(mode="json", exclude_unset=True) if given.parameters else {}
+    if given.payer_class is not None:
+        parameters.setdefault("payer_class", given.payer_class)
+    if given.exemption_ground is not None:  # an optional field of its own (docs/API.md), kept with the parameters
+        parameters["exemption_ground"] = given.exemption_ground.value
+    charges = None
+    if given.charges is not None:
+        charges = [{**c.model_dump(mode="json"), "legal_basis": c.legal_basis or ""} for c in given.charges]
+    return DossierInput(code=given.code, procedure_code=given.procedure_code, agency_code=given.agency_code,
+                        applicant_name=given.applicant_name, channel=given.channel.value,
+                        submitted_at=to_utc(given.submitted_at) if given.submitted_at else utcnow(),
+                        charges=charges, parameters=parameters, portal_code=given.portal_code)
 
 
 def storable_text(value: str) -> bool:
@@ -126,57 +86,6 @@ def storable_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_parameters(parameters: dict, errors: list[FieldError]) -> None:
-    value = parameters.get("declared_value")
-    if value is not None and (not _is_int(value) or value < 0):
-        errors.append(FieldError("parameters.declared_value", "a whole, non-negative number of đồng"))
-    elif value is not None and value > MAX_DECLARED_VALUE:
-        errors.append(FieldError("parameters.declared_value", f"at most {MAX_DECLARED_VALUE} đồng"))
-    payer = parameters.get("payer_class")
-    if payer is not None and payer not in PAYER_CLASSES:
-        errors.append(FieldError("parameters.payer_class", f"one of {', '.join(PAYER_CLASSES)}"))
-    copies = parameters.get("copies")
-    if copies is not None and (not _is_int(copies) or not 1 <= copies <= 1000):
-        errors.append(FieldError("parameters.copies", "a whole number from 1 to 1000"))
-    exemptions = parameters.get("exemptions")
-    if exemptions is not None and (not isinstance(exemptions, list) or not all(isinstance(e, str) for e in exemptions)):
-        errors.append(FieldError("parameters.exemptions", "a list of fee codes"))
-    ground = parameters.get("exemption_ground")
-    if ground is not None and ground not in GROUNDS:
-        errors.append(FieldError("exemption_ground", f"one of {', '.join(GROUNDS)}"))
-    for flag in ("child_under_14", "vneid_level2"):
-        if parameters.get(flag) is not None and not isinstance(parameters[flag], bool):
-            errors.append(FieldError(f"parameters.{flag}", "true or false"))
-
-
-def _check_charges(charges: Any, errors: list[FieldError]) -> list[dict] | None:
-    if not isinstance(charges, list):
-        errors.append(FieldError("charges", "must be a list"))
-        return None
-    clean = []
-    for index, charge in enumerate(charges):
-        where = f"charges[{index}]"
-        if not isinstance(charge, dict):
-            errors.append(FieldError(where, "must be an object"))
-            continue
-        name = charge.get("name")
-        amount = charge.get("amount")
-        if not isinstance(name, str) or not name.strip() or len(name) > 300 or not storable_text(name):
-            errors.append(FieldError(f"{where}.name", "required, at most 300 characters"))
-        if not _is_int(amount) or amount < 0 or amount >= 10**13:
-            errors.append(FieldError(f"{where}.amount", "a whole, non-negative number of đồng"))
-        kind = charge.get("kind")
-        if kind is not None and kind not in ("phi", "le_phi"):
-            errors.append(FieldError(f"{where}.kind", "phi or le_phi"))
-        clean.append({"name": (name or "").strip(), "amount": amount, "kind": kind,
-                      "fee_code": charge.get("fee_code"), "legal_basis": charge.get("legal_basis") or ""})
-    return clean
 
 
 def facts_for(data: DossierInput) -> DossierFacts:

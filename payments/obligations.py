@@ -178,21 +178,3 @@ def record_proof(session: Session, obligation: TaxObligation, body: Any, actor: 
     audit.record(session, actor, "obligation.proof", "tax_obligation", obligation.id,
                  {"kind": kind, "number": number, "date": paid_on.isoformat()})
     return obligation
-
-
-def obligation_json(obligation: TaxObligation) -> dict[str, Any]:
-    proof = None
-    if obligation.proof_kind is not None:
-        proof = {"kind": obligation.proof_kind, "number": obligation.proof_number,
-                 "date": obligation.proof_date.isoformat() if obligation.proof_date else None,
-                 "recorded_by": obligation.proof_recorded_by}
-    return {
-        "id": obligation.id,
-        "kind": obligation.kind,
-        "notice_number": obligation.notice_number,
-        "amount": obligation.amount,
-        "due_date": obligation.due_date.isoformat() if obligation.due_date else None,
-        "issuing_authority": obligation.issuing_authority,
-        "status": status(obligation),
-        "proof": proof,
-    }

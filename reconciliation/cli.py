@@ -105,7 +105,7 @@ def statement_cli() -> None:
 @with_appcontext
 def import_command(path: Path, actor: str) -> None:
     """Import a statement file (camt.053, MT940, xlsx/xls or csv; the format is read from the content)."""
-    from reconciliation.api.serializers import import_json
+    from reconciliation.api.schemas import StatementImport
     from reconciliation.inbound.statement_import import import_statement
 
     size = path.stat().st_size
@@ -126,7 +126,7 @@ def import_command(path: Path, actor: str) -> None:
         sys.exit(1)
     finally:
         session.close()
-    body = import_json(summary)
+    body = StatementImport.of(summary).model_dump(mode="json")
     click.echo(("imported" if summary.created else "already imported (nothing created)")
                + f": {body['format']}, {body['entries']} entries, {body['new_transactions']} new and "
                  f"{body['known_transactions']} known transactions, {body['matched']} matched on import")

@@ -4,12 +4,12 @@ refusals are problem JSON, and a refused request changes nothing."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.api_schema import answer, validate_query
 from core.auth import api_roles
 from core.db import db
 from core.errors import FieldError, ServiceError, ValidationError
@@ -17,7 +17,7 @@ from core.refusals import Refusal
 from payments.api import no_nul_in_paths, roll_back_refusals
 
 from reconciliation.models import BankTransaction, ReconException
-from reconciliation.api.serializers import allocations_json, exception_json, import_json, transaction_json
+from reconciliation.api import schemas as shapes
 
 bp = Blueprint("recon_api", __name__, url_prefix="/api/v1")
 bp.url_value_preprocessor(no_nul_in_paths)
@@ -50,31 +50,16 @@ def upload_statement():
     with tempfile.TemporaryFile() as spool:  # seekable and on disk, whatever the upload's size
         upload.save(spool)
         summary = import_statement(db.session, spool, filename=upload.filename, actor=g.principal.actor)
-    response = jsonify(import_json(summary))
-    response.status_code = 201 if summary.created else 200
-    return response
-
-
-def _day(name: str) -> date | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a date YYYY-MM-DD", errors=[FieldError(name, "YYYY-MM-DD")]) from None
+    return answer(shapes.StatementImport.of(summary), 201 if summary.created else 200)
 
 
 @bp.get("/transactions")
 @api_roles(*FINANCE)
 def list_transactions():
-    account = (request.args.get("account") or "").strip()
-    day_from, day_to = _day("from"), _day("to")
+    given = validate_query(shapes.TransactionQuery, request.args)
+    account, day_from, day_to, after = (given.account or "").strip(), given.day_from, given.day_to, given.after
     if day_from and day_to and day_from > day_to:
         raise ValidationError("from is after to", errors=[FieldError("from", "on or before 'to'")])
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        raise ValidationError("after must be a transaction cursor from 'next'", errors=[FieldError("after", "digits")])
     query = select(BankTransaction).where(BankTransaction.id > int(after))
     if account:
         query = query.where(BankTransaction.account_number == account)
@@ -89,10 +74,7 @@ def list_transactions():
     if more:
         args = {k: v for k, v in request.args.items() if k != "after"}
         next_url = url_for(".list_transactions", after=rows[-1].id, _external=True, **args)
-    return jsonify(items=[transaction_json(t, allocations_json(db.session, t)) for t in rows], next=next_url)
-
-
-EXCEPTION_STATUSES = ("open", "resolved", "dismissed", "all")
+    return answer(shapes.TransactionList(items=[shapes.Transaction.of(t) for t in rows], next=next_url))
 
 
 @bp.get("/exceptions")
@@ -100,14 +82,8 @@ EXCEPTION_STATUSES = ("open", "resolved", "dismissed", "all")
 def list_exceptions():
     from payments.models import Dossier
 
-    status = request.args.get("status", "open")
-    if status not in EXCEPTION_STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(EXCEPTION_STATUSES)}",
-                              errors=[FieldError("status", "open, resolved, dismissed or all")])
-    reason = request.args.get("reason")
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        raise ValidationError("after must be a cursor from 'next'", errors=[FieldError("after", "digits")])
+    given = validate_query(shapes.ExceptionQuery, request.args)
+    status, reason, after = given.status, given.reason, given.after
     query = select(ReconException, BankTransaction, Dossier.code) \
         .outerjoin(BankTransaction, ReconException.transaction_id == BankTransaction.id) \
         .outerjoin(Dossier, ReconException.dossier_id == Dossier.id) \
@@ -123,7 +99,8 @@ def list_exceptions():
     if more:
         args = {k: v for k, v in request.args.items() if k != "after"}
         next_url = url_for(".list_exceptions", after=rows[-1][0].id, _external=True, **args)
-    return jsonify(items=[exception_json(item, transaction, code) for item, transaction, code in rows], next=next_url)
+    return answer(shapes.ExceptionList(items=[shapes.ExceptionItem.of(item, transaction, code)
+                                              for item, transaction, code in rows], next=next_url))
 
 
 @bp.post("/dossiers/<path:code>/portal-payments")
@@ -133,11 +110,9 @@ def start_portal_payment(code: str):
     The same call again, while that payment is pending, answers 200 with the same payment."""
     from payments.dossiers import get_dossier
 
-    from reconciliation.channels.portal import initialise_once, portal_payment_json
+    from reconciliation.channels.portal import initialise_once
 
     dossier = get_dossier(db.session, code)
     payment, created = initialise_once(db.session, dossier, g.principal.actor)
     db.session.commit()
-    response = jsonify(portal_payment_json(payment))
-    response.status_code = 201 if created else 200
-    return response
+    return answer(shapes.PortalPayment.of(payment), 201 if created else 200)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.vocabulary import Direction, ExceptionStatus, PaymentChannel, TransactionStatus, values
-from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref
+from core.api_schema import components, query_parameters
+from payments.openapi import _error, _json, _op, _problem
+
+from . import schemas
 
 FINANCE = ["finance", "admin"]
 SYSTEM = ["system", "admin"]
-DATE = {"type": "string", "format": "date", "examples": ["2026-11-25"]}
 
 
 def _errors(**named: str) -> dict[str, Any]:
@@ -46,111 +47,7 @@ EXAMPLE_PORTAL_PAYMENT = {
     "procedure_code": "1.013831", "amount": 3_028_000, "status": "pending", "bank_ref": None, "paid_at": None,
     "created_at": "2026-11-25T09:30:00+07:00", "confirmed_via": None}
 
-SCHEMAS: dict[str, Any] = {
-    "StatementSection": {
-        "type": "object",
-        "required": ["statement_id", "account", "period_start", "period_end", "entries", "new_transactions",
-                     "known_transactions", "balance_ok", "balance_message", "continuity_ok"],
-        "properties": {
-            "statement_id": {"type": "integer"}, "account": {"type": "string"},
-            "period_start": _nullable("string", format="date"), "period_end": _nullable("string", format="date"),
-            "entries": {"type": "integer"}, "new_transactions": {"type": "integer"},
-            "known_transactions": {"type": "integer"}, "balance_ok": {"type": "boolean"},
-            "balance_message": {"type": "string"},
-            "continuity_ok": {"type": ["boolean", "null"],
-                              "description": "Whether the opening balance is the previous statement's closing "
-                                             "balance (null: no previous statement)."}},
-    },
-    "StatementImport": {
-        "type": "object",
-        "description": "An imported statement file: one or more account sections, each with its balance proof.",
-        "required": ["statement_id", "format", "account", "accounts", "period_start", "period_end", "entries",
-                     "new_transactions", "known_transactions", "balance_ok", "matched", "statements"],
-        "properties": {
-            "statement_id": {"type": "integer", "description": "The import (the same file again: the same id)."},
-            "format": {"type": "string", "enum": ["camt053", "mt940", "xlsx", "xls", "csv"]},
-            "account": _nullable("string"), "accounts": {"type": "array", "items": {"type": "string"}},
-            "period_start": _nullable("string", format="date"), "period_end": _nullable("string", format="date"),
-            "entries": {"type": "integer"}, "new_transactions": {"type": "integer"},
-            "known_transactions": {"type": "integer"},
-            "balance_ok": {"type": "boolean", "description": "Every section's balance proof holds."},
-            "matched": {"type": "integer", "minimum": 0,
-                        "description": "Credits no callback announced that the import matched to a dossier at once, "
-                                       "as a callback would have been (0 when the same file comes again). A credit "
-                                       "booked on a closed day is left for its reopening. Closing the day is a "
-                                       "separate, later step."},
-            "statements": {"type": "array", "items": _ref("StatementSection")},
-        },
-    },
-    "TransactionAllocation": {
-        "type": "object", "required": ["dossier_code", "reference", "amount", "payment_channel"],
-        "properties": {"dossier_code": {"type": "string"}, "reference": _nullable("string"), "amount": MONEY,
-                       "payment_channel": {"type": "string",
-                                           "enum": list(values(PaymentChannel))}},
-    },
-    "Transaction": {
-        "type": "object",
-        "description": "A bank transaction, once, whatever channels reported it.",
-        "required": ["transaction_ref", "bank_bin", "account", "amount", "direction", "booked_at", "booked_on",
-                     "content", "channels", "status", "allocated", "on_statement", "known_account", "allocations"],
-        "properties": {
-            "transaction_ref": {"type": "string", "description": "The bank's reference."},
-            "bank_bin": _nullable("string"), "account": {"type": "string"}, "amount": MONEY,
-            "direction": {"type": "string", "enum": list(values(Direction))}, "booked_at": TIME, "booked_on": DATE,
-            "content": {"type": "string"},
-            "channels": {"type": "array", "items": {"type": "string", "enum": ["payos", "sepay", "bankdirect",
-                                                                               "portal", "statement"]}},
-            "status": {"type": "string", "enum": list(values(TransactionStatus))},
-            "allocated": MONEY, "on_statement": {"type": "boolean"}, "known_account": {"type": "boolean"},
-            "allocations": {"type": "array", "items": _ref("TransactionAllocation")},
-        },
-    },
-    "TransactionList": {
-        "type": "object", "required": ["items", "next"],
-        "properties": {"items": {"type": "array", "items": _ref("Transaction")},
-                       "next": _nullable("string", format="uri", description="The next page, or null.")},
-    },
-    "ExceptionSuggestion": {
-        "type": "object", "required": ["rule", "confidence", "dossier_code", "reference", "amount"],
-        "properties": {"rule": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                       "dossier_code": {"type": "string"}, "reference": _nullable("string"),
-                       "amount": {"type": ["integer", "null"]}},
-    },
-    "Exception": {
-        "type": "object",
-        "description": "An item of the finance officers' queue.",
-        "required": ["id", "reason", "status", "transaction_ref", "amount", "amount_concerned", "account", "content",
-                     "received_at", "dossier_code", "detail", "owner", "deadline", "created_at", "suggestions"],
-        "properties": {
-            "id": {"type": "integer"}, "reason": {"type": "string"},
-            "status": {"type": "string", "enum": list(values(ExceptionStatus))},
-            "transaction_ref": _nullable("string"), "amount": MONEY,
-            "amount_concerned": {**MONEY, "description": "The money the item is about (e.g. the excess held)."},
-            "account": _nullable("string"), "content": _nullable("string"), "received_at": TIME,
-            "dossier_code": _nullable("string"), "detail": {"type": "string"}, "owner": _nullable("string"),
-            "deadline": _nullable("string", format="date"), "created_at": TIME,
-            "suggestions": {"type": "array", "items": _ref("ExceptionSuggestion")},
-        },
-    },
-    "ExceptionList": {
-        "type": "object", "required": ["items", "next"],
-        "properties": {"items": {"type": "array", "items": _ref("Exception")},
-                       "next": _nullable("string", format="uri", description="The next page, or null.")},
-    },
-    "PortalPayment": {
-        "type": "object",
-        "description": "A payment of a dossier on the national portal's payment platform.",
-        "required": ["ref", "dossier_code", "procedure_code", "amount", "status", "bank_ref", "paid_at", "created_at",
-                     "confirmed_via"],
-        "properties": {
-            "ref": {"type": "string", "description": "MaThamChieu."}, "dossier_code": {"type": "string"},
-            "procedure_code": _nullable("string"), "amount": MONEY,
-            "status": {"type": "string", "enum": ["pending", "paid", "failed"]}, "bank_ref": _nullable("string"),
-            "paid_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": TIME,
-            "confirmed_via": {"type": ["string", "null"], "enum": ["callback", "query", None]},
-        },
-    },
-}
+SCHEMAS: dict[str, Any] = components(shapes=schemas.SHAPES)
 
 RESPONSES = {
     "StatementUnreadable": _error("Not a statement this service reads (the format is told from the content), a "
@@ -172,17 +69,6 @@ RESPONSES = {
         409, "Conflict", "nothing remains due on dossier 000.12.03.H26-261125-0001", code="nothing_due",
         params={"dossier": "000.12.03.H26-261125-0001"})),
 }
-
-_DAY_PARAMS = [
-    {"name": "account", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "A collection account number.", "example": "105415039595"},
-    {"name": "from", "in": "query", "required": False, "schema": DATE,
-     "description": "First Indochina day (booking day).", "example": "2026-11-25"},
-    {"name": "to", "in": "query", "required": False, "schema": DATE, "description": "Last Indochina day.",
-     "example": "2026-11-25"},
-    {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "The cursor of the next page (from `next`).", "example": "0"},
-]
 
 PATHS: dict[str, Any] = {
     "/api/v1/statements": {"post": _op(
@@ -206,7 +92,7 @@ PATHS: dict[str, Any] = {
         FINANCE,
         {"200": {"description": "A page of transactions.", "content": _json("TransactionList", EXAMPLE_TRANSACTIONS)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "422": "BadQuery"})},
-        parameters=_DAY_PARAMS)},
+        parameters=query_parameters(schemas.TransactionQuery))},
     "/api/v1/exceptions": {"get": _op(
         "listExceptions", "Reconciliation", "The exceptions queue",
         "What the rules could not settle, and the differences between the service, the callbacks and the "
@@ -216,13 +102,7 @@ PATHS: dict[str, Any] = {
         FINANCE,
         {"200": {"description": "A page of exceptions.", "content": _json("ExceptionList", EXAMPLE_EXCEPTIONS)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "422": "BadQuery"})},
-        parameters=[
-            {"name": "status", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": [*values(ExceptionStatus), "all"]},
-             "description": "Default `open`.", "example": "open"},
-            {"name": "reason", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": "Only this reason.", "example": "unknown_reference"},
-            _DAY_PARAMS[-1]])},
+        parameters=query_parameters(schemas.ExceptionQuery))},
     "/api/v1/dossiers/{code}/portal-payments": {"post": _op(
         "startPortalPayment", "Payment requests", "Start a payment on the national portal's platform",
         "The platform's payment initialisation for what the dossier still owes: the service records the "

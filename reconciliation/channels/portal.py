@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -266,15 +266,6 @@ def _mark(session: Session, journal_id: int, outcome: str, reason: str | None, t
     entry.processed_at = utcnow()
     entry.attempts += 1
     session.commit()
-
-
-def portal_payment_json(payment: PortalPayment) -> dict[str, Any]:
-    from core.clock import isoformat_ict
-
-    return {"ref": payment.ref, "dossier_code": payment.dossier_code, "procedure_code": payment.procedure_code,
-            "amount": payment.amount, "status": payment.status, "bank_ref": payment.bank_ref,
-            "paid_at": isoformat_ict(payment.paid_at) if payment.paid_at else None,
-            "created_at": isoformat_ict(payment.created_at), "confirmed_via": payment.confirmed_via}
 
 
 __all__ = ["handle_event", "initialise", "initialise_once", "query_pending", "get_dossier"]

@@ -654,12 +654,12 @@ def upload_statement():
 @bp.get("/statements/<int:import_id>")
 @roles_required(*READ)
 def statement_import(import_id: int):
-    from reconciliation.api.serializers import import_json
+    from reconciliation.api.schemas import StatementImport as ImportShape
 
     record = db.session.get(StatementImport, import_id)
     if record is None or record.status != "done":
         raise _not_found(_("Không có lần nhập sao kê số %(id)d.", id=import_id))
-    result = import_json(q.import_summary(db.session, record))
+    result = ImportShape.of(q.import_summary(db.session, record)).model_dump(mode="json")
     return render_template("finance/statement_import.html", record=record, result=result,
                            statements={s.id: s for s in record.statements})
 

@@ -487,7 +487,7 @@ def unfinished_imports(session: Session, limit: int = 20) -> list[StatementImpor
 
 
 def import_summary(session: Session, record: StatementImport) -> ImportSummary:
-    """A past import told the way ``import_statement`` tells a new one (for ``import_json``)."""
+    """A past import told the way ``import_statement`` tells a new one (for ``reconciliation.api.schemas.StatementImport``)."""
     counts: dict[int, dict[bool, int]] = {}
     ids = [s.id for s in record.statements]
     if ids:
