@@ -35,8 +35,9 @@ Money = Annotated[int, Field(ge=0, description=MONEY_DESCRIPTION, examples=[8000
 Count = Annotated[int, Field(ge=0)]
 # A number kept as given: 5 stays 5, 1.5 stays 1.5 (a float field would write 5.0).
 Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
-Rate = Annotated[float | None, Field(ge=0, le=1, description="A share between 0 and 1 (not a percentage); null when "
-                                                             "the denominator is 0.")]
+Rate = Annotated[int | float | None, WithJsonSchema({
+    "type": ["number", "null"], "minimum": 0, "maximum": 1,
+    "description": "A share between 0 and 1 (not a percentage); null when the denominator is 0."})]
 TIME_SCHEMA = {"type": "string", "format": "date-time",
                "description": "ISO 8601 with the Indochina Time offset (+07:00).",
                "examples": ["2026-11-25T09:00:00+07:00"]}
@@ -75,7 +76,8 @@ def blank_is_none(value: Any) -> Any:
 class Shape(BaseModel):
     """An answer of the API: every field always present (null when it has no value)."""
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
 
 
 class Input(BaseModel):
@@ -170,30 +172,38 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def components(inputs: Iterable[type[BaseModel]] = (), shapes: Iterable[type[BaseModel]] = ()) -> dict[str, Any]:
-    """``components.schemas`` for these models and every model they use. Enums (the StrEnums of
-    ``core.vocabulary``) are written out where they are used, as the document always had them."""
+    """``components.schemas`` for these models and every model they use, written as the document
+    always had them: enums (the StrEnums of ``core.vocabulary``) where they are used, and a
+    nullable object as one schema of type ``["object", "null"]`` rather than ``anyOf``."""
     models = [(m, "validation") for m in inputs] + [(m, "serialization") for m in shapes]
     _, top = models_json_schema(models, ref_template=REF_TEMPLATE, schema_generator=_Generator)
     found = top.get("$defs", {})
-    enums = {name: {k: v for k, v in schema.items() if k not in ("title", "description")}
-             for name, schema in found.items() if "enum" in schema}
-    return {name: _inline(schema, enums) for name, schema in found.items() if name not in enums}
+    enums = {name for name, schema in found.items() if "enum" in schema}
+    return {name: _inline(schema, found) for name, schema in found.items() if name not in enums}
 
 
-def _inline(node: Any, enums: dict[str, dict[str, Any]]) -> Any:
+def _target(node: dict[str, Any], defs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    name = node.get("$ref", "").removeprefix(REF_TEMPLATE.format(model=""))
+    return (name, defs[name]) if name in defs else None
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, list):
-        return [_inline(item, enums) for item in node]
+        return [_inline(item, defs) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _inline(value, enums) for key, value in node.items()}
-    ref = node.get("$ref", "")
-    name = ref.removeprefix(REF_TEMPLATE.format(model=""))
-    if name in enums:
-        node = {**enums[name], **{k: v for k, v in node.items() if k != "$ref"}}
+    node = {key: _inline(value, defs) for key, value in node.items()}
+    found = _target(node, defs)
+    if found and "enum" in found[1]:
+        enum = {k: v for k, v in found[1].items() if k not in ("title", "description")}
+        node = {**enum, **{k: v for k, v in node.items() if k != "$ref"}}
     branches = node.get("anyOf")
     if branches and len(branches) == 2 and {"type": "null"} in branches:
         other = branches[0] if branches[1] == {"type": "null"} else branches[1]
-        if isinstance(other.get("type"), str) and "$ref" not in other:  # a nullable enum: one schema
+        found = _target(other, defs)
+        if found:  # a nullable object: the object's schema, null allowed
+            other = {k: v for k, v in _inline(found[1], defs).items() if k not in ("title", "description")}
+        if isinstance(other.get("type"), str):
             merged = {**other, "type": [other["type"], "null"]}
             if "enum" in merged:
                 merged["enum"] = [*merged["enum"], None]

@@ -257,18 +257,31 @@ def parse_period(raw_from: str | None, raw_to: str | None) -> Period:
     """``from`` and ``to`` (``YYYY-MM-DD``), both required and both included."""
     errors, days = [], {}
     for name, raw in (("from", raw_from), ("to", raw_to)):
-        if raw is None or not raw.strip():
-            errors.append(FieldError(name, "required: a date YYYY-MM-DD"))
-            continue
         try:
-            days[name] = date.fromisoformat(raw.strip())
-            if len(raw.strip()) != 10:
-                raise ValueError
-        except ValueError:
-            errors.append(FieldError(name, "a date YYYY-MM-DD"))
+            days[name] = parse_iso_day(raw, name)
+        except ValidationError as exc:
+            errors += exc.errors
     if errors:
         raise ValidationError("the period is not valid: " + "; ".join(f"{e.field} {e.message}" for e in errors),
                               errors=errors)
+    return period_between(days["from"], days["to"])
+
+
+def parse_iso_day(raw: str | None, name: str) -> date:
+    """A day of a period, ``YYYY-MM-DD`` exactly."""
+    if raw is None or not raw.strip():
+        raise ValidationError(f"{name} is required", errors=[FieldError(name, "required: a date YYYY-MM-DD")])
+    try:
+        if len(raw.strip()) != 10:
+            raise ValueError(raw)
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationError(f"{name} must be a date", errors=[FieldError(name, "a date YYYY-MM-DD")]) from None
+
+
+def period_between(start: date, end: date) -> Period:
+    """The days ``start`` to ``end``, both included: ``start`` first, three years at most."""
+    days = {"from": start, "to": end}
     if days["from"] > days["to"]:
         raise ValidationError("from is after to", errors=[FieldError("from", "on or before 'to'")])
     if (days["to"] - days["from"]).days + 1 > MAX_PERIOD_DAYS:

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.vocabulary import DossierChannel, FeeKind, values
-from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref
+from core.api_schema import components, query_parameters
+from payments.openapi import _error, _json, _op, _problem
 
-from .definitions import GROUPS
-from .indicators import DRILL_MEASURES
-from .operations import COLLECTION_GROUPS, COLLECTION_PER
+from . import api_schemas as shapes
 
 READERS = ["supervisor", "finance", "system", "admin"]
-DATE = {"type": "string", "format": "date", "examples": ["2026-11-01"]}
-RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
-        "description": "A share between 0 and 1 (not a percentage); null when the denominator is 0."}
-COUNT = {"type": "integer", "minimum": 0}
-RECEIPT_NUMBER = {"type": "string", "pattern": "^[0-9]{8}$", "examples": ["00000001"],
-                  "description": "The receipt number, 8 digits."}
-_RECEIPT_REF = {"required": ["form", "series", "number"],
-                "properties": {"form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER}}
 
 DEFINITION_36 = (
     "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points), "
@@ -167,305 +157,7 @@ EXAMPLE_RECEIPT_USAGE = {
     "ok": True, "generated_at": "2027-01-05T08:00:00+07:00",
 }
 
-_ROW_PROPS = {"key": {"type": "string", "description": "The agency's or procedure's code, the field, the dossier "
-                                                       "channel, or the month `YYYY-MM`; `total` in `total`."},
-              "name": {"type": "string"}, "dossiers": {**COUNT, "description": "Dossiers counted."},
-              "dossiers_with_fees": {**COUNT, "description": "The denominator."}}
-_FLAG_SETTING = {"type": "boolean", "description": "ONLINE_FLAG_VIETQR_AS_GATEWAY: whether a VietQR transfer for "
-                                                   "a dossier filed online sets the online-payment flag 2."}
-
-SCHEMAS: dict[str, Any] = {
-    "OnlineRateRow": {
-        "type": "object", "required": ["key", "name", "dossiers", "dossiers_with_fees", "paid_online", "rate"],
-        "properties": {**_ROW_PROPS,
-                       "dossiers": {**COUNT, "description": "Every dossier of the group in the period."},
-                       "paid_online": {**COUNT, "description": "The numerator: online-payment flag 1 or 2."},
-                       "rate": {"type": "number", "minimum": 0, "maximum": 1,
-                                "description": "paid_online ÷ dossiers_with_fees, between 0 and 1 (at most 1); 0 "
-                                               "when dossiers_with_fees is 0 (nothing to pay)."},
-                       "fee_procedure_dossiers": {**COUNT, "description": "Dossiers of procedures with a fee."},
-                       "zero_fee": {**COUNT, "description": "Of those, with charge lines all 0 đồng (subtracted)."},
-                       "paid_on_portal": {**COUNT, "description": "Flag 1."},
-                       "paid_through_gateway": {**COUNT, "description": "Flag 2."},
-                       "paid_online_outside": {**COUNT, "description": "Flagged, outside the denominator."},
-                       "cashless_dossiers_to_pay": {**COUNT, "description": "The service's own cashless rate: its "
-                                                                            "denominator."},
-                       "paid_cashless": {**COUNT, "description": "Paid in full without cash."},
-                       "cashless_rate": RATE},
-    },
-    "OnlinePaymentRate": {
-        "type": "object", "description": DEFINITION_36,
-        "required": ["from", "to", "group_by", "rows", "total", "online_channels", "generated_at"],
-        "properties": {
-            "from": DATE, "to": DATE, "group_by": {"type": "string", "enum": list(GROUPS)},
-            "rows": {"type": "array", "items": _ref("OnlineRateRow"),
-                     "description": "One per group with at least one counted dossier, by key."},
-            "total": _ref("OnlineRateRow"),
-            "online_channels": {"type": "array", "items": {"type": "string"},
-                                "description": "The payment channels the online-payment flag counts (from "
-                                               "`online_flag_vietqr_as_gateway`)."},
-            "online_flag_vietqr_as_gateway": _FLAG_SETTING,
-            "generated_at": TIME,
-        },
-    },
-    "CashlessRateRow": {
-        "type": "object", "required": ["key", "name", "dossiers", "dossiers_with_fees", "cashless", "rate"],
-        "properties": {**_ROW_PROPS, "cashless": {**COUNT, "description": "Paid in full without any cash."},
-                       "rate": RATE},
-    },
-    "CashlessRate": {
-        "type": "object",
-        "description": "The service's own cashless rate, beyond the 766 index: of the dossiers with something to "
-                       "pay (charges above 0 đồng; not rejected, withdrawn, stopped or merely submitted; "
-                       "`dossiers_with_fees` here), those paid in full without any cash payment — portal, gateway, "
-                       "a VietQR transfer at the counter and a card all count.",
-        "required": ["from", "to", "group_by", "rows", "total", "online_channels", "generated_at"],
-        "properties": {"from": DATE, "to": DATE, "group_by": {"type": "string", "enum": list(GROUPS)},
-                       "rows": {"type": "array", "items": _ref("CashlessRateRow")}, "total": _ref("CashlessRateRow"),
-                       "online_channels": {"type": "array", "items": {"type": "string"}},
-                       "online_flag_vietqr_as_gateway": _FLAG_SETTING, "generated_at": TIME},
-    },
-    "IndicatorItem": {
-        "type": "object",
-        "required": ["item", "numerator", "denominator", "rate", "points", "max_points", "full_marks_at",
-                     "threshold_verified"],
-        "properties": {"item": {"type": "string", "enum": ["3.5", "3.5b", "3.6"]}, "numerator": COUNT,
-                       "denominator": COUNT, "rate": RATE,
-                       "points": {"type": ["number", "null"], "minimum": 0,
-                                  "description": "max_points × min(1, rate ÷ full_marks_at)."},
-                       "max_points": {"type": "number", "minimum": 0},
-                       "full_marks_at": {"type": "number", "minimum": 0, "maximum": 1},
-                       "threshold_verified": {"type": "boolean",
-                                              "description": "False: the threshold is not settled in public "
-                                                             "sources (configuration)."}},
-    },
-    "IndicatorCounts": {
-        "type": "object",
-        "required": ["dossiers", "fee_procedure_dossiers", "zero_fee", "dossiers_with_fees", "no_fee_procedure",
-                     "paid", "paid_online", "cashless", "cancelled", "not_started", "amount_due", "amount_paid",
-                     "online_rate", "cashless_rate"],
-        "properties": {"dossiers": COUNT, "fee_procedure_dossiers": COUNT, "zero_fee": COUNT,
-                       "dossiers_with_fees": COUNT, "no_fee_procedure": COUNT, "paid": COUNT, "paid_online": COUNT,
-                       "paid_on_portal": COUNT, "paid_through_gateway": COUNT, "paid_online_outside": COUNT,
-                       "fee_data": COUNT, "no_fee_data": COUNT, "cashless_dossiers_to_pay": COUNT,
-                       "cashless": COUNT, "cancelled": COUNT, "not_started": COUNT, "amount_due": MONEY,
-                       "amount_paid": {"type": "integer"}, "online_rate": RATE, "cashless_rate": RATE},
-    },
-    "Indicators": {
-        "type": "object",
-        "description": "Items 3.5, 3.5b and 3.6 of Quyết định 766/QĐ-TTg with their points, and the cashless rate.",
-        "required": ["from", "to", "items", "points", "max_points", "cashless", "counts", "procedures",
-                     "online_channels", "generated_at"],
-        "properties": {
-            "from": DATE, "to": DATE, "items": {"type": "array", "items": _ref("IndicatorItem")},
-            "points": {"type": "number"}, "max_points": {"type": "number"},
-            "cashless": {"type": "object", "required": ["numerator", "denominator", "rate"],
-                         "properties": {"numerator": COUNT, "denominator": COUNT, "rate": RATE}},
-            "counts": _ref("IndicatorCounts"),
-            "procedures": {"type": "array", "description": "Every procedure with fees, for items 3.5 and 3.5b.",
-                           "items": {"type": "object",
-                                     "required": ["code", "name", "field", "dossiers", "carries_fee_data",
-                                                  "paid_online"],
-                                     "properties": {"code": {"type": "string"}, "name": {"type": "string"},
-                                                    "field": {"type": "string"}, "dossiers": COUNT,
-                                                    "carries_fee_data": {"type": "boolean"},
-                                                    "paid_online": {"type": "boolean"}}}},
-            "online_channels": {"type": "array", "items": {"type": "string"}},
-            "online_flag_vietqr_as_gateway": _FLAG_SETTING, "generated_at": TIME,
-        },
-    },
-    "ReportDossier": {
-        "type": "object",
-        "required": ["code", "agency_code", "procedure_code", "field", "channel", "submitted_at", "status",
-                     "amount_due", "amount_paid", "payment_channels", "paid_online", "cashless"],
-        "properties": {"code": {"type": "string"}, "agency_code": {"type": "string"},
-                       "procedure_code": {"type": "string"}, "field": {"type": "string"},
-                       "channel": {"type": "string", "enum": list(values(DossierChannel))}, "submitted_at": TIME,
-                       "status": {"type": "string"}, "amount_due": MONEY,
-                       "amount_paid": {"type": "integer", "description": "Net: allocations less paid refunds."},
-                       "payment_channels": {"type": "array", "items": {"type": "string", "enum": [
-                           "portal", "gateway", "counter_transfer", "card", "cash"]}},
-                       "paid_online": {"type": "boolean"}, "cashless": {"type": "boolean"},
-                       "online_flag": {"type": "integer", "enum": [0, 1, 2],
-                                       "description": "DuocThanhToanTrucTuyen, as the outbound events send it."}},
-    },
-    "ReportDossierList": {
-        "type": "object", "required": ["from", "to", "measure", "group_by", "key", "count", "items", "next"],
-        "properties": {"from": DATE, "to": DATE, "measure": {"type": "string", "enum": list(DRILL_MEASURES)},
-                       "group_by": _nullable("string"), "key": _nullable("string"),
-                       "count": {**COUNT, "description": "How many dossiers the figure has in all."},
-                       "items": {"type": "array", "items": _ref("ReportDossier")},
-                       "next": _nullable("string", format="uri", description="The next page, or null.")},
-    },
-    "CollectionPart": {
-        "type": "object", "required": ["lines", "amount"],
-        "description": "The part of lines and amount on the service's e-receipts (e_receipts), or receipted by "
-                       "another issuer's document, which gets no e-receipt (other_documents: the national portal's "
-                       "platform, a paper receipt for cash); the two add up to the row's lines and amount.",
-        "properties": {"lines": COUNT, "amount": MONEY},
-    },
-    "Collections": {
-        "type": "object", "required": ["from", "to", "by", "per", "rows", "total"],
-        "properties": {
-            "from": DATE, "to": DATE, "by": {"type": "string", "enum": list(COLLECTION_GROUPS)},
-            "per": {"type": "string", "enum": list(COLLECTION_PER)},
-            "rows": {"type": "array", "items": {
-                "type": "object", "required": ["period", "key", "name", "kind", "lines", "amount", "verified"],
-                "properties": {"period": _nullable("string", description="YYYY-MM-DD, YYYY-MM, or null."),
-                               "key": {"type": "string", "description": "Agency code, fee code, budget sub-item "
-                                                                        "('' when not assigned) or kind."},
-                               "name": {"type": "string"}, "kind": _nullable("string"), "lines": COUNT,
-                               "amount": MONEY,
-                               "verified": {"type": "boolean",
-                                            "description": "False for fee codes without a budget sub-item."},
-                               "e_receipts": _ref("CollectionPart"), "other_documents": _ref("CollectionPart")}}},
-            "total": {"type": "object", "required": ["lines", "amount"],
-                      "properties": {"lines": COUNT, "amount": MONEY, "e_receipts": _ref("CollectionPart"),
-                                     "other_documents": _ref("CollectionPart")}},
-        },
-    },
-    "PaymentTimeRow": {
-        "type": "object",
-        "required": ["key", "name", "count", "median_seconds", "p90_seconds", "mean_seconds", "within_1_hour",
-                     "within_1_day"],
-        "properties": {"key": {"type": "string"}, "name": {"type": "string"}, "count": COUNT,
-                       "median_seconds": {"type": ["integer", "null"]}, "p90_seconds": {"type": ["integer", "null"]},
-                       "mean_seconds": {"type": ["integer", "null"]}, "within_1_hour": COUNT,
-                       "within_1_day": COUNT},
-    },
-    "PaymentTimes": {
-        "type": "object", "required": ["from", "to", "rows", "total"],
-        "properties": {"from": DATE, "to": DATE, "rows": {"type": "array", "items": _ref("PaymentTimeRow")},
-                       "total": _ref("PaymentTimeRow")},
-    },
-    "Backlog": {
-        "type": "object", "required": ["from", "to", "as_of", "units"],
-        "properties": {
-            "from": DATE, "to": DATE, "as_of": DATE,
-            "units": {"type": "array", "items": {
-                "type": "object",
-                "required": ["key", "name", "open_exceptions", "overdue_exceptions", "late_exceptions",
-                             "oldest_open_days", "open_by_age", "amount_open", "unclosed_days", "late_closed_days"],
-                "properties": {
-                    "key": _nullable("string", description="The agency's code; null when no unit is known."),
-                    "name": {"type": "string"}, "open_exceptions": COUNT,
-                    "overdue_exceptions": {**COUNT, "description": "Open now and past their deadline."},
-                    "late_exceptions": {**COUNT, "description": "Raised in the period, settled after their "
-                                                                "deadline or still open past it."},
-                    "oldest_open_days": {"type": ["integer", "null"]},
-                    "open_by_age": {"type": "object", "required": ["lt1", "1to3", "gt3"],
-                                    "properties": {"lt1": COUNT, "1to3": COUNT, "gt3": COUNT}},
-                    "amount_open": MONEY,
-                    "unclosed_days": {"type": "array", "items": DATE},
-                    "late_closed_days": {"type": "array", "items": DATE}}}},
-        },
-    },
-    "ReportAgency": {
-        "type": "object", "required": ["code", "name", "tax_code"],
-        "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "tax_code": _nullable("string")},
-    },
-    "ReceiptKindTotal": {
-        "type": "object",
-        "description": "Receipts of one kind (`kind`), or of every kind (no `kind`): those in force with their "
-                       "amount, and those cancelled with theirs.",
-        "required": ["issued", "amount", "cancelled", "cancelled_amount"],
-        "properties": {"kind": {"type": "string", "enum": list(values(FeeKind))},
-                       "issued": {**COUNT, "description": "Receipts not cancelled."},
-                       "amount": {**MONEY, "description": "Their amount: cancelled receipts do not count."},
-                       "cancelled": {**COUNT, "description": "Receipts cancelled (as they are now)."},
-                       "cancelled_amount": {**MONEY, "description": "The amount of the cancelled receipts."}},
-    },
-    "ListedReceipt": {
-        "type": "object",
-        "required": ["form", "series", "number", "issued_at", "payer_name", "dossier_code", "kind", "amount", "status",
-                     "cancelled_at", "cancel_reason", "replaces", "replaced_by"],
-        "properties": {
-            "form": {"type": "string"}, "series": {"type": "string"}, "number": RECEIPT_NUMBER, "issued_at": TIME,
-            "payer_name": {"type": "string"}, "dossier_code": {"type": "string"},
-            "kind": {"type": "string", "enum": list(values(FeeKind))}, "amount": MONEY,
-            "status": {"type": "string", "enum": ["issued", "cancelled"],
-                       "description": "As it is now: a receipt cancelled after the day is `cancelled`."},
-            "cancelled_at": {**TIME, "type": ["string", "null"]}, "cancel_reason": _nullable("string"),
-            "replaces": _nullable("object", **_RECEIPT_REF,
-                                  description="The cancelled receipt this one replaces (form, series, number)."),
-            "replaced_by": _nullable("object", **_RECEIPT_REF,
-                                     description="The receipt that replaces this cancelled one.")},
-    },
-    "DailyReceipts": {
-        "type": "object",
-        "description": "The daily list of the receipts an agency issued (bảng kê biên lai): every receipt issued "
-                       "on the Indochina `day`, by form, series and number, with totals per series and kind and "
-                       "for the day.",
-        "required": ["day", "agency", "series", "totals", "total", "generated_at"],
-        "properties": {
-            "day": DATE, "agency": _ref("ReportAgency"),
-            "series": {"type": "array", "items": {
-                "type": "object", "required": ["form", "series", "receipts", "totals", "total"],
-                "properties": {"form": {"type": "string"}, "series": {"type": "string"},
-                               "receipts": {"type": "array", "items": _ref("ListedReceipt")},
-                               "totals": {"type": "array", "items": _ref("ReceiptKindTotal"),
-                                          "description": "One per kind, phí and lệ phí."},
-                               "total": _ref("ReceiptKindTotal")}}},
-            "totals": {"type": "array", "items": _ref("ReceiptKindTotal"), "description": "The day's, per kind."},
-            "total": _ref("ReceiptKindTotal"), "generated_at": TIME,
-        },
-    },
-    "NumberRange": {
-        "type": "object", "description": "Receipt numbers `from` to `to`, both included.",
-        "required": ["from", "to", "count"],
-        "properties": {"from": RECEIPT_NUMBER, "to": RECEIPT_NUMBER, "count": {"type": "integer", "minimum": 1}},
-    },
-    "ReceiptSeriesUsage": {
-        "type": "object",
-        "required": ["form", "series", "first", "last", "ranges", "count", "used", "cancelled", "cancelled_numbers",
-                     "previous_last", "missing", "missing_count", "outside", "outside_count", "ok"],
-        "properties": {
-            "form": {"type": "string"}, "series": {"type": "string"},
-            "first": {**RECEIPT_NUMBER, "description": "The first number used in the quarter."},
-            "last": {**RECEIPT_NUMBER, "description": "The last number used in the quarter."},
-            "ranges": {"type": "array", "items": _ref("NumberRange"),
-                       "description": "The numbers used in the quarter (one range when none is missing)."},
-            "count": {**COUNT, "description": "Receipts issued in the quarter, cancelled ones included."},
-            "used": {**COUNT, "description": "Of those, the ones not cancelled."},
-            "cancelled": {**COUNT, "description": "Of those, the ones cancelled (as they are now)."},
-            "cancelled_numbers": {"type": "array", "items": {
-                "type": "object",
-                "required": ["number", "dossier_code", "issued_at", "cancelled_at", "reason", "after_quarter"],
-                "properties": {"number": RECEIPT_NUMBER, "dossier_code": {"type": "string"}, "issued_at": TIME,
-                               "cancelled_at": {**TIME, "type": ["string", "null"]}, "reason": _nullable("string"),
-                               "after_quarter": {"type": "boolean",
-                                                 "description": "Cancelled after the quarter ended."}}}},
-            "previous_last": {**RECEIPT_NUMBER, "type": ["string", "null"],
-                              "description": "The last number of the series used before the quarter in the same "
-                                             "year; null when the quarter opened it (it should start at 1)."},
-            "missing": {"type": "array", "items": _ref("NumberRange"),
-                        "description": "Numbers on no receipt at all, from the number after `previous_last` (or 1) "
-                                       "to `last`: a gap in the numbering, which is a defect. Empty when all is well."},
-            "missing_count": COUNT,
-            "outside": {"type": "array", "items": _ref("NumberRange"),
-                        "description": "Numbers in that range on receipts of another quarter or agency sharing the "
-                                       "series. Empty when all is well."},
-            "outside_count": COUNT,
-            "ok": {"type": "boolean", "description": "No number missing and none outside."},
-        },
-    },
-    "ReceiptUsage": {
-        "type": "object",
-        "description": "The quarterly receipt-usage report (BC26/BLĐT) of an agency: per form and series, the "
-                       "numbers used in the quarter, those cancelled, and any gap in the numbering. The exact BC26 "
-                       "layout still needs confirming with the city.",
-        "required": ["quarter", "from", "to", "agency", "series", "total", "ok", "generated_at"],
-        "properties": {
-            "quarter": {"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$", "examples": ["2026-Q4"]},
-            "from": DATE, "to": DATE, "agency": _ref("ReportAgency"),
-            "series": {"type": "array", "items": _ref("ReceiptSeriesUsage")},
-            "total": {"type": "object", "required": ["count", "used", "cancelled", "missing_count", "outside_count"],
-                      "properties": {"count": COUNT, "used": COUNT, "cancelled": COUNT, "missing_count": COUNT,
-                                     "outside_count": COUNT}},
-            "ok": {"type": "boolean"}, "generated_at": TIME,
-        },
-    },
-}
+SCHEMAS: dict[str, Any] = components(shapes=shapes.SHAPES)
 
 
 RESPONSES = {
@@ -483,21 +175,6 @@ RESPONSES = {
     "UnknownAgency": _error("No agency has that code.", _problem(404, "Not Found", "no agency 'P-NOWHERE'")),
 }
 
-_PERIOD = [
-    {"name": "from", "in": "query", "required": True, "schema": DATE,
-     "description": "First Indochina day of the period (processing start), included.", "example": "2026-11-01"},
-    {"name": "to", "in": "query", "required": True, "schema": DATE,
-     "description": "Last Indochina day, included.", "example": "2026-11-30"},
-]
-_GROUP_BY = {"name": "group_by", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": list(GROUPS), "default": "agency"},
-             "description": "agency, field or procedure (CONTRACT.md); also channel (how the dossier was filed) "
-                            "and month.", "example": "agency"}
-
-_AGENCY = {"name": "agency", "in": "query", "required": True, "schema": {"type": "string"},
-           "description": "The agency's code.", "example": "P-HOANKIEM"}
-
-
 def _errors(**named: str) -> dict[str, Any]:
     return {status: {"$ref": f"#/components/responses/{name}"} for status, name in named.items()}
 
@@ -511,7 +188,7 @@ PATHS: dict[str, Any] = {
         {"200": {"description": "The rate per group and in total.", "content": _json("OnlinePaymentRate",
                                                                                       EXAMPLE_RATE)},
          **_STANDARD},
-        parameters=[*_PERIOD, _GROUP_BY])},
+        parameters=query_parameters(shapes.RateQuery))},
     "/api/v1/reports/cashless-rate": {"get": _op(
         "getCashlessRate", "Reports", "The cashless rate",
         "Of the dossiers with fees whose processing started in the period (as for item 3.6), the share paid in "
@@ -520,7 +197,7 @@ PATHS: dict[str, Any] = {
         {"200": {"description": "The rate per group and in total.", "content": _json("CashlessRate",
                                                                                       EXAMPLE_CASHLESS)},
          **_STANDARD},
-        parameters=[*_PERIOD, _GROUP_BY])},
+        parameters=query_parameters(shapes.RateQuery))},
     "/api/v1/reports/indicators": {"get": _op(
         "getIndicators", "Reports", "Items 3.5, 3.5b and 3.6 with their points, and the cashless rate",
         "Item 3.5: procedures with fees that had dossiers in the period, every one carrying fee data (a charge "
@@ -530,24 +207,14 @@ PATHS: dict[str, Any] = {
         "points and thresholds are configuration (setting `reports.scoring`).", READERS,
         {"200": {"description": "The indicators.", "content": _json("Indicators", EXAMPLE_INDICATORS)},
          **_STANDARD},
-        parameters=_PERIOD)},
+        parameters=query_parameters(shapes.PeriodQuery))},
     "/api/v1/reports/dossiers": {"get": _op(
         "listReportDossiers", "Reports", "The dossiers behind a figure",
         "Drill-down: the dossiers counted in one figure (`measure`) of the period, in total or in one group "
         "(`group_by` and `key`, e.g. `agency` and `P-HOANKIEM`), by dossier, 200 a page.", READERS,
         {"200": {"description": "A page of dossiers.", "content": _json("ReportDossierList", EXAMPLE_DOSSIERS)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownGroup", "422": "BadReportQuery"})},
-        parameters=[*_PERIOD,
-                    {"name": "measure", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": list(DRILL_MEASURES), "default": "dossiers"},
-                     "description": "Which figure: dossiers, with_fees, zero_fee, paid_online, not_paid_online, "
-                                    "cashless, cancelled, …", "example": "paid_online"},
-                    {**_GROUP_BY, "schema": {"type": "string", "enum": list(GROUPS)},
-                     "description": "The group of the figure (none: the total)."},
-                    {"name": "key", "in": "query", "required": False, "schema": {"type": "string"},
-                     "description": "The group's key, required with `group_by`.", "example": "P-HOANKIEM"},
-                    {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
-                     "description": "The cursor of the next page (from `next`).", "example": "0"}])},
+        parameters=query_parameters(shapes.DrillQuery))},
     "/api/v1/reports/collections": {"get": _op(
         "getCollections", "Reports", "Money collected",
         "What the issued e-receipts of the period say (a cancelled receipt drops out), by Indochina day of "
@@ -556,20 +223,14 @@ PATHS: dict[str, Any] = {
         "treasury.", READERS,
         {"200": {"description": "The amounts.", "content": _json("Collections", EXAMPLE_COLLECTIONS)},
          **_STANDARD},
-        parameters=[*_PERIOD,
-                    {"name": "by", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": list(COLLECTION_GROUPS), "default": "agency"},
-                     "description": "agency, fee, subitem or kind.", "example": "fee"},
-                    {"name": "per", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": list(COLLECTION_PER), "default": "day"},
-                     "description": "day, month, or period (one row per key).", "example": "month"}])},
+        parameters=query_parameters(shapes.CollectionsQuery))},
     "/api/v1/reports/payment-times": {"get": _op(
         "getPaymentTimes", "Reports", "Time from payment request to payment",
         "For the dossiers with fees paid in full whose processing started in the period: seconds from their "
         "first payment request to their last payment (bank booking time, or when cash was taken), per agency "
         "and in total; the 90th percentile by the nearest-rank method.", READERS,
         {"200": {"description": "The times.", "content": _json("PaymentTimes", EXAMPLE_TIMES)}, **_STANDARD},
-        parameters=_PERIOD)},
+        parameters=query_parameters(shapes.PeriodQuery))},
     "/api/v1/reports/backlog": {"get": _op(
         "getBacklog", "Reports", "Units with open or late exceptions, or days not closed",
         "Per unit (the agency of the collection account, else of the dossier): exceptions open now with their "
@@ -578,7 +239,7 @@ PATHS: dict[str, Any] = {
         "`reports.close_grace_days` (1 day) has passed.", READERS,
         {"200": {"description": "The units, the worst first.", "content": _json("Backlog", EXAMPLE_BACKLOG)},
          **_STANDARD},
-        parameters=_PERIOD)},
+        parameters=query_parameters(shapes.PeriodQuery))},
     "/api/v1/reports/receipts/daily": {"get": _op(
         "getDailyReceipts", "Reports", "The daily list of receipts issued (bảng kê biên lai)",
         "Every e-receipt the agency issued on the Indochina `day`, by form, series and number: form (mẫu số), "
@@ -588,8 +249,7 @@ PATHS: dict[str, Any] = {
         "amounts count only receipts not cancelled; cancelled receipts are counted apart.", READERS,
         {"200": {"description": "The list.", "content": _json("DailyReceipts", EXAMPLE_DAILY_RECEIPTS)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownAgency", "422": "BadReceiptQuery"})},
-        parameters=[{"name": "day", "in": "query", "required": True, "schema": DATE,
-                     "description": "The Indochina day.", "example": "2026-11-25"}, _AGENCY])},
+        parameters=query_parameters(shapes.DailyReceiptsQuery))},
     "/api/v1/reports/receipts/usage": {"get": _op(
         "getReceiptUsage", "Reports", "The quarterly receipt-usage report (BC26/BLĐT)",
         "Per form and series, for the receipts the agency issued in the quarter (Indochina days): the first and "
@@ -600,9 +260,7 @@ PATHS: dict[str, Any] = {
         "confirming with the city.", READERS,
         {"200": {"description": "The report.", "content": _json("ReceiptUsage", EXAMPLE_RECEIPT_USAGE)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "404": "UnknownAgency", "422": "BadReceiptQuery"})},
-        parameters=[{"name": "quarter", "in": "query", "required": True,
-                     "schema": {"type": "string", "pattern": "^[0-9]{4}-[Qq][1-4]$", "examples": ["2026-Q4"]},
-                     "description": "The quarter, `YYYY-Qn`.", "example": "2026-Q4"}, _AGENCY])},
+        parameters=query_parameters(shapes.ReceiptUsageQuery))},
 }
 
 TAGS = [{"name": "Reports", "description": "The online payment rate the city is judged on (Quyết định 766/QĐ-TTg), "
@@ -612,60 +270,6 @@ TAGS = [{"name": "Reports", "description": "The online payment rate the city is 
 
 # --- reconciling item 3.6 with the portal's figure ------------------------------------------------------
 
-_FIGURE = {"type": "object", "required": ["numerator", "denominator", "rate"],
-           "properties": {"numerator": COUNT, "denominator": COUNT, "rate": RATE}}
-_EXPLANATION = {
-    "type": "object",
-    "required": ["dossier_code", "unit_code", "reason", "our_flag", "portal_flag", "our_fee_total",
-                 "portal_fee_total", "in_our_denominator", "event_status"],
-    "properties": {
-        "dossier_code": {"type": "string"}, "unit_code": {"type": "string"},
-        "reason": {"type": "string", "enum": ["not_synced", "missing_on_portal", "unknown_to_service",
-                                              "flag_differs", "fee_data_differs"],
-                   "description": "not_synced: its last outbound event is pending or dead; missing_on_portal / "
-                                  "unknown_to_service: only one side lists it (per-dossier export); flag_differs, "
-                                  "fee_data_differs: what the portal holds (its per-dossier export, else the last "
-                                  "delivered event) is not what the service counts now."},
-        "our_flag": {"type": ["integer", "null"]}, "portal_flag": {"type": ["integer", "null"]},
-        "our_fee_total": {"type": ["integer", "null"]}, "portal_fee_total": {"type": ["integer", "null"]},
-        "in_our_denominator": {"type": ["boolean", "null"]}, "event_status": _nullable("string")},
-}
-SCHEMAS["PortalIndexComparison"] = {
-    "type": "object",
-    "description": "An upload of the portal's monthly export of item 3.6 against the service's figure of the same "
-                   "month: per unit, both figures and, for a unit that differs, the dossiers that explain it.",
-    "required": ["id", "month", "filename", "dossier_filename", "uploaded_at", "uploaded_by", "units_in_file",
-                 "dossiers_in_file", "online_flag_vietqr_as_gateway", "ours", "portal", "units", "unknown_dossiers"],
-    "properties": {
-        "id": {"type": "integer"}, "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-        "filename": {"type": "string"}, "dossier_filename": _nullable("string"), "uploaded_at": TIME,
-        "uploaded_by": {"type": "string"}, "units_in_file": COUNT, "dossiers_in_file": COUNT,
-        "online_flag_vietqr_as_gateway": _FLAG_SETTING, "ours": _FIGURE, "portal": _FIGURE,
-        "units": {"type": "array", "description": "Units that differ first, then by code.", "items": {
-            "type": "object",
-            "required": ["code", "name", "known", "differs", "ours", "portal", "portal_rate_in_file",
-                         "numerator_difference", "denominator_difference", "dossiers"],
-            "properties": {"code": {"type": "string"}, "name": {"type": "string"},
-                           "known": {"type": "boolean", "description": "The service knows the unit's code."},
-                           "differs": {"type": "boolean"}, "ours": _FIGURE,
-                           "portal": {**_FIGURE, "type": ["object", "null"]},
-                           "portal_rate_in_file": {"type": ["number", "null"]},
-                           "numerator_difference": {"type": "integer", "description": "Ours − the portal's."},
-                           "denominator_difference": {"type": "integer", "description": "Ours − the portal's."},
-                           "dossiers": {"type": "array", "items": _EXPLANATION}}}},
-        "unknown_dossiers": {"type": "array", "items": _EXPLANATION},
-    },
-}
-SCHEMAS["PortalIndexUploads"] = {
-    "type": "object", "required": ["items"],
-    "properties": {"items": {"type": "array", "items": {
-        "type": "object",
-        "required": ["id", "month", "filename", "dossier_filename", "uploaded_at", "uploaded_by", "units_in_file",
-                     "dossiers_in_file"],
-        "properties": {"id": {"type": "integer"}, "month": {"type": "string"}, "filename": {"type": "string"},
-                       "dossier_filename": _nullable("string"), "uploaded_at": TIME, "uploaded_by": {"type": "string"},
-                       "units_in_file": COUNT, "dossiers_in_file": COUNT}}}},
-}
 RESPONSES["BadPortalExport"] = _error(
     "The month is not `YYYY-MM`, a file is missing, or the export cannot be read: the refusal names the row and "
     "column (`params.where`: `file`, `column:<name>`, `row:<n>` or `row:<n>:<column>`) and the problem "

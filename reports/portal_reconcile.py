@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -267,30 +266,4 @@ def compare(session: Session, upload: PortalIndexUpload) -> Comparison:
     portal_total = Figure(sum(u.numerator for u in lines), sum(u.denominator for u in lines))
     return Comparison(upload, period, ordered, ours_total, portal_total, settings, per_dossier, unknown)
 
-
-def comparison_json(c: Comparison) -> dict[str, Any]:
-    from core.clock import isoformat_ict
-
-    def figure(f: Figure | None) -> dict[str, Any] | None:
-        return None if f is None else {"numerator": f.numerator, "denominator": f.denominator, "rate": f.rate}
-
-    def explanation(e: Explanation) -> dict[str, Any]:
-        return {"dossier_code": e.dossier_code, "unit_code": e.unit_code, "reason": e.reason,
-                "our_flag": e.our_flag, "portal_flag": e.portal_flag, "our_fee_total": e.our_fee_total,
-                "portal_fee_total": e.portal_fee_total, "in_our_denominator": e.in_our_denominator,
-                "event_status": e.event_status}
-
-    u = c.upload
-    return {
-        "id": u.id, "month": u.month, "filename": u.filename, "dossier_filename": u.dossier_filename,
-        "uploaded_at": isoformat_ict(u.uploaded_at), "uploaded_by": u.uploaded_by, "units_in_file": u.unit_count,
-        "dossiers_in_file": u.dossier_count, "online_flag_vietqr_as_gateway": c.settings.vietqr_as_gateway,
-        "ours": figure(c.ours), "portal": figure(c.portal),
-        "units": [{"code": x.code, "name": x.name, "known": x.in_service, "differs": x.differs,
-                   "ours": figure(x.ours), "portal": figure(x.portal), "portal_rate_in_file": x.portal_rate_given,
-                   "numerator_difference": x.numerator_difference,
-                   "denominator_difference": x.denominator_difference,
-                   "dossiers": [explanation(e) for e in x.explanations]} for x in c.units],
-        "unknown_dossiers": [explanation(e) for e in c.unknown_dossiers],
-    }
 
