@@ -254,9 +254,10 @@ def set_dossier_status(code: str):
 def create_obligation(code: str):
     from .obligations import record_notice
 
-    body = json_object(required=True)
+    given = validate(shapes.TaxNoticeInput, json_object(required=True), detail="the tax notice is not valid",
+                     code=Refusal.INVALID_OBLIGATION)
     dossier = get_dossier(db.session, code)
-    obligation = record_notice(db.session, dossier, body, g.principal.actor)
+    obligation = record_notice(db.session, dossier, given.model_dump(mode="json"), g.principal.actor)
     db.session.commit()
     return answer(shapes.TaxObligation.of(obligation), 201)
 
@@ -266,10 +267,11 @@ def create_obligation(code: str):
 def add_obligation_proof(code: str, obligation_id: int):
     from .obligations import get_obligation, record_proof
 
-    body = json_object(required=True)
+    given = validate(shapes.TaxProofInput, json_object(required=True), detail="the proof of payment is not valid",
+                     code=Refusal.INVALID_OBLIGATION)
     dossier = get_dossier(db.session, code)
-    obligation = record_proof(db.session, get_obligation(db.session, dossier, obligation_id), body,
-                              g.principal.actor)
+    obligation = record_proof(db.session, get_obligation(db.session, dossier, obligation_id),
+                              given.model_dump(mode="json"), g.principal.actor)
     db.session.commit()
     return answer(shapes.TaxObligation.of(obligation))
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import object_session
 from werkzeug.routing import BuildError
 
 from core.api_schema import IctTime, Input, InputTime, Money, Shape, absent, blank_is_none, text
-from core.vocabulary import DossierChannel, ExemptionGround, FeeKind, PaymentChannel, PaymentStatus, ReceiptStatus, \
-    RequestStatus, Source
+from core.money import MAX_AMOUNT
+from core.vocabulary import DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus, PaymentChannel, \
+    PaymentStatus, ProofKind, ReceiptStatus, RequestStatus, Source
 
 from .dossiers import CODE_MAX, CODE_PATTERN, MAX_DECLARED_VALUE
 from .fees import PAYER_CLASSES
@@ -122,6 +123,20 @@ class DossierStatusInput(Input):
                     "in_progress (4), documents_requested (5), awaiting_payment (6), withdrawn (7), stopped (8), "
                     "done (9), result_delivered (10).", examples=["withdrawn", 7])
     note: Annotated[str, Field(max_length=1000)] | None = Field(None, description="Why, for the audit trail.")
+
+
+class TaxNoticeInput(Input):
+    kind: ObligationKind
+    notice_number: text(60)
+    amount: Annotated[Money, Field(le=MAX_AMOUNT)]
+    due_date: date | None = None
+    issuing_authority: text(200)
+
+
+class TaxProofInput(Input):
+    kind: ProofKind = Field(description="A State Treasury slip, or the national portal's confirmation.")
+    number: text(80)
+    date: date
 
 
 class CancelInput(Input):
@@ -423,7 +438,7 @@ class Receipt(Shape):
 
 
 class TaxProof(Shape):
-    kind: Literal["treasury_slip", "portal"]
+    kind: ProofKind
     number: str
     date: date
     recorded_by: str
@@ -436,12 +451,12 @@ class TaxObligation(Shape):
     obligations, and paid with it)."""
 
     id: int
-    kind: Literal["registration_fee", "land_use_levy", "personal_income_tax"]
+    kind: ObligationKind
     notice_number: str | None
     amount: Money
     due_date: date | None
     issuing_authority: str | None
-    status: Literal["unpaid", "paid", "paid_via_service"]
+    status: ObligationStatus
     proof: TaxProof | None
 
     @classmethod
@@ -550,5 +565,5 @@ class DossierStatus(Shape):
     at: IctTime
 
 
-INPUTS = (DossierInput, PaymentRequestInput, DossierStatusInput, CancelInput)
+INPUTS = (DossierInput, PaymentRequestInput, DossierStatusInput, CancelInput, TaxNoticeInput, TaxProofInput)
 SHAPES = (AgencyList, ProcedureList, Dossier, PaymentRequest, DossierStatus, TaxObligation)

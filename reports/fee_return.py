@@ -125,27 +125,12 @@ def percent(bp: int | None) -> int | float | None:
 
 
 def return_json(r: FeeReturn) -> dict[str, Any]:
-    return {
-        "form": r.form,
-        "agency": {"code": r.agency.code, "name": r.agency.name, "tax_code": r.agency.tax_code},
-        "period": r.period,
-        "lines": [{"fee_code": l.fee_code, "name": l.name, "kind": l.kind, "budget_chapter": l.chapter,
-                   "budget_subitem": l.subitem, "collected": l.collected, "retention_percent": percent(l.retention_bp),
-                   "retention_set": l.retention_bp is not None, "retained": l.retained, "payable": l.payable,
-                   "receipts": l.receipts, "treasury_verified": l.verified, "city_support": r.support_of(l),
-                   "collected_e_receipts": l.collected - l.other_collected,
-                   "collected_other_documents": l.other_collected, "other_documents_dossiers": l.other_dossiers}
-                  for l in r.lines],
-        "total": {"collected": r.collected, "retained": r.retained, "payable": r.payable, "remitted": r.remitted,
-                  "owed": r.owed, "city_support": r.city_support, "collected_e_receipts": r.collected - r.other_collected,
-                  "collected_other_documents": r.other_collected},
-        "months_with_collections": r.months,
-        "tax_obligations_apart": [{"kind": k, "amount": v} for k, v in sorted(r.obligations.items())],
-        "city_support_lines": [{"fee_code": s.fee_code, "name": s.name, "kind": s.kind, "budget_chapter": s.chapter,
-                                "budget_subitem": s.subitem, "amount": s.amount, "charges": s.charges,
-                                "rules": [{"code": c, "legal_basis": b} for c, b in sorted(s.rules.items())]}
-                               for s in r.support],
-    }
+    """The return as the API answers it (``reports.treasury_schemas.FeeReturn``)."""
+    from core.clock import utcnow
+
+    from .treasury_schemas import FeeReturn as Shape
+
+    return Shape.of(r, utcnow()).model_dump(mode="json")
 
 
 # --- XLSX -------------------------------------------------------------------------------------

@@ -9,20 +9,22 @@ owes per month, and the remittances to the State Treasury (docs/TREASURY.md, doc
 from __future__ import annotations
 
 import io
-from typing import Any
 
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import Blueprint, g, request, send_file
 
+from core.api_schema import answer, validate, validate_query
 from core.auth import api_roles
-from core.clock import isoformat_ict, utcnow
+from core.clock import utcnow
 from core.db import db
 from core.errors import FieldError, NotFound, ValidationError
+from core.refusals import Refusal
 from payments.api import json_object, no_nul_in_paths, roll_back_refusals
-from payments.models import Agency, Remittance
+from payments.models import Agency
 from payments.city_support import positions_with_support
 from payments.treasury import parse_month, parse_year, record_remittance, remittances
 
-from .fee_return import FeeReturn, monthly_return, return_json, write_xlsx, yearly_return
+from . import treasury_schemas as shapes
+from .fee_return import FeeReturn, monthly_return, write_xlsx, yearly_return
 
 bp = Blueprint("treasury_api", __name__, url_prefix="/api/v1")
 bp.url_value_preprocessor(no_nul_in_paths)
@@ -54,26 +56,17 @@ def file_name(r: FeeReturn) -> str:
 @bp.get("/reports/fee-return")
 @api_roles(*READERS)
 def fee_return():
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "xlsx"):
-        raise ValidationError("format must be json or xlsx", errors=[FieldError("format", "json or xlsx")])
-    result = fee_return_from_args(request.args)
-    if fmt == "xlsx":
+    given = validate_query(shapes.FeeReturnQuery, request.args)
+    result = fee_return_from_args(given.model_dump(include={"agency", "month", "year"}))
+    if given.format == "xlsx":
         buffer = io.BytesIO()
         write_xlsx(result, buffer)
         buffer.seek(0)
         return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=file_name(result))
-    return jsonify({**return_json(result), "generated_at": isoformat_ict(utcnow())})
+    return answer(shapes.FeeReturn.of(result, utcnow()))
 
 
-def remittance_json(r: Remittance) -> dict[str, Any]:
-    return {"id": r.id, "agency": r.agency.code, "month": f"{r.month:%Y-%m}", "remitted_on": r.remitted_on.isoformat(),
-            "amount": r.amount, "document_number": r.document_number, "note": r.note, "recorded_by": r.recorded_by,
-            "recorded_at": isoformat_ict(r.recorded_at)}
-
-
-def _agency_arg() -> Agency | None:
-    code = request.args.get("agency")
+def _agency_arg(code: str | None) -> Agency | None:
     if not code:
         return None
     agency = db.session.query(Agency).filter_by(code=code).one_or_none()
@@ -85,20 +78,21 @@ def _agency_arg() -> Agency | None:
 @bp.get("/treasury/remittances")
 @api_roles("finance", "supervisor")
 def list_remittances():
-    agency = _agency_arg()
-    year = parse_year(request.args["year"]) if request.args.get("year") else None
+    given = validate_query(shapes.RemittanceQuery, request.args)
+    agency = _agency_arg(given.agency)
+    year = parse_year(given.year) if given.year else None
     items = remittances(db.session, agency_id=agency.id if agency else None, year=year)
-    return jsonify(items=[remittance_json(r) for r in items])
+    return answer(shapes.RemittanceList(items=[shapes.Remittance.of(r) for r in items]))
 
 
 @bp.post("/treasury/remittances")
 @api_roles("finance")
 def create_remittance():
-    remittance = record_remittance(db.session, json_object(required=True), g.principal.actor)
+    given = validate(shapes.RemittanceInput, json_object(required=True), detail="the remittance is not valid",
+                     code=Refusal.INVALID_REMITTANCE)
+    remittance = record_remittance(db.session, given.model_dump(mode="json"), g.principal.actor)
     db.session.commit()
-    response = jsonify(remittance_json(remittance))
-    response.status_code = 201
-    return response
+    return answer(shapes.Remittance.of(remittance), 201)
 
 
 def months_from_args(args) -> list:
@@ -116,9 +110,8 @@ def months_from_args(args) -> list:
 @bp.get("/treasury/positions")
 @api_roles(*READERS)
 def list_positions():
-    agency = _agency_arg()
-    rows = positions_with_support(db.session, months_from_args(request.args), [agency] if agency else None)
-    return jsonify(items=[{"agency": p.agency.code, "month": f"{p.month:%Y-%m}", "collected": p.collected,
-                           "retained": p.retained, "payable": p.payable, "remitted": p.remitted, "owed": p.owed,
-                           "city_support": p.city_support}
-                          for p in rows])
+    given = validate_query(shapes.PositionsQuery, request.args)
+    agency = _agency_arg(given.agency)
+    months = months_from_args({"month": given.month, "from": given.month_from, "to": given.month_to})
+    rows = positions_with_support(db.session, months, [agency] if agency else None)
+    return answer(shapes.TreasuryPositions(items=[shapes.Position.of(p) for p in rows]))

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.openapi import (DOSSIER_CODE, MONEY, TIME, _error, _errors, _json, _nullable, _op, _problem,
-                              _ref)
+from core.api_schema import components, query_parameters
+from payments.dossiers import CODE_MAX, CODE_PATTERN
+from payments.openapi import _error, _errors, _json, _op, _problem
+
+from . import treasury_schemas as shapes
 
 READERS = ["supervisor", "finance", "system", "admin"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DATE = {"type": "string", "format": "date", "examples": ["2026-12-02"]}
-MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "examples": ["2026-11"]}
-AMOUNT = {"type": "integer", "description": "Whole đồng; negative only for a month whose cancellations exceed its "
-                                            "receipts.", "examples": [8000]}
-
 EXAMPLE_RETURN = {
     "form": "01/PHLP",
     "agency": {"code": "HN-VPDKDD-CN02", "name": "Chi nhánh Văn phòng Đăng ký đất đai Hà Nội khu vực Đống Đa – "
@@ -22,14 +20,16 @@ EXAMPLE_RETURN = {
     "period": "2026-11",
     "lines": [
         {"fee_code": "BD", "name": "Lệ phí chứng nhận đăng ký biến động", "kind": "le_phi", "budget_chapter": None,
-         "budget_subitem": "2805", "collected": 84_000, "retention_percent": 0, "retention_set": True, "retained": 0,
+         "budget_subitem": "2805", "collected": 84_000, "collected_e_receipts": 84_000,
+         "collected_other_documents": 0, "other_documents_dossiers": 0, "retention_percent": 0, "retention_set": True, "retained": 0,
          "payable": 84_000, "receipts": 3, "treasury_verified": False, "city_support": 0},
         {"fee_code": "TD", "name": "Phí thẩm định hồ sơ cấp Giấy chứng nhận", "kind": "phi", "budget_chapter": None,
-         "budget_subitem": "2627", "collected": 3_000_000, "retention_percent": None, "retention_set": False,
+         "budget_subitem": "2627", "collected": 3_000_000, "collected_e_receipts": 3_000_000,
+         "collected_other_documents": 0, "other_documents_dossiers": 0, "retention_percent": None, "retention_set": False,
          "retained": 0, "payable": 3_000_000, "receipts": 1, "treasury_verified": False, "city_support": 0},
     ],
     "total": {"collected": 3_084_000, "retained": 0, "payable": 3_084_000, "remitted": 3_000_000, "owed": 84_000,
-              "city_support": 16_000},
+              "city_support": 16_000, "collected_e_receipts": 3_084_000, "collected_other_documents": 0},
     "months_with_collections": ["2026-11"],
     "tax_obligations_apart": [],
     "city_support_lines": [
@@ -48,123 +48,7 @@ EXAMPLE_NOTICE = {"kind": "registration_fee", "notice_number": "TB-2026-001", "a
 EXAMPLE_OBLIGATION = {"id": 1, **EXAMPLE_NOTICE, "status": "unpaid", "proof": None}
 EXAMPLE_PROOF = {"kind": "treasury_slip", "number": "GNT-778", "date": "2026-11-26"}
 
-_LINE = {
-    "type": "object",
-    "required": ["fee_code", "name", "kind", "budget_chapter", "budget_subitem", "collected", "retention_percent",
-                 "retention_set", "retained", "payable", "receipts", "treasury_verified", "city_support"],
-    "properties": {
-        "fee_code": {"type": "string"}, "name": {"type": "string"},
-        "kind": {"type": "string", "enum": ["phi", "le_phi"]},
-        "budget_chapter": _nullable("string"), "budget_subitem": _nullable("string"),
-        "collected": {**AMOUNT, "description": "Receipts issued in the period less receipts cancelled in it, plus "
-                                               "the money receipted by other issuers' documents (the portal's "
-                                               "platform, paper receipts for cash) whose dossier's last payment is "
-                                               "in the period."},
-        "collected_e_receipts": {**AMOUNT, "description": "Of collected: on the service's e-receipts."},
-        "collected_other_documents": {**AMOUNT, "description": "Of collected: receipted by other issuers' "
-                                                               "documents, which get no e-receipt."},
-        "other_documents_dossiers": {"type": "integer", "description": "The dossiers of that money."},
-        "retention_percent": {"type": ["number", "null"], "description": "As the catalogue sets it; null: not set "
-                                                                        "for a phí (0 % applied)."},
-        "retention_set": {"type": "boolean"},
-        "retained": {**AMOUNT, "description": "collected × retention, rounded half up to the đồng (per month; a "
-                                              "year sums its months)."},
-        "payable": {**AMOUNT, "description": "collected − retained: owed to the state budget."},
-        "receipts": {"type": "integer", "description": "Receipts issued less receipts cancelled."},
-        "treasury_verified": {"type": "boolean"},
-        "city_support": {**MONEY, "description": "What the city budget pays for this fee item in the payers' place "
-                                                 "(Nghị quyết 77/2025): beside `collected`, never in it."},
-    },
-}
-CITY_SUPPORT = {**MONEY, "description": "Paid by the city budget in the payers' place (Nghị quyết 77/2025/NQ-HĐND) "
-                                        "for the dossiers filed in the period (rejected, withdrawn and stopped ones "
-                                        "left out): no receipt, not in the collection account, so never collected, "
-                                        "retained, payable or owed."}
-_SUPPORT_LINE = {
-    "type": "object",
-    "required": ["fee_code", "name", "kind", "budget_chapter", "budget_subitem", "amount", "charges", "rules"],
-    "properties": {
-        "fee_code": {"type": "string"}, "name": {"type": "string"},
-        "kind": _nullable("string", description="phi or le_phi, as the charge recorded it."),
-        "budget_chapter": _nullable("string"), "budget_subitem": _nullable("string"),
-        "amount": CITY_SUPPORT, "charges": {"type": "integer", "description": "The charges supported."},
-        "rules": {"type": "array", "description": "The rules that gave the support, as the charges recorded them.",
-                  "items": {"type": "object", "required": ["code", "legal_basis"],
-                            "properties": {"code": {"type": "string"}, "legal_basis": {"type": "string"}}}},
-    },
-}
-
-SCHEMAS: dict[str, Any] = {
-    "FeeReturn": {
-        "type": "object",
-        "description": "The fee return: 01/PHLP for a month, 02/PHLP for a year (forms of Thông tư 80/2021/TT-BTC, "
-                       "declared as Thông tư 74/2022/TT-BTC sets), one line per fee item. docs/TREASURY.md says which "
-                       "columns are reproduced and what is approximated.",
-        "required": ["form", "agency", "period", "lines", "total", "months_with_collections", "tax_obligations_apart",
-                     "city_support_lines", "generated_at"],
-        "properties": {
-            "form": {"type": "string", "enum": ["01/PHLP", "02/PHLP"]},
-            "agency": {"type": "object", "required": ["code", "name", "tax_code"],
-                       "properties": {"code": {"type": "string"}, "name": {"type": "string"},
-                                      "tax_code": _nullable("string")}},
-            "period": {"type": "string", "examples": ["2026-11", "2026"]},
-            "lines": {"type": "array", "items": _LINE},
-            "total": {"type": "object", "required": ["collected", "retained", "payable", "remitted", "owed",
-                                                     "city_support"],
-                      "properties": {"collected": AMOUNT, "retained": AMOUNT, "payable": AMOUNT, "remitted": MONEY,
-                                     "owed": {**AMOUNT, "description": "payable − remitted."},
-                                     "city_support": CITY_SUPPORT,
-                                     "collected_e_receipts": AMOUNT, "collected_other_documents": AMOUNT}},
-            "months_with_collections": {"type": "array", "items": MONTH},
-            "tax_obligations_apart": {"type": "array", "description": "Land financial obligations charged as fees "
-                                      "before the service separated them: never in the return.", "items": {
-                                          "type": "object", "required": ["kind", "amount"],
-                                          "properties": {"kind": {"type": "string"}, "amount": AMOUNT}}},
-            "city_support_lines": {"type": "array", "description": "Every fee item the city supported in the period, "
-                                   "with or without receipts (a fee item paid only by the city has no line in "
-                                   "`lines`).", "items": _SUPPORT_LINE},
-            "generated_at": TIME,
-        },
-    },
-    "RemittanceInput": {
-        "type": "object", "required": ["agency", "month", "remitted_on", "amount", "document_number"],
-        "properties": {"agency": {"type": "string"}, "month": MONTH, "remitted_on": DATE,
-                       "amount": {**MONEY, "minimum": 1}, "document_number": {"type": "string", "maxLength": 60},
-                       "note": _nullable("string")},
-    },
-    "Remittance": {
-        "type": "object",
-        "description": "Money handed to the State Treasury for an agency's month, with the treasury's document.",
-        "required": ["id", "agency", "month", "remitted_on", "amount", "document_number", "note", "recorded_by",
-                     "recorded_at"],
-        "properties": {"id": {"type": "integer"}, "agency": {"type": "string"}, "month": MONTH, "remitted_on": DATE,
-                       "amount": MONEY, "document_number": {"type": "string"}, "note": _nullable("string"),
-                       "recorded_by": {"type": "string"}, "recorded_at": TIME},
-    },
-    "RemittanceList": {"type": "object", "required": ["items"],
-                       "properties": {"items": {"type": "array", "items": _ref("Remittance")}}},
-    "TreasuryPositions": {
-        "type": "object", "required": ["items"],
-        "properties": {"items": {"type": "array", "items": {
-            "type": "object", "required": ["agency", "month", "collected", "retained", "payable", "remitted", "owed",
-                                           "city_support"],
-            "properties": {"agency": {"type": "string"}, "month": MONTH, "collected": AMOUNT, "retained": AMOUNT,
-                           "payable": AMOUNT, "remitted": MONEY, "owed": AMOUNT, "city_support": CITY_SUPPORT}}}},
-    },
-    "TaxNoticeInput": {
-        "type": "object", "required": ["kind", "notice_number", "amount", "issuing_authority"],
-        "properties": {"kind": {"type": "string", "enum": ["registration_fee", "land_use_levy", "personal_income_tax"]},
-                       "notice_number": {"type": "string", "maxLength": 60}, "amount": MONEY,
-                       "due_date": _nullable("string", format="date"),
-                       "issuing_authority": {"type": "string", "maxLength": 200}},
-    },
-    "TaxProofInput": {
-        "type": "object", "required": ["kind", "number", "date"],
-        "properties": {"kind": {"type": "string", "enum": ["treasury_slip", "portal"],
-                                "description": "A State Treasury slip, or the national portal's confirmation."},
-                       "number": {"type": "string", "maxLength": 80}, "date": {"type": "string", "format": "date"}},
-    },
-}
+SCHEMAS: dict[str, Any] = components(shapes.INPUTS, shapes.SHAPES)
 
 RESPONSES = {
     "BadTreasuryQuery": _error("A query parameter is not valid (agency missing, month not `YYYY-MM`, year not "
@@ -188,9 +72,8 @@ RESPONSES = {
                                           code="obligation_paid", params={"id": 1}), "not_a_land_dossier"),
 }
 
-_AGENCY_Q = {"name": "agency", "in": "query", "required": True, "schema": {"type": "string"},
-             "description": "The agency's code.", "example": "HN-VPDKDD-CN02"}
-_CODE = {"name": "code", "in": "path", "required": True, "schema": DOSSIER_CODE,
+_CODE = {"name": "code", "in": "path", "required": True,
+         "schema": {"type": "string", "maxLength": CODE_MAX, "pattern": CODE_PATTERN.pattern},
          "description": "The dossier's code (or its national-portal code).", "example": "000.12.03.H26-261125-0001"}
 _STD = {"401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}
 
@@ -207,15 +90,7 @@ PATHS: dict[str, Any] = {
             "schema": {"type": "string", "contentMediaType": XLSX}}}},
          "404": {"$ref": "#/components/responses/TreasuryUnknownAgency"},
          "422": {"$ref": "#/components/responses/BadTreasuryQuery"}, **_STD},
-        parameters=[_AGENCY_Q,
-                    {"name": "month", "in": "query", "required": False, "schema": MONTH,
-                     "description": "The month of a 01/PHLP (`YYYY-MM`); give month or year.", "example": "2026-11"},
-                    {"name": "year", "in": "query", "required": False,
-                     "schema": {"type": "string", "pattern": "^[0-9]{4}$"},
-                     "description": "The year of a 02/PHLP.", "example": "2026"},
-                    {"name": "format", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["json", "xlsx"], "default": "json"},
-                     "description": "json or xlsx.", "example": "json"}])},
+        parameters=query_parameters(shapes.FeeReturnQuery))},
     "/api/v1/treasury/positions": {"get": _op(
         "getTreasuryPositions", "Treasury", "What each agency owes the state budget, per month",
         "Per agency and month (newest first; only where something was collected, remitted or supported by the "
@@ -227,13 +102,7 @@ PATHS: dict[str, Any] = {
              "payable": 3_084_000, "remitted": 3_000_000, "owed": 84_000, "city_support": 16_000}]})},
          "404": {"$ref": "#/components/responses/TreasuryUnknownAgency"},
          "422": {"$ref": "#/components/responses/BadTreasuryQuery"}, **_STD},
-        parameters=[{**_AGENCY_Q, "required": False, "description": "Only this agency."},
-                    {"name": "month", "in": "query", "required": False, "schema": MONTH, "example": "2026-11",
-                     "description": "One month."},
-                    {"name": "from", "in": "query", "required": False, "schema": MONTH, "example": "2026-10",
-                     "description": "First month."},
-                    {"name": "to", "in": "query", "required": False, "schema": MONTH, "example": "2026-11",
-                     "description": "Last month."}])},
+        parameters=query_parameters(shapes.PositionsQuery))},
     "/api/v1/treasury/remittances": {
         "get": _op("listRemittances", "Treasury", "Remittances to the State Treasury",
                    "Newest month first; `agency` and `year` narrow the list.", ["finance", "supervisor", "admin"],
@@ -241,10 +110,7 @@ PATHS: dict[str, Any] = {
                        "items": [EXAMPLE_REMITTANCE]})},
                     "404": {"$ref": "#/components/responses/TreasuryUnknownAgency"},
                     "422": {"$ref": "#/components/responses/BadTreasuryQuery"}, **_STD},
-                   parameters=[{**_AGENCY_Q, "required": False, "description": "Only this agency."},
-                               {"name": "year", "in": "query", "required": False,
-                                "schema": {"type": "string", "pattern": "^[0-9]{4}$"}, "example": "2026",
-                                "description": "Only the months of this year."}]),
+                   parameters=query_parameters(shapes.RemittanceQuery)),
         "post": _op("createRemittance", "Treasury", "Record a remittance to the State Treasury",
                     "The month whose collections it settles, the day it was paid (not before that month, not "
                     "after today), the amount and the treasury document's number (once per agency).",
