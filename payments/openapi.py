@@ -1,12 +1,14 @@
-"""The OpenAPI 3.1 description of the REST API, as a Python dict, and the view of it that
+"""The OpenAPI 3.1 description of the REST API and the view of it that
 ``templates/api_docs.html`` renders at ``/api/docs``.
 
-One document serves both the machine (``GET /api/v1/openapi.json``) and the people (the
-docs page), so they cannot drift apart; ``tests/payments/test_openapi.py`` checks that
-every ``/api/v1`` route is described (and nothing else), that the roles and error answers
-described are the ones the service gives, and that the examples have the shapes of the
-schemas. Keep the implementation (``payments/api.py``, ``payments/serializers.py``) and this
-file in step.
+The schemas are generated from the API's own pydantic models (``payments.api_schemas`` and the
+other packages' schema modules, through ``core.api_schema.components``): the model that
+validates a body or serialises an answer is the one described. This module adds what only a
+document has: the operations (roles, error answers, descriptions, tags) and examples made by
+the service's own functions. One document serves the machine (``GET /api/v1/openapi.json``)
+and the people (the docs page); ``tests/payments/test_openapi.py`` checks that every
+``/api/v1`` route is described (and nothing else), that the roles and error answers described
+are the ones the service gives, and that the examples have the shapes of the schemas.
 """
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from typing import Any
 from markupsafe import Markup
 
 from core.api_schema import Problem, components
-from core.vocabulary import RequestStatus, values
 from qr.vietqr import encode_transfer
 
 from . import api_schemas
@@ -31,18 +32,6 @@ PROBLEM_JSON = "application/problem+json"
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
-
-def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
-    return {"type": [kind, "null"], **extra}
-
-
-MONEY = {"type": "integer", "minimum": 0, "description": "Whole đồng (VND); never a fraction.", "examples": [8000]}
-TIME = {"type": "string", "format": "date-time",
-        "description": "ISO 8601 with the Indochina Time offset (+07:00).", "examples": ["2026-11-25T09:00:00+07:00"]}
-DOSSIER_CODE = {"type": "string", "maxLength": 60, "pattern": "^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*-[0-9]{6}-[0-9]{3,9}$",
-                "examples": ["000.12.03.H26-261125-0001"]}
-REQUEST_STATUSES = list(values(RequestStatus))
-PAYER_CLASSES = ["individual_ward", "individual_other", "organisation"]
 
 # --- examples, made with the service's own functions so that they are real ------------------
 
@@ -430,9 +419,11 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 def extend(*, paths: dict[str, Any], schemas: dict[str, Any] | None = None,
            responses: dict[str, Any] | None = None, tags: list[dict[str, str]] | None = None) -> None:
     """Add another package's operations to the one document (``app.register_api_docs`` calls
-    it for ``reconciliation.api.openapi`` and ``reports.openapi``). Idempotent."""
+    it for ``reconciliation.api.openapi``, ``reports.openapi`` and ``reports.treasury_openapi``).
+    Idempotent; two different schemas under one name (two models with one class name) are refused."""
     for name, schema in (schemas or {}).items():
-        SCHEMAS.setdefault(name, schema)
+        if SCHEMAS.setdefault(name, schema) != schema:
+            raise ValueError(f"two different schemas are named {name!r}: rename one of the models")
     for name, response in (responses or {}).items():
         RESPONSES.setdefault(name, response)
     known = {tag["name"] for tag in DOCUMENT["tags"]}
@@ -476,12 +467,17 @@ def type_label(doc: dict[str, Any], schema: dict[str, Any]) -> str:
     return label
 
 
+def _is(schema: dict[str, Any], kind: str) -> bool:
+    found = schema.get("type")
+    return found == kind or (isinstance(found, list) and kind in found)
+
+
 def schema_rows(doc: dict[str, Any], schema: dict[str, Any] | None, prefix: str = "",
                 depth: int = 0) -> list[dict[str, Any]]:
     """A schema as rows of a table: one per field, nested fields as ``a.b`` and ``a[].b``."""
     rows: list[dict[str, Any]] = []
     target = resolve(doc, schema or {})
-    if depth > 6 or target.get("type") != "object":
+    if depth > 6 or not _is(target, "object"):
         return rows
     required = set(target.get("required", ()))
     for name, prop in target.get("properties", {}).items():
@@ -499,7 +495,7 @@ def schema_rows(doc: dict[str, Any], schema: dict[str, Any] | None, prefix: str 
         description = prop.get("description") or resolved.get("description") or ""
         rows.append({"name": prefix + name, "type": type_label(doc, prop), "required": name in required,
                      "description": description, "notes": "; ".join(notes)})
-        if resolved.get("type") == "object":
+        if _is(resolved, "object"):  # a nullable object too
             rows.extend(schema_rows(doc, resolved, f"{prefix}{name}.", depth + 1))
         elif resolved.get("type") == "array":
             rows.extend(schema_rows(doc, resolved.get("items"), f"{prefix}{name}[].", depth + 1))
