@@ -16,11 +16,12 @@ around. The body is read by ``payments.api.json_body`` and validated here, with 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Iterable, Mapping, TypeVar
 
 from flask import jsonify
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints,
+                      WithJsonSchema)
 from pydantic import ValidationError as PydanticError
 from pydantic.json_schema import GenerateJsonSchema, SkipJsonSchema, models_json_schema
 
@@ -45,7 +46,6 @@ TIME_SCHEMA = {"type": "string", "format": "date-time",
 IctTime = Annotated[datetime, PlainSerializer(isoformat_ict, return_type=str), WithJsonSchema(TIME_SCHEMA)]
 # A moment a caller sends: an offset is required ("Z" too); kept as UTC.
 InputTime = Annotated[AwareDatetime, WithJsonSchema({**TIME_SCHEMA, "description": "ISO 8601 with an offset."})]
-Day = Annotated[date, Field(examples=["2026-11-25"])]
 
 
 def absent(**field: Any) -> Any:

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Callable, Literal
 from urllib.parse import quote
 
 from flask import current_app, has_request_context, request, url_for
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.orm import object_session
 from werkzeug.routing import BuildError
 
 from core.api_schema import IctTime, Input, InputTime, Money, Shape, absent, blank_is_none, text
 from core.money import MAX_AMOUNT
-from core.vocabulary import DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus, PaymentChannel, \
-    PaymentStatus, ProofKind, ReceiptStatus, RequestStatus, Source
+from core.vocabulary import (DossierChannel, ExemptionGround, FeeKind, ObligationKind, ObligationStatus,
+                             PaymentChannel, PaymentStatus, ProofKind, ReceiptStatus, RequestStatus, Source)
 
 from .dossiers import CODE_MAX, CODE_PATTERN, MAX_DECLARED_VALUE
 from .fees import PAYER_CLASSES
@@ -25,6 +25,7 @@ from .requests import MAX_VALIDITY_MINUTES
 PayerClass = Literal[PAYER_CLASSES]  # type: ignore[valid-type]
 DossierCode = Annotated[str, Field(max_length=CODE_MAX, pattern=CODE_PATTERN.pattern,
                                    examples=["000.12.03.H26-261125-0001"])]
+PortalCode = Annotated[str, Field(max_length=CODE_MAX, pattern=CODE_PATTERN.pattern)]
 MAX_CHARGE = 10**13 - 1
 
 # The national portal's dossier statuses and their numbers (DOMAIN.md); the service stores the
@@ -68,10 +69,9 @@ class DossierParameters(Input):
 
 
 class DossierInput(Input):
-    code: Annotated[DossierCode | None, BeforeValidator(blank_is_none)] = Field(None, description="The dossier's code; generated as `<unit>-<yyMMdd>-<nnnn>` "
-                                                       "when absent.")
-    portal_code: Annotated[Annotated[str, Field(max_length=CODE_MAX, pattern=CODE_PATTERN.pattern)] | None,
-                           BeforeValidator(blank_is_none)] = Field(
+    code: Annotated[DossierCode | None, BeforeValidator(blank_is_none)] = Field(
+        None, description="The dossier's code; generated as `<unit>-<yyMMdd>-<nnnn>` when absent.")
+    portal_code: Annotated[PortalCode | None, BeforeValidator(blank_is_none)] = Field(
         None, description="The national public service portal's code, if any.")
     procedure_code: ProcedureCode
     agency_code: AgencyCode
@@ -88,13 +88,6 @@ class DossierInput(Input):
                                                                 "them; without it they come from the fee catalogue "
                                                                 "and `parameters`.")
     parameters: DossierParameters | None = None
-
-    @model_validator(mode="after")
-    def _one_ground(self) -> DossierInput:
-        given = self.parameters.exemption_ground if self.parameters else None
-        if self.exemption_ground is not None and given not in (None, self.exemption_ground):
-            raise ValueError("exemption_ground differs from parameters.exemption_ground")
-        return self
 
 
 class PaymentRequestInput(Input):

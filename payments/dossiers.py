@@ -67,6 +67,9 @@ def parse_dossier_input(body: Any) -> DossierInput:
     if given.payer_class is not None:
         parameters.setdefault("payer_class", given.payer_class)
     if given.exemption_ground is not None:  # an optional field of its own (docs/API.md), kept with the parameters
+        if parameters.get("exemption_ground") not in (None, given.exemption_ground):
+            raise ValidationError("the dossier is not valid", code=Refusal.INVALID_DOSSIER,
+                                  errors=[FieldError("exemption_ground", "differs from parameters.exemption_ground")])
         parameters["exemption_ground"] = given.exemption_ground.value
     charges = None
     if given.charges is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from core.api_schema import Count, IctTime, Input, Money, Number, Rate, Shape, absent
@@ -19,6 +19,24 @@ from .indicators import DRILL_MEASURES
 from .operations import COLLECTION_GROUPS, COLLECTION_PER
 
 Group = Literal[GROUPS]  # type: ignore[valid-type]
+DEFINITION_36 = (
+    "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points), "
+    "computed the way the national public service portal computes it: `rate = paid_online ÷ "
+    "dossiers_with_fees` over every dossier whose processing started in the period (the Indochina day of its "
+    "`submitted_at`, `from` and `to` both included), whatever its later status — withdrawn, refused and stopped "
+    "dossiers stay in. `dossiers`: every dossier of the group in the period. `dossiers_with_fees`: the dossiers "
+    "of procedures that have a non-zero fee in the catalogue, less those whose every charge line is 0 đồng (a "
+    "dossier without any charge line stays in). `paid_online`: the dossiers whose online-payment flag "
+    "(`DuocThanhToanTrucTuyen`, the value the outbound events send) is 1 (paid in full on the national portal's "
+    "platform) or 2 (paid in full through the city's gateway: a VietQR transfer for a dossier filed online, only "
+    "when `online_flag_vietqr_as_gateway` is true — the setting ONLINE_FLAG_VIETQR_AS_GATEWAY, off by default). "
+    "Added beside the contract's fields: `paid_on_portal` and `paid_through_gateway` (flag 1 and 2), "
+    "`paid_online_outside` (flagged dossiers outside the denominator: a charged dossier of a procedure without "
+    "fees; `rate` is then at most 1), `fee_procedure_dossiers`, `zero_fee`, and the service's own cashless rate "
+    "(`paid_cashless` ÷ `cashless_dossiers_to_pay` = `cashless_rate`: dossiers with charges above 0, not "
+    "rejected, withdrawn, stopped or merely submitted, paid without cash). A payment made after the period counts "
+    "for the period its dossier started in. docs/REPORTS.md gives every rule and its source."
+)
 FLAG_SETTING = ("ONLINE_FLAG_VIETQR_AS_GATEWAY: whether a VietQR transfer for a dossier filed online sets the "
                 "online-payment flag 2.")
 RECEIPT_NUMBER = Annotated[str, Field(pattern="^[0-9]{8}$", examples=["00000001"],
@@ -151,6 +169,8 @@ class _RateReport(Shape):
 
 
 class OnlinePaymentRate(_RateReport):
+    model_config = ConfigDict(json_schema_extra={"description": DEFINITION_36})
+
     rows: list[OnlineRateRow] = Field(description="One per group with at least one counted dossier, by key.")
     total: OnlineRateRow
 

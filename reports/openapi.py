@@ -1,6 +1,7 @@
 """The reports' part of the OpenAPI document (``payments.openapi`` holds the document):
-the online payment rate of CONTRACT.md, the other indicators, and the e-receipt reports. Added to the document by
-``app.register_api_docs``."""
+the online payment rate of CONTRACT.md, the other indicators, and the e-receipt reports: the
+operations and their examples; the schemas are ``reports.api_schemas``' models. Added to the
+document by ``app.register_api_docs``."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,27 +10,10 @@ from core.api_schema import components, query_parameters
 from payments.openapi import _error, _json, _op, _problem
 
 from . import api_schemas as shapes
+from .api_schemas import DEFINITION_36
 
 READERS = ["supervisor", "finance", "system", "admin"]
 
-DEFINITION_36 = (
-    "Item 3.6 of Quyết định 766/QĐ-TTg (the online payment rate the city is scored on, 6 of 100 points), "
-    "computed the way the national public service portal computes it: `rate = paid_online ÷ "
-    "dossiers_with_fees` over every dossier whose processing started in the period (the Indochina day of its "
-    "`submitted_at`, `from` and `to` both included), whatever its later status — withdrawn, refused and stopped "
-    "dossiers stay in. `dossiers`: every dossier of the group in the period. `dossiers_with_fees`: the dossiers "
-    "of procedures that have a non-zero fee in the catalogue, less those whose every charge line is 0 đồng (a "
-    "dossier without any charge line stays in). `paid_online`: the dossiers whose online-payment flag "
-    "(`DuocThanhToanTrucTuyen`, the value the outbound events send) is 1 (paid in full on the national portal's "
-    "platform) or 2 (paid in full through the city's gateway: a VietQR transfer for a dossier filed online, only "
-    "when `online_flag_vietqr_as_gateway` is true — the setting ONLINE_FLAG_VIETQR_AS_GATEWAY, off by default). "
-    "Added beside the contract's fields: `paid_on_portal` and `paid_through_gateway` (flag 1 and 2), "
-    "`paid_online_outside` (flagged dossiers outside the denominator: a charged dossier of a procedure without "
-    "fees; `rate` is then at most 1), `fee_procedure_dossiers`, `zero_fee`, and the service's own cashless rate "
-    "(`paid_cashless` ÷ `cashless_dossiers_to_pay` = `cashless_rate`: dossiers with charges above 0, not "
-    "rejected, withdrawn, stopped or merely submitted, paid without cash). A payment made after the period counts "
-    "for the period its dossier started in. docs/REPORTS.md gives every rule and its source."
-)
 
 EXAMPLE_RATE = {
     "from": "2026-11-01", "to": "2026-11-30", "group_by": "agency",

@@ -1,6 +1,7 @@
 """The treasury's part of the OpenAPI document: the fee returns, positions and remittances
-(``reports.treasury_api``) and the land financial obligations of a dossier (``payments.api``).
-Added to the document by ``app.register_api_docs``."""
+(``reports.treasury_api``) and the land financial obligations of a dossier (``payments.api``):
+the operations and their examples; the schemas are ``reports.treasury_schemas``' and
+``payments.api_schemas``' models. Added to the document by ``app.register_api_docs``."""
 from __future__ import annotations
 
 from typing import Any

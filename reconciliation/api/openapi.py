@@ -1,6 +1,7 @@
 """The reconciliation API's part of the OpenAPI document (``payments.openapi`` holds the
 document and its building blocks): statements, bank transactions, exceptions and the
-portal payment initialisation. Added to the document by ``app.register_api_docs``."""
+portal payment initialisation: the operations and their examples; the schemas are
+``reconciliation.api.schemas``' models. Added to the document by ``app.register_api_docs``."""
 from __future__ import annotations
 
 from typing import Any

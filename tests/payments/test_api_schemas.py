@@ -104,6 +104,8 @@ def problem(response, status, code, fields):
     ({"applicant_name": "A" * 201}, ["applicant_name"]),
     ({"submitted_at": "2026-11-25T09:00:00"}, ["submitted_at"]),
     ({"parameters": {"declared_value": 2e9}}, ["parameters.declared_value"]),
+    ({"exemption_ground": "poor_household", "parameters": {"exemption_ground": "disability"}}, ["exemption_ground"]),
+    ({"exemption_ground": "rich_household"}, ["exemption_ground"]),
 ])
 def test_a_dossier_body_refused_by_its_schema(client, seeded, headers, changes, fields):
     body = {k: v for k, v in {**LAND, **changes}.items() if v is not None}
