@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from core.clock import ict_day, isoformat_ict, parse_iso, utcnow
+from core.clock import ict_day, isoformat_ict, utcnow
 from core.collation import sort_key
 from core.db import db, transactional
 from core.errors import Conflict, NotFound, ServiceError, ValidationError
@@ -601,8 +601,8 @@ def _save(data, with_request: bool):
 
 def _payments(dossier: Dossier) -> list[dict]:
     """The dossier's payments (``payments_for``: the reconciliation registers how to list
-    them), with their times as datetimes for the page."""
-    return [{**p, "received": parse_iso(p["received_at"])} for p in payments_for(dossier)]
+    them), with the time received as ``received`` for the page."""
+    return [{**p, "received": p["received_at"]} for p in payments_for(dossier)]
 
 
 def _ledger(payments: list[dict], receipts: list[Receipt]) -> str:

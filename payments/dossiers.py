@@ -25,7 +25,6 @@ from .references import PREFIX as REFERENCE_PREFIX
 from .references import one_edit_away
 from .money_rules import dossier_status
 
-CHANNELS = ("online", "counter", "post")
 # Beyond any real declared value; larger ones would overflow 64-bit amounts once a rate is applied.
 MAX_DECLARED_VALUE = 10**15
 # The national format (DOMAIN.md): ``<receiving unit's identifier>-<yyMMdd>-<nnnn>``, e.g.
