@@ -222,10 +222,10 @@ class _Reader:
         if self.block is None:
             return  # header lines before the first :20:
         self.unit.append((line_no, raw))
-        if self.tag in _FREE_TEXT:
+        if text == ":":  # ":" then "86:..." on the next line: a tag cut in two
+            self.to_package(FieldUnreadable("a tag cut over two lines", line=line_no, field=self.tag or "20"))
+        elif self.tag in _FREE_TEXT:
             self.lines.append(raw)
-        elif text == ":":  # ":" then "86:..." on the next line: a tag cut in two
-            self.to_package(FieldUnreadable("a tag cut over two lines", line=line_no, field=self.tag or "?"))
         else:
             self.to_package(FieldUnreadable(f"text after the field's value: {text[:40]!r}", line=line_no,
                                             field=self.tag or "20"))
@@ -271,7 +271,7 @@ class _Reader:
         pending, self.fallback = self.fallback, None
         assert pending is not None
         block = pending.block
-        block.reader = "fast+package" if block.tally is not None else "package"
+        block.reader = "fast+package" if block.tally is not None and block.tally.entries else "package"
         read_rest(self, pending)
         self.finish()
 

@@ -67,8 +67,8 @@ def read_rest(reader: _Reader, pending: PackageBlock) -> None:
     for transaction, line in zip(statement.transactions, lines_61):
         if not transaction.data.get("id"):
             # No type code after the amount: the package may have stopped inside it ("1.000," read as 1)
-            if pending.error.line == line:
-                raise pending.error
+            if pending.error.line == line and pending.error.reason.startswith("amount"):
+                raise pending.error  # the fast reader said what is wrong with the amount
             raise FieldUnreadable(f"{texts.get(line, '')[4:]!r} does not read as YYMMDD[MMDD]C|D|RC|RD amount "
                                   "type refs", line=line, field="61")
         if block.tally is None:

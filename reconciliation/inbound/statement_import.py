@@ -169,12 +169,23 @@ def check_statement(stream: IO[bytes], fmt: str) -> None:
             f"the statement is refused whole, nothing was imported: {exc}", code=Refusal.STATEMENT_AMOUNT_OUT_OF_RANGE,
             params={"line": exc.line, "where": exc.where, "amount": exc.amount, "limit": MAX_AMOUNT},
             errors=[FieldError("file", str(exc))]) from None
-    except (StatementError, ValueError) as exc:  # ValueError: a value no reader should have let through
+    except StatementError as exc:
+        if getattr(exc, "field", None) is None:  # not a field of a line (MT940 names both)
+            raise _unreadable(exc) from None
         raise ValidationError(f"the statement could not be read, nothing was imported: {exc}",
-                              code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)},
+                              code=Refusal.STATEMENT_FIELD_UNREADABLE,
+                              params={"line": exc.line, "field": f":{exc.field}:", "problem": str(exc)},
                               errors=[FieldError("file", str(exc))]) from None
+    except ValueError as exc:  # a value no reader should have let through
+        raise _unreadable(exc) from None
     finally:
         stream.seek(0)
+
+
+def _unreadable(exc: Exception) -> ValidationError:
+    return ValidationError(f"the statement could not be read, nothing was imported: {exc}",
+                           code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)},
+                           errors=[FieldError("file", str(exc))])
 
 
 def _check_balances(end: SectionEnd) -> None:
