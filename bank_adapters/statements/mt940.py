@@ -2,19 +2,23 @@
 cannot read, the ``mt-940`` package reads (``mt940_package``).
 
 Two paths, one result. The fast path streams: it holds one field and one entry at a time and
-takes about 11 µs per entry; the ``mt-940`` package (5.1.1) takes several times that and holds
-every entry of a block with its text until the block ends (``bench/bench_statement_parse.py``,
-docs/BENCHMARKS.md). So the fast reader reads what banks write (and what it can read cheaply),
-and when it meets a field it cannot read it hands the rest of that statement to the package:
+takes about 11 µs per entry. The ``mt-940`` package (5.1.1) reads more variants but takes
+several times that, and given a whole statement it holds every entry with its text until the
+statement ends (``bench/bench_statement_parse.py``, docs/BENCHMARKS.md). So the fast reader
+reads what banks write (and what it can read cheaply), and hands the package only the unit
+it cannot read:
 
-- the fallback is decided per statement (``:20:`` block), from the entry being read: the entries
-  already yielded stay (they were whole and correct), the package reads the statement from
-  that entry's ``:61:`` (or from its ``:20:`` when no entry was yielded yet) to the next
-  ``:20:``, and the next statement starts on the fast path again;
-- if the package cannot read it either, the refusal is the fast reader's: the line and the
-  field (``line 57, field :61:: amount '12,3,4' is not a number ...``);
+- a unit is one entry (its ``:61:`` and the fields up to the next ``:61:``), or the statement's
+  fields before its first entry, or its closing fields; entries are yielded when the next
+  starts, so every entry before the unit is already yielded, whole and correct;
+- the package reads that unit, its entries are mapped by the same rules (``_Reader.emit``),
+  and the fast path takes over again at the next ``:61:``: a statement whose every entry needs
+  the package still streams, in flat memory;
+- if the package cannot read the unit either, the refusal is the fast reader's: the line and
+  the field (``line 57, field :61:: amount '12,3,4' is not a number ...``); nor is the package
+  trusted where it would misread an amount (no type code after it: ``1.000,`` read as 1);
 - :class:`SectionEnd` ``.reader`` says which path read the section: ``"fast"``, ``"package"``
-  or ``"fast+package"``.
+  (every entry, or only fields without entries) or ``"fast+package"``.
 
 Read cheaply on the fast path: the SWIFT envelope (``{1:…}{2:…}{3:…}{4:`` before, ``-}`` and
 ``{5:…}`` after), header lines before a message's first field (``ABNANL2A``, ``940``,
@@ -117,7 +121,14 @@ class _Block:
         self.closing_date: date | None = None
         self.tally: SectionTally | None = None
         self.pending_entry: dict | None = None
-        self.reader = "fast"
+        self.package = False   # the package read a part of it
+        self.fast_entries = 0  # entries the fast path read
+
+    @property
+    def reader(self) -> str:
+        if not self.package:
+            return "fast"
+        return "fast+package" if self.fast_entries else "package"
 
     def period(self) -> tuple[date | None, date | None]:
         end = self.closing_date
@@ -173,15 +184,17 @@ class _Reader:
             return
         self.between = False
         tag = match.group(1)
-        if tag[:2] not in _KNOWN:  # ":26:37 Fo..." in a wrapped :86:: text, as mt-940 reads it
+        if tag not in _KNOWN and tag[:2] not in _KNOWN:  # ":26:37 Fo..." in a wrapped :86:: text, as mt-940 reads it
             self.text_line(raw, text, line_no)
             return
         if tag == "20":
             self.start_block(text, line_no)
             return
         if self.fallback is not None:
-            self.fallback.lines.append((line_no, raw))
-            return
+            if tag != "61":
+                self.fallback.lines.append((line_no, raw))
+                return
+            self.run_package()  # the next entry: back to the fast path
         if self.block is None:
             if tag[:2] in _SKIPPED:
                 return
@@ -190,8 +203,11 @@ class _Reader:
         try:
             self.flush()
             if tag == "61":
-                self.flush_entry(self.block)
-                self.start_section(self.block, line_no)
+                block = self.block
+                if block.pending_entry is not None:
+                    self.flush_entry(block)
+                elif block.tally is None:
+                    self.start_section(block, line_no)
                 self.unit = [(line_no, raw)]
         except FieldUnreadable as exc:
             self.to_package(exc)
@@ -231,34 +247,27 @@ class _Reader:
                                             field=self.tag or "20"))
 
     def start_block(self, text: str, line_no: int) -> None:
-        if self.fallback is not None:
-            self.run_package()
-        else:
-            try:
-                self.flush()
-                self.finish()
-            except FieldUnreadable as exc:
-                self.to_package(exc)
-                self.run_package()
+        self.end()
         self.block = _Block(text[4:].strip(), line_no)
         self.unit = [(line_no, text)]
         self.tag, self.lines = None, []
 
     def end(self) -> None:
-        """The end of the file."""
-        if self.fallback is None:
-            try:
-                self.flush()
-                self.finish()
-                return
-            except FieldUnreadable as exc:
-                self.to_package(exc)
-        self.run_package()
+        """The end of a statement: a new ``:20:`` or the end of the file."""
+        if self.fallback is not None:
+            self.run_package()  # its refusal, if the package cannot read the unit either, stands
+        try:
+            self.flush()
+        except FieldUnreadable as exc:
+            self.to_package(exc)
+            self.run_package()
+        self.finish()
 
     # -- the package's path -----------------------------------------------------------------------
 
     def to_package(self, error: FieldUnreadable) -> None:
-        """From here to the end of the statement, the ``mt-940`` package reads it."""
+        """The ``mt-940`` package reads the unit: the entry being read (to the next ``:61:``), or
+        the statement's fields before its first entry, or its closing fields."""
         assert self.block is not None
         self.block.pending_entry = None  # the package reads it again, from the unit's first line
         self.fallback = PackageBlock(self.block, error, self.unit)
@@ -270,10 +279,8 @@ class _Reader:
 
         pending, self.fallback = self.fallback, None
         assert pending is not None
-        block = pending.block
-        block.reader = "fast+package" if block.tally is not None and block.tally.entries else "package"
+        pending.block.package = True
         read_rest(self, pending)
-        self.finish()
 
     # -- fields -----------------------------------------------------------------------------------
 
@@ -340,6 +347,7 @@ class _Reader:
         if fields is None:
             return
         block.pending_entry = None
+        block.fast_entries += 1
         self.emit(block, fields)
 
     def emit(self, block: _Block, fields: dict) -> None:
@@ -348,7 +356,7 @@ class _Reader:
         assert tally is not None and account is not None
         content = (fields["content"] if fields["content"] is not None else fields["supplementary"]).strip()
         ref = fields["bank_ref"]
-        if ref.upper() == "NONREF":
+        if len(ref) == 6 and ref.upper() == "NONREF":
             ref = ""
         synthetic = not ref
         if not ref:
@@ -399,11 +407,17 @@ def parse_statement_line(lines: list[str], line: int) -> dict:
     if match.group("entry"):
         booking = entry_date(value, match.group("entry"), line)
     amount = swift_amount(match.group("amount"), line, "61")
-    refs = _REFERENCES.match(match.group("rest"))
-    assert refs is not None  # every part of the pattern may be empty
-    supplementary = [part.strip() for part in [refs.group("extra"), *lines[1:]] if part.strip()]
-    return entry_fields(line, value, booking, amount, match.group("mark"), refs.group("customer"),
-                        refs.group("bank") or "", "\n".join(supplementary), None)
+    rest = match.group("rest")
+    customer, _, bank = rest.partition("//")
+    extra = ""
+    if len(customer) > 16 or len(bank) > 23:  # longer than SWIFT allows: split as mt-940 does
+        refs = _REFERENCES.match(rest)
+        assert refs is not None  # every part of the pattern may be empty
+        customer, bank, extra = refs.group("customer"), refs.group("bank") or "", refs.group("extra")
+    supplementary = ""
+    if extra or len(lines) > 1:
+        supplementary = "\n".join(part.strip() for part in [extra, *lines[1:]] if part.strip())
+    return entry_fields(line, value, booking, amount, match.group("mark"), customer, bank, supplementary, None)
 
 
 def balance(value: str, line: int, tag: str) -> tuple[int, date]:

@@ -12,6 +12,7 @@ from .model import StatementError
 LINE_WIDTH = 65
 _YEAR_BOUNDARY_DAYS = 180  # an entry date this far from the value date is in the other year
 _DAYS: dict[str, date] = {}
+_ENTRY_DAYS: dict[tuple[date, str], date] = {}
 _ACCOUNT_CURRENCY = re.compile(r"(?<=\d)VND$")
 _GVC_SUBFIELD = re.compile(r"\?(\d{2})([^?]*)")
 
@@ -59,6 +60,16 @@ def yymmdd(text: str, line: int, field: str) -> date:
 
 
 def entry_date(value: date, mmdd: str, line: int) -> date:
+    key = (value, mmdd)
+    entry = _ENTRY_DAYS.get(key)
+    if entry is None:
+        entry = _ENTRY_DAYS[key] = _entry_date(value, mmdd, line)
+        if len(_ENTRY_DAYS) > 4096:
+            _ENTRY_DAYS.clear()
+    return entry
+
+
+def _entry_date(value: date, mmdd: str, line: int) -> date:
     try:
         entry = date(value.year, int(mmdd[:2]), int(mmdd[2:]))
     except ValueError:
@@ -90,6 +101,8 @@ def account_of(value: str, line: int) -> tuple[str, str | None]:
 def join_details(lines: list[str]) -> str:
     """The ``:86:`` text: a line of the full SWIFT width (65 characters) was cut by the bank and
     is joined to the next as is; a shorter line ended where the text had a line break (kept)."""
+    if len(lines) == 1:
+        return lines[0]
     lines = [line for line in lines if line.strip()]
     if not lines:
         return ""

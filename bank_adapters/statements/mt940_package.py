@@ -1,11 +1,13 @@
-"""The fallback of the MT940 reader: the ``mt-940`` package (pinned 5.1.1) reads the rest of a
-statement the fast reader could not read, and its result is mapped to the same entries.
+"""The fallback of the MT940 reader: the ``mt-940`` package (pinned 5.1.1) reads the unit the
+fast reader could not read (one entry, from its ``:61:`` to the next; or a statement's fields
+before its first entry; or its closing fields), and its result is mapped to the same entries.
 
 It reads what the package tolerates and the fast reader does not: a value date of 30 February
 (read as the month's last day), an amount on the line after its ``:61:`` mark, an entry date
 of four spaces, a ``:61:`` without a type code, a tag cut over two lines (``:`` then
-``86:...``), text after a balance... It holds the statement's lines in memory (one statement,
-from the entry where the fast reader stopped), which is why it is the fallback, not the path.
+``86:...``), text after a balance... It holds one unit's lines at a time, so a statement whose
+every entry needs it still streams; it is several times slower than the fast path, which is
+why it is the fallback, not the path.
 
 The package's own reading of a structured ``:86:`` is switched off (its post-processor splits
 the German ``?20`` sub-fields and drops the text): the content is the ``:86:`` text, joined as
@@ -36,12 +38,22 @@ _CLOSING = ("final_closing_balance", "closing_balance", "intermediate_closing_ba
 
 
 def read_rest(reader: _Reader, pending: PackageBlock) -> None:
-    """Read ``pending``'s lines with the package; the entries go to ``reader`` as the fast path's do."""
+    """Read ``pending``'s lines (one unit) with the package; its entries go to ``reader`` as the
+    fast path's do. The closing fields are read apart: an ``:86:`` after the closing balance is
+    information to the account owner, which the package would add to the last entry."""
+    lines = pending.lines
+    cut = next((i for i, (_, line) in enumerate(lines) if line.startswith(":62")), len(lines))
+    for part in (lines[:cut], lines[cut:]):
+        if part:
+            _read_part(reader, pending, part)
+
+
+def _read_part(reader: _Reader, pending: PackageBlock, lines: list[tuple[int, str]]) -> None:
     from .mt940 import entry_fields
 
     block = pending.block
-    text = "\n".join(line for _, line in pending.lines)
-    tags = _tag_lines(pending.lines, text)
+    text = "\n".join(line for _, line in lines)
+    tags = _tag_lines(lines, text)
     try:
         statement = mt940.models.Transactions(processors={"post_transaction_details": []}, options=_OPTIONS)
         statement.parse(text)
@@ -49,7 +61,7 @@ def read_rest(reader: _Reader, pending: PackageBlock) -> None:
         raise pending.error from exc
     data = statement.data
 
-    if block.tally is None:  # the package read the statement from its :20:
+    if block.tally is None:  # the statement's fields before its first entry
         if data.get("account_identification"):
             block.account, block.bank_bin = account_of(data["account_identification"], _line(tags, "25", block.line))
         if data.get("statement_number"):
@@ -62,8 +74,8 @@ def read_rest(reader: _Reader, pending: PackageBlock) -> None:
 
     lines_61 = tags.get("61", [])
     if len(lines_61) != len(statement.transactions):  # the package saw another count: name the first
-        lines_61 = [pending.lines[0][0]] * len(statement.transactions)
-    texts = dict(pending.lines)
+        lines_61 = [lines[0][0]] * len(statement.transactions)
+    texts = dict(lines)
     for transaction, line in zip(statement.transactions, lines_61):
         if not transaction.data.get("id"):
             # No type code after the amount: the package may have stopped inside it ("1.000," read as 1)
@@ -73,8 +85,7 @@ def read_rest(reader: _Reader, pending: PackageBlock) -> None:
                                   "type refs", line=line, field="61")
         if block.tally is None:
             reader.start_section(block, line)
-        fields = _entry(transaction.data, line, entry_fields)
-        reader.emit(block, fields)
+        reader.emit(block, _entry(transaction.data, line, entry_fields))
 
 
 def _entry(data: dict[str, Any], line: int, entry_fields) -> dict:

@@ -196,7 +196,7 @@ def test_line_endings_and_a_byte_order_mark_read_alike():
 @pytest.mark.parametrize("name, message", [
     ("broken_amount.sta", "line 7, field :61:: amount '12,3,4' is not a number (digits and a decimal comma)"),
     ("broken_balance_date.sta", "line 7, field :62F:: '240230' is not a YYMMDD date"),
-    ("broken_fraction_after_fallback.sta", "line 7, field :61:: amount '1500.50' is not a whole number of đồng"),
+    ("broken_fraction_after_fallback.sta", "line 5, field :61:: amount '6000.50' is not a whole number of đồng"),
     ("broken_usd_after_fallback.sta", "line 6, field :62F:: balance in currency USD: only VND statements are read"),
     ("broken_entries_before_20.sta", "line 1: field :25: before the first :20:"),
 ])
@@ -222,3 +222,40 @@ def test_the_detector_never_sends_mt940_to_the_csv_reader():
         list(read_statement(io.BytesIO(no_20)))
     assert detect_format(b"{1:F01ICBVVNVXAXXX0000000000}{2:O9401200261125ICBVVNVXAXXX0000000000N}{4:\n") == "mt940"
     assert detect_format("Ngày;Số tham chiếu;Ghi có;Mô tả\n25/11/2026;FT1;1000;:20: x\n".encode()) == "csv"
+
+
+def _quirky_statement(count: int) -> bytes:
+    """``count`` entries, each with its entry date written as four spaces: each read by the package."""
+    lines = [":20:ASN", ":25:113000012345", ":60F:C261124VND0,"]
+    for i in range(count):
+        lines += [f":61:261125    C{1000 + i},NTRFHS{i:09d}//FT{i:014d}", f":86:LE PHI HS{i:09d}"]
+    total = sum(1000 + i for i in range(count))
+    lines += [f":62F:C261125VND{total},", ":86:/SUM/THONG TIN CHO CHU TAI KHOAN", "-"]
+    return "\n".join(lines).encode()
+
+
+def test_the_package_reads_one_entry_at_a_time_so_the_statement_still_streams():
+    data = _quirky_statement(3000)
+    stream = io.BytesIO(data)
+    events = read_statement(stream)
+    first = next(e for e in events if isinstance(e, StatementEntry))
+    assert first.transfer.bank_ref == "FT00000000000000" and stream.tell() < len(data) / 10
+    rest = list(events)
+    entries = [first] + [e for e in rest if isinstance(e, StatementEntry)]
+    [end] = [e for e in rest if isinstance(e, SectionEnd)]
+    assert (end.reader, end.entries, len(entries)) == ("package", 3000, 3000) and balance_proof(end).ok
+    # the :86: after the closing balance is for the account owner, not the last entry's content
+    assert entries[-1].transfer.content == "LE PHI HS000002999"
+    assert [e.line_no for e in entries[:2]] == [4, 6]
+
+
+def test_the_fast_path_takes_over_again_after_an_entry_the_package_read():
+    data = (b":20:S1\n:25:113000012345\n:60F:C261124VND0,\n"
+            b":61:2611251125C1000,NTRF//FT1\n:86:A\n"
+            b":61:261125    C2000,NTRF//FT2\n:86:B\n"
+            b":61:2611251125C3000,NTRF//FT3\n:86:C\n:62F:C261125VND6000,\n")
+    events = list(read_statement(io.BytesIO(data)))
+    entries = [e for e in events if isinstance(e, StatementEntry)]
+    assert [(e.line_no, e.transfer.bank_ref, e.transfer.content) for e in entries] == [
+        (4, "FT1", "A"), (6, "FT2", "B"), (8, "FT3", "C")]
+    assert events[-1].reader == "fast+package" and balance_proof(events[-1]).ok
