@@ -61,7 +61,7 @@ from .mt940_fields import (
     FieldRefused, FieldUnreadable, account_of, counterparty, entry_date, join_details, swift_amount, where, yymmdd,
 )
 from .model import (
-    SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs, entry_amount,
+    SectionEnd, SectionStart, SectionTally, StatementEntry, StatementError, SyntheticRefs, entry_amount,
     midnight_ict,
 )
 

@@ -50,7 +50,8 @@ def test_a_broken_field_is_refused_with_its_line_and_field(app, seeded):
     exc = refused.value
     assert exc.code == Refusal.STATEMENT_FIELD_UNREADABLE and exc.status == 422
     assert (exc.params["line"], exc.params["field"]) == (at + 1, ":61:")
-    assert exc.params["problem"] == f"line {at + 1}, field :61:: amount '90,0,0' is not a number (digits and a decimal comma)"
+    assert exc.params["problem"] == (f"line {at + 1}, field :61:: amount '90,0,0' is not a number "
+                                     "(digits and a decimal comma)")
     with app.test_request_context():
         with force_locale("vi"):
             assert refusal_text(exc).startswith(f"Không đọc được sao kê ở dòng {at + 1}, trường :61:.")
