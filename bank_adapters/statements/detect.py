@@ -67,6 +67,8 @@ def detect_format(head: bytes) -> str:
     if head.startswith(OLE2_MAGIC):
         return "xls"
     text = decode_head(head)
+    if text is None and looks_like_mt940(head.decode("latin-1")):
+        return "mt940"  # in an 8-bit code page: the reader refuses it, naming the line
     if text is None or "\x00" in text:
         raise StatementError("unrecognised file: not a camt.053 XML, MT940, xlsx, xls or CSV statement "
                              "(binary content that is neither a zip nor an OLE2 file)")

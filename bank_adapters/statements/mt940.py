@@ -93,8 +93,14 @@ def read_mt940(stream: BinaryIO, head: bytes = b"") -> Iterator[SectionStart | S
                 yield from out
                 out.clear()
     except UnicodeDecodeError as exc:
+        where = f"after line {line_no}"
+        if encoding == "utf-8-sig" and isinstance(exc.object, bytes):
+            # The text is decoded a chunk ahead of the lines: count the line breaks before the fault.
+            before = exc.object[:exc.start]
+            breaks = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n")
+            where = f"line {line_no + 1 + breaks}"
         raise StatementError(f"MT940: the text is not {encoding.split('-sig')[0].upper()} ({exc.reason})",
-                             where=f"after line {line_no}") from None
+                             where=where) from None
     finally:
         try:
             text.detach()  # the caller's stream stays open

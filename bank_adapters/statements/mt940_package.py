@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 _OPTIONS = mt940.Options.all()
 # The package's own tag pattern and its known tags: the same fields at the same lines.
 _TAG = re.compile(r"^:\n?(?P<full_tag>(?P<tag>[0-9]{2}|NS)(?P<sub_tag>[A-Z])?):", re.MULTILINE)
+# A balance's line as the package must have read it whole: mark, date, currency, digits, comma.
+_PLAIN_BALANCE = re.compile(r"^:\d\d[A-Z]?:[CD]\d{6}[A-Z]{3}\d+(?:,\d*)?$")
 _OPENING = ("final_opening_balance", "opening_balance", "intermediate_opening_balance")
 _CLOSING = ("final_closing_balance", "closing_balance", "intermediate_closing_balance")
 
@@ -60,6 +62,7 @@ def _read_part(reader: _Reader, pending: PackageBlock, lines: list[tuple[int, st
     except Exception as exc:  # noqa: BLE001 - any failure of the package: the fast reader's refusal stands
         raise pending.error from exc
     data = statement.data
+    texts = dict(lines)
 
     if block.tally is None:  # the statement's fields before its first entry
         if data.get("account_identification"):
@@ -67,7 +70,7 @@ def _read_part(reader: _Reader, pending: PackageBlock, lines: list[tuple[int, st
         if data.get("statement_number"):
             block.number = data["statement_number"]
     for names, side in ((_OPENING, "opening"), (_CLOSING, "closing")):
-        found = _balance(data, names, tags)
+        found = _balance(data, names, tags, texts)
         if found is not None:
             setattr(block, side, found[0])
             setattr(block, f"{side}_date", found[1])
@@ -75,7 +78,6 @@ def _read_part(reader: _Reader, pending: PackageBlock, lines: list[tuple[int, st
     lines_61 = tags.get("61", [])
     if len(lines_61) != len(statement.transactions):  # the package saw another count: name the first
         lines_61 = [lines[0][0]] * len(statement.transactions)
-    texts = dict(lines)
     for transaction, line in zip(statement.transactions, lines_61):
         if not transaction.data.get("id"):
             # No type code after the amount: the package may have stopped inside it ("1.000," read as 1)
@@ -106,7 +108,8 @@ def _entry(data: dict[str, Any], line: int, entry_fields) -> dict:
                         data.get("bank_reference") or "", supplementary, content)
 
 
-def _balance(data: dict[str, Any], names: tuple[str, ...], tags: dict[str, list[int]]) -> tuple[int, date] | None:
+def _balance(data: dict[str, Any], names: tuple[str, ...], tags: dict[str, list[int]],
+             texts: dict[int, str]) -> tuple[int, date] | None:
     for name in names:
         balance = data.get(name)
         if balance is None:
@@ -114,6 +117,10 @@ def _balance(data: dict[str, Any], names: tuple[str, ...], tags: dict[str, list[
         tag = {"final": "{}F", "intermediate": "{}M"}.get(name.split("_")[0], "{}")
         tag = tag.format("60" if "opening" in name else "62")
         line = _line(tags, tag, 0)
+        written = texts.get(line, "").rstrip()
+        if not _PLAIN_BALANCE.match(written):  # the package reads "1500000.50" as 1500000: not trusted
+            raise FieldUnreadable(f"balance {written.partition(':')[2].partition(':')[2]!r} does not read as "
+                                  "C|D YYMMDD currency amount", line=line, field=tag)
         currency = balance.amount.currency
         if currency != "VND":
             raise FieldRefused(f"balance in currency {currency}: only VND statements are read", line=line, field=tag)

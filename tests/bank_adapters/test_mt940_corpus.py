@@ -259,3 +259,25 @@ def test_the_fast_path_takes_over_again_after_an_entry_the_package_read():
     assert [(e.line_no, e.transfer.bank_ref, e.transfer.content) for e in entries] == [
         (4, "FT1", "A"), (6, "FT2", "B"), (8, "FT3", "C")]
     assert events[-1].reader == "fast+package" and balance_proof(events[-1]).ok
+
+
+def test_the_package_is_not_trusted_with_a_balance_it_would_cut_short():
+    # mt-940 reads "1500000.50" as 1500000 (it stops at the dot)
+    data = b":20:S1\n:25:113000012345\n:60F:C261124VND0,\n:61:261125    C1000,NTRF//R1\n:62F:C261125VND1000.50\n"
+    with pytest.raises(StatementError) as refused:
+        list(read_statement(io.BytesIO(data)))
+    assert str(refused.value) == ("line 5, field :62F:: balance 'C261125VND1000.50' does not read as C|D YYMMDD "
+                                  "currency amount")
+
+
+def test_mt940_in_an_8_bit_code_page_is_refused_as_mt940_naming_the_line():
+    data = ":20:S1\n:25:113000012345\n:60F:C261124VND0,\n:61:2611251125C1000,NTRF//R1\n:86:Tranzakciós díj\n".encode(
+        "iso-8859-2")
+    assert detect_format(data) == "mt940"
+    with pytest.raises(StatementError, match=r"^line 5: MT940: the text is not UTF-8"):
+        list(read_statement(io.BytesIO(data)))
+    # past the first chunk the decoder reads ahead: still the line of the fault
+    body = "".join(f":61:2611251125C{1000 + i},NTRF//R{i}\r\n:86:LE PHI {i}\r\n" for i in range(1500))
+    data = (":20:S1\r\n:25:113000012345\r\n:60F:C261124VND0,\r\n" + body + ":86:díj\r\n").encode("iso-8859-2")
+    with pytest.raises(StatementError, match=r"^line 3004: MT940: the text is not UTF-8"):
+        list(read_statement(io.BytesIO(data)))
