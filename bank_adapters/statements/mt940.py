@@ -145,7 +145,7 @@ class _Block:
 
 
 class PackageBlock:
-    """The lines of one statement from the point where the fast reader stopped, for the package."""
+    """The lines of the unit the fast reader could not read, for the package, and why it could not."""
 
     def __init__(self, block: _Block, error: FieldUnreadable, lines: list[tuple[int, str]]) -> None:
         self.block = block
@@ -281,12 +281,12 @@ class _Reader:
         self.tag, self.lines = None, []
 
     def run_package(self) -> None:
-        from .mt940_package import read_rest
+        from .mt940_package import read_unit
 
         pending, self.fallback = self.fallback, None
         assert pending is not None
         pending.block.package = True
-        read_rest(self, pending)
+        read_unit(self, pending)
 
     # -- fields -----------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ _OPENING = ("final_opening_balance", "opening_balance", "intermediate_opening_ba
 _CLOSING = ("final_closing_balance", "closing_balance", "intermediate_closing_balance")
 
 
-def read_rest(reader: _Reader, pending: PackageBlock) -> None:
+def read_unit(reader: _Reader, pending: PackageBlock) -> None:
     """Read ``pending``'s lines (one unit) with the package; its entries go to ``reader`` as the
     fast path's do. The closing fields are read apart: an ``:86:`` after the closing balance is
     information to the account owner, which the package would add to the last entry."""

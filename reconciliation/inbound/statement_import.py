@@ -21,6 +21,7 @@ through the same unique key the callbacks use; each account section gets its bal
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 import re
 import threading
@@ -43,6 +44,7 @@ from core.rawsql import Raw
 from reconciliation.models import BankTransaction, DailyClose, MatchDecision, Statement, StatementImport, StatementLine
 from reconciliation.inbound.transactions import resolve_account
 
+log = logging.getLogger(__name__)
 CHUNK = 20000
 # Balances are not amounts in the contract's sense, but they and a section's sums must fit the
 # database's 64-bit integers.
@@ -349,6 +351,9 @@ def _run(session: Session, record: StatementImport, stream: IO[bytes], fmt: str,
 
 def _close_section(session: Session, state: _SectionState, end: SectionEnd) -> None:
     statement = state.statement
+    if end.reader and "package" in end.reader:  # a layout the fast MT940 reader does not know yet
+        log.info("statement %s, account %s: read in part by the mt-940 package (%s)", statement.id, end.account,
+                 end.reader)
     proof = balance_proof(end)
     statement.opening_balance = end.opening_balance
     statement.closing_balance = end.closing_balance
