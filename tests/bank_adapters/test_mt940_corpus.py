@@ -23,6 +23,7 @@ CORPUS = Path(__file__).parent / "data" / "mt940"
 PATHS = {
     "abnamro_header_lines.sta": ["fast", "fast"],
     "asn_envelope_spaces_entry_date.sta": ["package", "fast"],
+    "betterplace_utf8_reference.sta": ["fast", "fast"],
     "bil_multiline.sta": ["fast"],
     "bom_no_final_newline.sta": ["fast"],
     "cr_only.sta": ["fast"],
@@ -31,6 +32,7 @@ PATHS = {
     "ing_envelope_lines.sta": ["fast", "fast"],
     "ing_ibp_header.sta": ["fast"],
     "knab_amount_no_comma.sta": ["fast", "fast"],
+    "mbank_collect_details.sta": ["fast"],
     "postfinance_62M_60M.sta": ["fast", "fast"],
     "rabobank_940_header.sta": ["fast", "fast", "fast"],
     "raphaelm_ns_intermediate.sta": ["fast", "fast", "fast"],
