@@ -193,6 +193,11 @@ def test_line_endings_and_a_byte_order_mark_read_alike():
     assert our_view("cr_only.sta") == reference == our_view("bom_no_final_newline.sta")
     _, entries, _ = read("cr_only.sta")
     assert [e.line_no for e in entries] == [5, 8, 10]
+    utf16 = (CORPUS / "crlf_plain.sta").read_bytes().decode().encode("utf-16")
+    assert detect_format(utf16) == "mt940"
+    events = list(read_statement(io.BytesIO(utf16)))
+    assert [(e.transfer.bank_ref, e.transfer.amount) for e in events if isinstance(e, StatementEntry)] == [
+        (entry[3], abs(entry[0])) for entry in reference[0]["entries"]]
 
 
 @pytest.mark.parametrize("name, message", [
