@@ -73,6 +73,7 @@ _STATEMENT_LINE = re.compile(
 # What follows the type code, as mt-940 splits it: customer reference (16x), // bank reference, the rest.
 _REFERENCES = re.compile(r"^(?P<customer>(?:(?!//).){0,16})(?://(?P<bank>.{0,23}))?(?P<extra>.*)$")
 _ENVELOPE_BLOCK = re.compile(r"\{\d:")
+_TRAILER = re.compile(r"^(?:-\}?(?:\{5:.*)?|\}+)$")  # "-", "-}", "-}{5:{CHK:...}}": the message ends
 _ENVELOPE_HEAD = re.compile(r"(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\}\s*)*(?:\{4:)?")
 # Tags mt-940 knows, by number; any other tag at the start of a line is text of the field before it.
 _KNOWN = frozenset({"13", "20", "21", "25", "28", "34", "60", "61", "62", "64", "65", "86", "90", "NS"})
@@ -231,10 +232,10 @@ class _Reader:
             self.between = True  # a new message: header lines may follow until its first field
             rest = text[match.end():].strip() if match.end() else ""
             return rest or None
-        if text == "-" or text.startswith(("-}", "}")):
+        if _TRAILER.match(text):
             self.between = True
             return None
-        return text  # a line of text that starts with "-"
+        return text  # a line of text that starts with "-" or "}"
 
     def text_line(self, raw: str, text: str, line_no: int) -> None:
         """A line that is no field of its own: the value of the field above goes on."""

@@ -288,3 +288,11 @@ def test_mt940_in_an_8_bit_code_page_is_refused_as_mt940_naming_the_line():
     data = (":20:S1\r\n:25:113000012345\r\n:60F:C261124VND0,\r\n" + body + ":86:díj\r\n").encode("iso-8859-2")
     with pytest.raises(StatementError, match=r"^line 3004: MT940: the text is not UTF-8"):
         list(read_statement(io.BytesIO(data)))
+
+
+def test_content_lines_that_only_look_like_an_envelope_stay_content():
+    data = (b":20:S1\n:25:113000012345\n:60F:C261124VND0,\n:61:2611251125C1000,NTRF//R1\n"
+            b":86:LE PHI\n-abc\n}abc\n{abc\n:62F:C261125VND1000,\n-}{5:{CHK:0123456789AB}}\n")
+    events = list(read_statement(io.BytesIO(data)))
+    [entry] = [e for e in events if isinstance(e, StatementEntry)]
+    assert entry.transfer.content == "LE PHI\n-abc\n}abc\n{abc" and events[-1].reader == "fast"
