@@ -76,14 +76,16 @@ def _read_part(reader: _Reader, pending: PackageBlock, lines: list[tuple[int, st
             setattr(block, f"{side}_date", found[1])
 
     lines_61 = tags.get("61", [])
-    if len(lines_61) != len(statement.transactions):  # the package saw another count: name the first
-        lines_61 = [lines[0][0]] * len(statement.transactions)
+    if len(lines_61) != len(statement.transactions):
+        # The package merges a :61: without a type code into the next one: an entry would be lost.
+        raise FieldUnreadable(f"{len(lines_61)} entries, but the mt-940 package reads {len(statement.transactions)}",
+                              line=(lines_61 or [lines[0][0]])[0], field="61")
     for transaction, line in zip(statement.transactions, lines_61):
         if not transaction.data.get("id"):
             # No type code after the amount: the package may have stopped inside it ("1.000," read as 1)
             if pending.error.line == line and pending.error.reason.startswith("amount"):
                 raise pending.error  # the fast reader said what is wrong with the amount
-            raise FieldUnreadable(f"{texts.get(line, '')[4:]!r} does not read as YYMMDD[MMDD]C|D|RC|RD amount "
+            raise FieldUnreadable(f"{_value_61(lines, line)!r} does not read as YYMMDD[MMDD]C|D|RC|RD amount "
                                   "type refs", line=line, field="61")
         if block.tally is None:
             reader.start_section(block, line)
@@ -156,6 +158,16 @@ def _tag_lines(lines: list[tuple[int, str]], text: str) -> dict[str, list[int]]:
         if match.group("sub_tag"):
             found.setdefault(tag, []).append(line)
     return found
+
+
+def _value_61(lines: list[tuple[int, str]], line: int) -> str:
+    """The first line of the :61: at ``line`` without its tag (which may be cut as ":" / "61:")."""
+    for i, (number, text) in enumerate(lines):
+        if number == line:
+            if text.strip() == ":" and i + 1 < len(lines):
+                return lines[i + 1][1].rstrip()[3:]
+            return text.rstrip()[4:]
+    return ""
 
 
 def _line(tags: dict[str, list[int]], tag: str, default: int) -> int:

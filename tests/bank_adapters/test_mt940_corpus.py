@@ -296,3 +296,19 @@ def test_content_lines_that_only_look_like_an_envelope_stay_content():
     events = list(read_statement(io.BytesIO(data)))
     [entry] = [e for e in events if isinstance(e, StatementEntry)]
     assert entry.transfer.content == "LE PHI\n-abc\n}abc\n{abc" and events[-1].reader == "fast"
+
+
+def test_the_package_is_not_trusted_where_it_would_merge_two_entries():
+    # ":" then "61:..." is a tag to mt-940; a :61: without a type code it merges into the next entry
+    data = (b":20:S1\n:25:113000012345\n:60F:C261124VND0,\n:61:2611251125C5000\n:\n"
+            b"61:2611251125C2000,NTRF//R3\n:62F:C261125VND7000,\n")
+    with pytest.raises(StatementError) as refused:
+        list(read_statement(io.BytesIO(data)))
+    assert str(refused.value) == "line 4, field :61:: 2 entries, but the mt-940 package reads 1"
+    # the second, without a type code, is refused naming the line of its tag
+    data = (b":20:S1\n:25:113000012345\n:60F:C261124VND0,\n:61:2611251125C1000,NTRF//R1\n:86:A\n:\n"
+            b"61:2611251125C5000\n:61:2611251125C2000,NTRF//R3\n:62F:C261125VND8000,\n")
+    with pytest.raises(StatementError) as refused:
+        list(read_statement(io.BytesIO(data)))
+    assert str(refused.value) == ("line 6, field :61:: '2611251125C5000' does not read as YYMMDD[MMDD]C|D|RC|RD "
+                                  "amount type refs")
