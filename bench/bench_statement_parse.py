@@ -1,7 +1,7 @@
 """Statement parsing: throughput and peak memory per format and size, parse only.
 
     .venv/bin/python bench/bench_statement_parse.py [--sizes 10000 100000 1000000]
-                                                     [--formats camt053 mt940 csv xlsx ...]
+                                                     [--formats camt053 mt940 mt940-fallback csv ...]
 
 For each format and size, the simulator's writers make a file of that many entries (one
 account, one day, realistic contents) in a temporary directory; then a fresh subprocess
@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,12 +35,17 @@ CASES = {
     "camt053": ("camt053", {"version": "001.02"}),
     "camt053.08": ("camt053", {"version": "001.08"}),
     "mt940": ("mt940", {}),
+    # The same MT940 file with every entry date written as four spaces (as ASN Bank does): the
+    # fast reader cannot read one entry, the mt-940 package reads them all (the fallback path).
+    "mt940-fallback": ("mt940", {}),
+    # For reference: the plain MT940 file read whole by the mt-940 package (parse_statements).
+    "mt-940-package": ("mt940", {}),
     "csv": ("csv", {"layout": "vietcombank"}),
     "csv-bidv": ("csv", {"layout": "bidv"}),
     "xlsx": ("xlsx", {"layout": "vietcombank"}),
     "xlsx-vietinbank": ("xlsx", {"layout": "vietinbank"}),
 }
-DEFAULT_FORMATS = ["camt053", "mt940", "csv", "xlsx"]
+DEFAULT_FORMATS = ["camt053", "mt940", "mt940-fallback", "csv", "xlsx"]
 DAY = date(2026, 11, 25)
 
 
@@ -80,18 +86,37 @@ def make_file(case: str, count: int, directory: Path) -> Path:
     with open(path, "wb") as out:
         write_statement(fmt, out, account="113000012345", bank_bin="970415", day_from=DAY, day_to=DAY,
                         opening_balance=125_000_000, transfers=Transfers(count), **kwargs)
+    if case == "mt940-fallback":
+        _quirk_every_entry(path)
     return path
+
+
+_ENTRY_DATE = re.compile(rb"^(:61:\d{6})\d{4}")
+
+
+def _quirk_every_entry(path: Path) -> None:
+    """Rewrite every ``:61:YYMMDDMMDD`` as ``:61:YYMMDD    ``: the package reads every entry."""
+    # Line by line: a child process inherits this one's peak memory (ru_maxrss survives exec).
+    quirky = path.with_suffix(".quirky")
+    with open(path, "rb") as source, open(quirky, "wb") as out:
+        for line in source:
+            out.write(_ENTRY_DATE.sub(rb"\1    ", line))
+    quirky.replace(path)
 
 
 def child(path: str) -> None:
     """Runs in the subprocess: read the file, print the measurements as JSON."""
     import resource
 
+    if Path(path).name.startswith("mt-940-package"):
+        return package_child(path)
+
     from bank_adapters.statements import SectionEnd, StatementEntry, balance_proof, read_statement
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     entries = 0
     proofs = []
+    readers: set[str] = set()
     start = time.perf_counter()
     with open(path, "rb") as stream:
         for event in read_statement(stream):
@@ -99,10 +124,28 @@ def child(path: str) -> None:
                 entries += 1
             elif type(event) is SectionEnd:
                 proofs.append(balance_proof(event).ok)
+                readers.add(event.reader or "-")
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"entries": entries, "seconds": elapsed, "rss_before_kb": before, "rss_peak_kb": peak,
-                      "proofs": proofs}))
+                      "proofs": proofs, "readers": sorted(readers)}))
+
+
+def package_child(path: str) -> None:
+    """The mt-940 package alone on the whole file: every statement parsed, the entries counted."""
+    import resource
+
+    import mt940
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    with open(path, "rb") as stream:
+        statements = mt940.parse_statements(stream.read().decode(), options=mt940.Options.all())
+    entries = sum(len(statement) for statement in statements)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"entries": entries, "seconds": elapsed, "rss_before_kb": before, "rss_peak_kb": peak,
+                      "proofs": [True], "readers": ["mt-940 alone"]}))
 
 
 def measure(path: Path) -> dict:
@@ -121,8 +164,8 @@ def main() -> None:
         child(args.child)
         return
     print(f"Python {platform.python_version()} on {platform.machine()}, one process per case\n")
-    print("| format | lines | file MB | parse s | µs/line | lines/s | RSS before MB | peak RSS MB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| format | path | lines | file MB | parse s | µs/line | lines/s | RSS before MB | peak RSS MB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory(prefix="bench-statements-") as tmp:
         for case in args.formats:
             for size in args.sizes:
@@ -130,7 +173,8 @@ def main() -> None:
                 result = measure(path)
                 assert result["entries"] == size and all(result["proofs"]), result
                 seconds = result["seconds"]
-                print(f"| {case} | {size:,} | {path.stat().st_size / 1e6:.1f} | {seconds:.2f} | "
+                print(f"| {case} | {'+'.join(result['readers'])} | {size:,} | {path.stat().st_size / 1e6:.1f} | "
+                      f"{seconds:.2f} | "
                       f"{seconds / size * 1e6:.1f} | {size / seconds:,.0f} | {result['rss_before_kb'] / 1024:.0f} | "
                       f"{result['rss_peak_kb'] / 1024:.0f} |", flush=True)
                 path.unlink()

@@ -94,6 +94,7 @@ class Refusal(StrEnum):
     NOT_A_STATEMENT = "not_a_statement"
     UNREADABLE_STATEMENT = "unreadable_statement"
     STATEMENT_AMOUNT_OUT_OF_RANGE = "statement_amount_out_of_range"
+    STATEMENT_FIELD_UNREADABLE = "statement_field_unreadable"
     # Staff accounts and sign-in.
     USER_EXISTS = "user_exists"
     UNKNOWN_USER = "unknown_user"
@@ -271,6 +272,8 @@ MESSAGES: dict[Refusal, _Entry] = {
     R.NOT_A_STATEMENT: _Entry(N_("Tệp này không phải sao kê mà hệ thống đọc được (camt.053, MT940, hoặc tệp "
                                  "Excel/CSV sao kê của ngân hàng). Chưa nhập gì.")),
     R.UNREADABLE_STATEMENT: _Entry(N_("Không đọc được sao kê: tệp hỏng hoặc thiếu phần cần thiết. Chưa nhập gì.")),
+    R.STATEMENT_FIELD_UNREADABLE: _Entry(N_("Không đọc được sao kê ở dòng %(line)s, trường %(field)s. Chưa nhập gì: "
+                                            "sửa tệp rồi tải lên lại.")),
     R.STATEMENT_AMOUNT_OUT_OF_RANGE: _Entry(N_(
         "Sao kê bị từ chối cả tệp: dòng %(line)s có số tiền %(amount)s, vượt quá mức tối đa %(limit)s. Chưa nhập gì: "
         "sửa tệp rồi tải lên lại."), money=("amount", "limit")),

@@ -302,16 +302,17 @@ def _camt_entry(t: BankTransfer, v: int) -> str:
 
 # -- MT940 ---------------------------------------------------------------------------------------
 
-_MT_TAG_LIKE = re.compile(r"^:\d{2}[A-Z]?:")
-_MT_ENVELOPE = re.compile(r"^(?:-\}?|\{\d:.*|\}+)\s*$")
+_MT_TAG_LIKE = re.compile(r"^:(?:\d{2}[A-Z]?|NS):")
+_MT_ENVELOPE = re.compile(r"^(?:-\}?(?:\{5:.*)?|\{\d:.*|\}+)\s*$")
 
 
 def mt940_lines(content: str) -> list[str]:
     """The ``:86:`` lines of ``content``: its own line breaks kept, longer lines cut at 65.
 
     Raises ValueError for a content that MT940 cannot carry so that it reads back the same
-    (a line that would read as a field tag or the end of a message, a carriage return, or a
-    line break right after a line of exactly 65 characters, which reads as a cut)."""
+    (a line that would read as a field tag or the end of a message, a blank line, which readers
+    drop as banks pad with them, a carriage return, or a line break right after a line of
+    exactly 65 characters, which reads as a cut)."""
     if "\r" in content:
         raise ValueError("MT940 cannot carry a carriage return in a content")
     lines: list[str] = []
@@ -325,6 +326,8 @@ def mt940_lines(content: str) -> list[str]:
     for line in lines:
         if _MT_TAG_LIKE.match(line) or _MT_ENVELOPE.match(line):
             raise ValueError(f"MT940 cannot carry a content line {line!r}: it reads as a field or message end")
+        if len(lines) > 1 and not line.strip():
+            raise ValueError("MT940 cannot carry a blank line in a content: readers drop it")
     return lines
 
 

@@ -11,7 +11,8 @@ The format is told from the content (:func:`detect_format`), never from the file
 Readers are pure: bytes in, events out, nothing stored; every refusal is a
 :class:`StatementError` that says where (line, row, entry) and what.
 
-One module per shape: ``camt053`` (lxml, streamed), ``mt940`` (own line reader, streamed),
+One module per shape: ``camt053`` (lxml, streamed), ``mt940`` (own line reader, streamed; what it
+cannot read, one entry at a time, by the ``mt-940`` package: ``mt940_package``),
 ``tabular`` + ``sources`` (xlsx via python-calamine or openpyxl, xls via xlrd, csv).
 """
 from __future__ import annotations

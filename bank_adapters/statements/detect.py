@@ -3,7 +3,11 @@ finance officers rename files, and banks name them anything).
 
 - ``xlsx``: a zip archive (Office Open XML); ``xls``: an OLE2 compound file (BIFF8).
 - ``camt053``: XML whose root is in a ``camt.053.001.NN`` namespace, NN >= 02.
-- ``mt940``: text with a ``:20:`` line and one of ``:25:`` / ``:60F:`` / ``:61:``.
+- ``mt940``: text in a SWIFT envelope (``{1:...}{2:O940...}``), or with a ``:20:`` field and
+  another statement field (``:25:``, ``:28C:``, ``:60F:``, ``:61:``, ``:NS:``...) at the start of
+  a line, whatever comes first (bank header lines, ``:940:``) and whatever the line ends
+  (LF, CRLF or CR); also any text with two or more SWIFT fields, so that an MT940 file the
+  reader refuses is refused as MT940 (naming its line and field), never read as a CSV.
 - ``csv``: any other UTF-8 or UTF-16 text; whether it really is a statement is decided by
   finding its header row.
 
@@ -21,8 +25,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 CAMT053_NS = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d{2})")
 _ANY_ISO_NS = re.compile(r"urn:iso:std:iso:20022:tech:xsd:([a-z]{4}\.\d{3}\.\d{3}\.\d{2})")
-_MT940_START = re.compile(r"^\s*:20:", re.MULTILINE)
-_MT940_MORE = re.compile(r"^:(25|25P|60F|60M|61|28C):", re.MULTILINE)
+_MT940_START = re.compile(r"^(?:\{4:)?:20:", re.MULTILINE)
+_MT940_MORE = re.compile(r"^:(25P?|28C?|60[FM]?|61|62[FM]?|86|NS):", re.MULTILINE)
+_SWIFT_ENVELOPE = re.compile(r"\{1:[A-Z0-9]*\}\s*\{2:[IO]940")
+_SWIFT_FIELD = re.compile(r"^:(\d{2}[A-Z]?|NS):", re.MULTILINE)
 
 
 def text_encoding(head: bytes) -> str | None:
@@ -61,6 +67,8 @@ def detect_format(head: bytes) -> str:
     if head.startswith(OLE2_MAGIC):
         return "xls"
     text = decode_head(head)
+    if text is None and looks_like_mt940(head.decode("latin-1")):
+        return "mt940"  # in an 8-bit code page: the reader refuses it, naming the line
     if text is None or "\x00" in text:
         raise StatementError("unrecognised file: not a camt.053 XML, MT940, xlsx, xls or CSV statement "
                              "(binary content that is neither a zip nor an OLE2 file)")
@@ -81,6 +89,15 @@ def detect_format(head: bytes) -> str:
         if version < "001.02":
             raise StatementError(f"camt.053 version {version} is too old: 001.02 and later are read")
         return "camt053"
-    if _MT940_START.search(text) and _MT940_MORE.search(text):
+    if looks_like_mt940(text):
         return "mt940"
     return "csv"
+
+
+def looks_like_mt940(text: str) -> bool:
+    lines = "\n".join(line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    if _SWIFT_ENVELOPE.search(lines):
+        return True
+    if _MT940_START.search(lines) and _MT940_MORE.search(lines):
+        return True
+    return len(set(_SWIFT_FIELD.findall(lines))) >= 2

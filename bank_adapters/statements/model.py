@@ -18,7 +18,7 @@ file and see it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 from core.clock import ICT
@@ -100,6 +100,8 @@ class SectionEnd:
     pending: int
     period_start: date | None
     period_end: date | None
+    # which path read the section, when a format has two (MT940: "fast", "package", "fast+package")
+    reader: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +195,9 @@ class SectionTally:
             self.debits += transfer.amount
 
     def end(self, opening: int | None, closing: int | None, period_start: date | None,
-            period_end: date | None) -> SectionEnd:
+            period_end: date | None, reader: str | None = None) -> SectionEnd:
         return SectionEnd(self.index, self.account, opening, closing, self.credits, self.debits,
-                          self.entries, self.pending, period_start, period_end)
+                          self.entries, self.pending, period_start, period_end, reader)
 
 
 __all__ = [

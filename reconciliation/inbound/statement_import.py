@@ -21,6 +21,7 @@ through the same unique key the callbacks use; each account section gets its bal
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 import re
 import threading
@@ -43,6 +44,7 @@ from core.rawsql import Raw
 from reconciliation.models import BankTransaction, DailyClose, MatchDecision, Statement, StatementImport, StatementLine
 from reconciliation.inbound.transactions import resolve_account
 
+log = logging.getLogger(__name__)
 CHUNK = 20000
 # Balances are not amounts in the contract's sense, but they and a section's sums must fit the
 # database's 64-bit integers.
@@ -169,12 +171,23 @@ def check_statement(stream: IO[bytes], fmt: str) -> None:
             f"the statement is refused whole, nothing was imported: {exc}", code=Refusal.STATEMENT_AMOUNT_OUT_OF_RANGE,
             params={"line": exc.line, "where": exc.where, "amount": exc.amount, "limit": MAX_AMOUNT},
             errors=[FieldError("file", str(exc))]) from None
-    except (StatementError, ValueError) as exc:  # ValueError: a value no reader should have let through
+    except StatementError as exc:
+        if getattr(exc, "field", None) is None:  # not a field of a line (MT940 names both)
+            raise _unreadable(exc) from None
         raise ValidationError(f"the statement could not be read, nothing was imported: {exc}",
-                              code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)},
+                              code=Refusal.STATEMENT_FIELD_UNREADABLE,
+                              params={"line": exc.line, "field": f":{exc.field}:", "problem": str(exc)},
                               errors=[FieldError("file", str(exc))]) from None
+    except ValueError as exc:  # a value no reader should have let through
+        raise _unreadable(exc) from None
     finally:
         stream.seek(0)
+
+
+def _unreadable(exc: Exception) -> ValidationError:
+    return ValidationError(f"the statement could not be read, nothing was imported: {exc}",
+                           code=Refusal.UNREADABLE_STATEMENT, params={"problem": str(exc)},
+                           errors=[FieldError("file", str(exc))])
 
 
 def _check_balances(end: SectionEnd) -> None:
@@ -338,6 +351,9 @@ def _run(session: Session, record: StatementImport, stream: IO[bytes], fmt: str,
 
 def _close_section(session: Session, state: _SectionState, end: SectionEnd) -> None:
     statement = state.statement
+    if end.reader and "package" in end.reader:  # a layout the fast MT940 reader does not know yet
+        log.info("statement %s, account %s: read in part by the mt-940 package (%s)", statement.id, end.account,
+                 end.reader)
     proof = balance_proof(end)
     statement.opening_balance = end.opening_balance
     statement.closing_balance = end.closing_balance

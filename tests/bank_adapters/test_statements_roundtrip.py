@@ -187,6 +187,8 @@ def test_writers_refuse_what_they_cannot_write_faithfully():
     with pytest.raises(ValueError, match="version"):
         write("camt053", [], version="001.03")
     assert mt940_writable("A" * 65 + "B\nC") and not mt940_writable("-}")
+    # what the reader drops or reads as a field or a message's end
+    assert not any(mt940_writable(c) for c in ("A\n\nB", "A\n  \nB", "-}{5:{CHK:1}}", ":NS:22X", "}"))
     with pytest.raises(ValueError, match="not on 113000012345"):
         write("csv", [BankTransfer("999", "R", 1, "in", midnight(DAY_FROM), "X")])
 
