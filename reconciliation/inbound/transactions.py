@@ -8,7 +8,6 @@ PostgreSQL, the loser seeing the winner's row.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from bank_adapters.transfers import IN, BankTransfer
 from core.clock import ict_day, utcnow
 from core.rawsql import Raw, json_value
+from core.versions import version
 from payments.models import CollectionAccount
 
 from reconciliation.models import BankTransaction
@@ -31,16 +31,15 @@ class AccountKey:
     account_id: int | None  # None: not one of our collection accounts
 
 
-_accounts: dict[str, Any] = {"at": 0.0, "url": None, "by_number": {}, "agency_of": {}}
-ACCOUNTS_TTL = 60.0  # seconds; the collection accounts change only by an administrator's import
+_accounts: dict[str, Any] = {"version": None, "url": None, "by_number": {}, "agency_of": {}, "dirty": False}
 
 
 def accounts_by_number(session: Session) -> dict[str, list[tuple[int, str]]]:
-    """Our collection accounts by number ((id, bank BIN) pairs), read at most once a minute
-    per process: every callback asks."""
+    """Our collection accounts by number ((id, bank BIN) pairs), cached per process and read
+    again when ``collection_accounts`` changed (``core.versions``: every callback asks)."""
     url = str(session.get_bind().url)
-    now = time.monotonic()
-    if _accounts["url"] != url or now - _accounts["at"] > ACCOUNTS_TTL:
+    current = version(session, CollectionAccount.__tablename__)  # before the rows: see core.versions
+    if current is None or _accounts["url"] != url or _accounts["version"] != current:
         table = CollectionAccount.__table__
         found: dict[str, list[tuple[int, str]]] = {}
         agency_of: dict[int, int] = {}
@@ -48,7 +47,10 @@ def accounts_by_number(session: Session) -> dict[str, list[tuple[int, str]]]:
                 select(table.c.id, table.c.number, table.c.bank_bin, table.c.agency_id)):
             found.setdefault(number, []).append((account_id, bank_bin))
             agency_of[account_id] = agency_id
-        _accounts.update(at=now, url=url, by_number=found, agency_of=agency_of)
+        # Read in a transaction that changed them itself: kept for this transaction only (it
+        # may yet roll back), read again by the next one.
+        dirty, _accounts["dirty"] = _accounts["dirty"], False
+        _accounts.update(version=None if dirty else current, url=url, by_number=found, agency_of=agency_of)
     return _accounts["by_number"]
 
 
@@ -59,8 +61,9 @@ def agency_of_accounts(session: Session) -> dict[int, int]:
 
 
 def forget_accounts() -> None:
-    """After the accounts change (seeding, an import): the next callback reads them again."""
-    _accounts["at"] = 0.0
+    """After the accounts change in this process's own transaction (seeding, an import): read
+    them again at once, before that transaction commits and moves the counter."""
+    _accounts["version"], _accounts["dirty"] = None, True
 
 
 def resolve_account(session: Session, number: str, bank_bin: str | None) -> AccountKey:
@@ -199,4 +202,4 @@ def record_transfers(session: Session, reports: list[tuple[BankTransfer, str, in
 @event.listens_for(CollectionAccount, "after_update")
 @event.listens_for(CollectionAccount, "after_delete")
 def _accounts_changed(*_args) -> None:
-    forget_accounts()  # in this process at once; other processes within ACCOUNTS_TTL
+    forget_accounts()  # this transaction sees its own change; others see the counter move at commit
