@@ -141,3 +141,41 @@ def start_portal_payment(code: str):
     response = jsonify(portal_payment_json(payment))
     response.status_code = 201 if created else 200
     return response
+
+
+@bp.get("/matching/rules")
+@api_roles(*FINANCE)
+def get_matching_rules():
+    """The matcher's rules in force (thresholds and each rule's confidence)."""
+    from reconciliation.matching.reconcile import load_rules
+
+    return jsonify(load_rules(db.session).as_data())
+
+
+@bp.put("/matching/rules")
+@api_roles("admin")
+def put_matching_rules():
+    """Replace the matcher's rules (what is left out takes its default). Every instance uses
+    them from its next callback on (``core.versions``)."""
+    from payments.api import json_body
+
+    from reconciliation.matching.matcher import MatchRules
+    from reconciliation.matching.reconcile import save_rules
+
+    data = json_body(required=True)
+    if not isinstance(data, dict):
+        raise ValidationError("send the rules as a JSON object", errors=[FieldError("body", "an object")])
+    unknown = sorted(set(data) - {"auto_threshold", "suggest_threshold", "confidence"})
+    if unknown:
+        raise ValidationError(f"unknown field(s): {', '.join(unknown)}", errors=[FieldError(k, "unknown")
+                                                                              for k in unknown])
+    if data.get("confidence") is not None and not isinstance(data["confidence"], dict):
+        raise ValidationError("confidence is an object of rule names and numbers from 0 to 1",
+                              errors=[FieldError("confidence", "an object")])
+    try:
+        rules = MatchRules.from_data(data)
+    except ValueError as exc:
+        raise ValidationError(f"the rules are not valid: {exc}", errors=[FieldError("rules", str(exc))]) from None
+    save_rules(db.session, rules, g.principal.actor)
+    db.session.commit()
+    return jsonify(rules.as_data())

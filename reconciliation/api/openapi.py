@@ -8,6 +8,8 @@ from typing import Any
 from core.vocabulary import Direction, ExceptionStatus, PaymentChannel, TransactionStatus, values
 from payments.openapi import MONEY, TIME, _error, _json, _nullable, _op, _problem, _ref
 
+from reconciliation.matching.matcher import DEFAULT_CONFIDENCE
+
 FINANCE = ["finance", "admin"]
 SYSTEM = ["system", "admin"]
 DATE = {"type": "string", "format": "date", "examples": ["2026-11-25"]}
@@ -46,7 +48,24 @@ EXAMPLE_PORTAL_PAYMENT = {
     "procedure_code": "1.013831", "amount": 3_028_000, "status": "pending", "bank_ref": None, "paid_at": None,
     "created_at": "2026-11-25T09:30:00+07:00", "confirmed_via": None}
 
+EXAMPLE_RULES = {"auto_threshold": 0.9, "suggest_threshold": 0.5,
+                 "confidence": {"reference_exact": 1.0, "reference_partial": 0.97, "dossier_code_exact": 0.92}}
+
 SCHEMAS: dict[str, Any] = {
+    "MatchRules": {
+        "type": "object",
+        "description": "The matcher's rules: a decision at or above `auto_threshold` allocates by itself, a "
+                       "suggestion at or above `suggest_threshold` is shown to a person; `confidence` gives each "
+                       "rule's (docs/RECONCILIATION.md). Every value is a number from 0 to 1.",
+        "properties": {
+            "auto_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+            "suggest_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+            "confidence": {"type": "object", "description": "Each rule's confidence; a rule left out keeps its "
+                           "default.", "properties": {rule: {"type": "number", "minimum": 0, "maximum": 1,
+                                                             "default": value}
+                                                      for rule, value in DEFAULT_CONFIDENCE.items()}},
+        },
+    },
     "StatementSection": {
         "type": "object",
         "required": ["statement_id", "account", "period_start", "period_end", "entries", "new_transactions",
@@ -168,6 +187,11 @@ RESPONSES = {
         413, "Request Entity Too Large", "the file is larger than 536870912 bytes, the most this service imports")),
     "BadQuery": _error("A query parameter is not valid.", _problem(
         422, "Unprocessable Entity", "from must be a date YYYY-MM-DD", [{"field": "from", "message": "YYYY-MM-DD"}])),
+    "InvalidRules": _error("Not rules the matcher takes: an unknown field or rule, a value outside 0 to 1, or "
+                           "`suggest_threshold` above `auto_threshold`; nothing was changed.", _problem(
+                               422, "Unprocessable Entity", "the rules are not valid: auto_threshold must be a "
+                               "number from 0 to 1", [{"field": "rules",
+                                                      "message": "auto_threshold must be a number from 0 to 1"}])),
     "NothingDuePortal": _error("Nothing remains due on the dossier.", _problem(
         409, "Conflict", "nothing remains due on dossier 000.12.03.H26-261125-0001", code="nothing_due",
         params={"dossier": "000.12.03.H26-261125-0001"})),
@@ -223,6 +247,21 @@ PATHS: dict[str, Any] = {
             {"name": "reason", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "Only this reason.", "example": "unknown_reference"},
             _DAY_PARAMS[-1]])},
+    "/api/v1/matching/rules": {
+        "get": _op("getMatchingRules", "Reconciliation", "The matcher's rules in force",
+                   "The thresholds and every rule's confidence the matcher uses now (defaults included).", FINANCE,
+                   {"200": {"description": "The rules.", "content": _json("MatchRules", EXAMPLE_RULES)},
+                    **_errors(**{"401": "Unauthorized", "403": "Forbidden"})}),
+        "put": _op("putMatchingRules", "Reconciliation", "Replace the matcher's rules",
+                   "The rules as a whole: what is left out takes its default (not its current value). Every "
+                   "instance of the service uses them from the next callback it processes after this answer "
+                   "(docs/OPERATIONS.md, \"Growing past one machine\"). Audited.", ["admin"],
+                   {"200": {"description": "Saved: the rules now in force.",
+                            "content": _json("MatchRules", EXAMPLE_RULES)},
+                    **_errors(**{"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+                                 "413": "PayloadTooLarge", "422": "InvalidRules"})},
+                   requestBody={"required": True, "content": _json("MatchRules", EXAMPLE_RULES)}),
+    },
     "/api/v1/dossiers/{code}/portal-payments": {"post": _op(
         "startPortalPayment", "Payment requests", "Start a payment on the national portal's platform",
         "The platform's payment initialisation for what the dossier still owes: the service records the "
