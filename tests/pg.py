@@ -88,8 +88,16 @@ class TempPostgres:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", self._options(), "-l",
                       str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60", "restart")
             return
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "-t", "60", "stop")
+        self.halt()
         time.sleep(down_for)
+        self.resume()
+
+    def halt(self) -> None:
+        """The first half of a restart: ``pg_ctl stop -m fast`` (clients cut off), data kept."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def resume(self) -> None:
+        """The second half: start again on the same data, socket and port."""
         self._pg_ctl_start()
 
     def url(self, database: str) -> str:

@@ -2,18 +2,25 @@
 change changes nothing; every status the description names is given, and no other."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from core.audit import AuditRecord
+from core.tokens import create_token
 from reconciliation.matching.reconcile import load_rules
 from tests.payments.test_openapi import Recorder, operations
-
-from .test_api import tokens  # noqa: F401
 
 RULES_OPERATIONS = {"getMatchingRules", "putMatchingRules"}
 
 
-def test_rules_are_read_replaced_and_audited(client, tokens, seeded):  # noqa: F811
+@pytest.fixture
+def tokens(seeded):
+    made = {role: create_token(seeded, f"recon-{role}", role) for role in ("counter", "finance", "admin")}
+    seeded.commit()
+    return made
+
+
+def test_rules_are_read_replaced_and_audited(client, tokens, seeded):
     rec = Recorder(client, tokens)
     assert rec.call("getMatchingRules", role="finance").get_json()["confidence"]["reference_exact"] == 1.0
     rec.call("getMatchingRules", role=None)
