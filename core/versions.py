@@ -11,7 +11,8 @@ cache the transaction asks), before the cached data, so that a cache never store
 under a newer counter.
 
 The bound this gives: a change is used by every transaction that starts after its commit,
-on every instance; no time-to-live.
+on every instance; no time-to-live. A transaction that wrote a cached table itself reads it
+afresh and caches nothing of it (``mark_changed``): it may yet roll back.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .db import Base
 
 _MEMO = "cache_versions"
+_CHANGED = "cache_versions_changed"
 
 
 class CacheVersion(Base):
@@ -49,3 +51,19 @@ def version(session: Session, table: str) -> int | None:
     """The counter of ``table`` in this transaction; None if it has none (then nothing of it
     may be cached)."""
     return versions(session).get(table)
+
+
+def mark_changed(session: Session, table: str) -> None:
+    """This transaction writes ``table``: what it reads of it is its own, maybe never committed,
+    so it must not be cached (``changed_here``)."""
+    transaction = session.get_transaction()
+    memo = session.info.get(_CHANGED)
+    if memo is None or memo[0] is not transaction:
+        memo = session.info[_CHANGED] = (transaction, set())
+    memo[1].add(table)
+
+
+def changed_here(session: Session, table: str) -> bool:
+    """Whether this session's current transaction wrote ``table`` (``mark_changed``)."""
+    memo = session.info.get(_CHANGED)
+    return memo is not None and memo[0] is session.get_transaction() and table in memo[1]

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Setting, get_setting, set_setting
-from core.versions import version
+from core.versions import changed_here, mark_changed, version
 from payments.models import CollectionAccount
 
 from reconciliation.matching.allocation import allocate
@@ -28,20 +28,18 @@ from reconciliation.models import BankTransaction, MatchDecision
 RULES_KEY = "matching.rules"
 
 
-_rules_cache: dict = {"version": None, "url": None, "rules": None, "dirty": False}
+_rules_cache: dict = {"version": None, "url": None, "rules": None}
 
 
 def load_rules(session: Session) -> MatchRules:
     """The rules in force, cached per process and read again when ``settings`` changed
     (``core.versions``: every callback asks, so a change is used by the next one everywhere)."""
+    if changed_here(session, Setting.__tablename__):  # saved by this transaction, maybe never committed
+        return MatchRules.from_data(get_setting(session, RULES_KEY))
     url = str(session.get_bind().url)
     current = version(session, Setting.__tablename__)  # before the rules: see core.versions
-    if current is None or _rules_cache["url"] != url or _rules_cache["version"] != current \
-            or _rules_cache["rules"] is None:
-        rules = MatchRules.from_data(get_setting(session, RULES_KEY))
-        # Read in a transaction that saved them itself: kept for it only (it may roll back).
-        dirty, _rules_cache["dirty"] = _rules_cache["dirty"], False
-        _rules_cache.update(version=None if dirty else current, url=url, rules=rules)
+    if current is None or _rules_cache["url"] != url or _rules_cache["version"] != current:
+        _rules_cache.update(version=current, url=url, rules=MatchRules.from_data(get_setting(session, RULES_KEY)))
     return _rules_cache["rules"]
 
 
@@ -50,7 +48,7 @@ def save_rules(session: Session, rules: MatchRules, actor: str) -> None:
 
     set_setting(session, RULES_KEY, rules.as_data(), actor)
     audit.record(session, actor, "settings.matching_rules", "setting", RULES_KEY, rules.as_data())
-    _rules_cache.update(version=None, dirty=True)
+    mark_changed(session, Setting.__tablename__)
 
 
 def _agency_of(session: Session, account_id: int | None) -> int | None:

@@ -4,7 +4,7 @@ made on another connection (another instance) in the next transaction, with no t
 change rolled back is never served; the counters are read once per transaction."""
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 
 from core.db import db
 from core.versions import version, versions
@@ -154,3 +154,21 @@ def test_0017_down_and_up(database_url):
             assert conn.execute(text("SELECT version FROM cache_versions WHERE name = 'settings'")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_an_account_changed_then_rolled_back_is_never_served(app):
+    from payments.models import CollectionAccount
+
+    with app.app_context():
+        session = db.session
+        seed_agencies(session, lambda _: None)
+        session.commit()
+        account = session.scalars(select(CollectionAccount).order_by(CollectionAccount.id)).first()
+        number = account.number
+        assert number in accounts_by_number(session)
+        account.number = "8888000011112222"
+        session.flush()
+        assert "8888000011112222" in accounts_by_number(session)  # its own transaction sees its change
+        session.rollback()
+        assert "8888000011112222" not in accounts_by_number(session) and number in accounts_by_number(session)
+        session.commit()
