@@ -103,7 +103,8 @@ def register_error_handlers(app: Flask) -> None:
         others), so the next request after the database is back is served as usual."""
         if not database_unavailable(exc):
             raise exc  # a real defect (a constraint, bad SQL): the 500 it is
-        current_app.logger.warning("database unavailable: %s", str(exc.orig or exc).splitlines()[0][:300])
+        detail = str(exc.orig or exc).strip() or type(exc).__name__
+        current_app.logger.warning("database unavailable: %s", detail.splitlines()[0][:300])
         return service_error(DatabaseUnavailable("the database does not answer; nothing was changed: try again "
                                                  "in a few seconds", code=Refusal.DATABASE_UNAVAILABLE))
 
