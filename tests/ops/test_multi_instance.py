@@ -56,6 +56,7 @@ NEW_CONFIDENCE = 0.96       # reference_exact after the change (still above auto
 # (a connect attempt gives up after 5 s, core.db.CONNECT_TIMEOUT); real answers take milliseconds.
 QUICK = 2.0
 DOWN_FOR = 2.5              # seconds the database stays down in step 4
+PROBE_SEPAY_ID = 20_000     # SePay's id of the probe it sends while the database is down (and again after)
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ def test_two_instances_and_a_scheduler_share_one_postgresql(cluster, tmp_path):
         time.sleep(0.2)
         processes.kill("a")
         time.sleep(0.5)
-        processes.instance("a", port_a)
+        instance_a = processes.instance("a", port_a)
 
         # 3. PostgreSQL restarted mid-stream (pg_ctl restart: every connection cut).
         _wait_until(lambda: bank.acknowledged(planned) >= PHASE * 8 // 3, 45, "transfers stalled after the kill")
@@ -388,7 +389,7 @@ def test_two_instances_and_a_scheduler_share_one_postgresql(cluster, tmp_path):
             _wait_until(lambda port=port: _get(port, "/api/v1/matching/rules", tokens["finance"])[0] == 200, 15,
                         f"instance on {port} does not serve after the database came back")
         for i, transfer in enumerate(probe_transfers):  # the probes, delivered in full now
-            extra = Planned(transfer, "bankdirect" if i == 0 else "sepay", 20_000 + i, twice=False)
+            extra = Planned(transfer, "bankdirect" if i == 0 else "sepay", PROBE_SEPAY_ID, twice=False)
             planned.append(extra)
             bank.release([extra])
 
@@ -409,6 +410,7 @@ def test_two_instances_and_a_scheduler_share_one_postgresql(cluster, tmp_path):
                     f"the scheduler ran no job after the database came back:\n{processes.log('scheduler')}", every=0.3)
         assert scheduler.poll() is None, processes.log("scheduler")
         assert instance_b.poll() is None and processes.running["b"] is instance_b  # never restarted
+        assert instance_a.poll() is None and processes.running["a"] is instance_a  # not since its SIGKILL
         processes.close()
         _check_database(engine, planned, rules_changed)
     finally:
@@ -463,7 +465,8 @@ def _probe_while_down(port_a: int, port_b: int, finance: str, probe_transfers: l
                                                                      direct_body, QUICK * 5)
             verdict, code, _ = judge("bankdirect", answer, service_public_key=DEMO_SERVICE_PUBLIC_KEY)
             assert (answer.status, verdict, code) == (200, RETRY, "99"), answer
-            sepay_headers, sepay_body = sepay_request(probe_transfers[1], api_key=DEMO_SEPAY_API_KEY, sepay_id=30_000)
+            sepay_headers, sepay_body = sepay_request(probe_transfers[1], api_key=DEMO_SEPAY_API_KEY,
+                                                      sepay_id=PROBE_SEPAY_ID)
             answer = HttpTransport(f"http://127.0.0.1:{port}").post("/callbacks/sepay", sepay_headers, sepay_body,
                                                                      QUICK * 5)
             assert answer.status == 503, answer
