@@ -14,8 +14,8 @@ from core.web import babel, register_error_handlers, select_locale
 csrf = CSRFProtect()
 
 # Every module that defines models; Alembic's autogenerate and the tests import them all.
-MODEL_MODULES = ("core.users", "core.throttle", "core.tokens", "core.settings", "core.audit", "payments.models",
-                 "reconciliation.models", "reports.models")
+MODEL_MODULES = ("core.users", "core.throttle", "core.tokens", "core.settings", "core.versions", "core.audit",
+                 "payments.models", "reconciliation.models", "reports.models")
 
 
 def import_models() -> None:

@@ -40,7 +40,16 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine.pool, "reset", queue.reset)
         event.listen(engine.pool, "checkin", queue.checkin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # A connection that died with the server (a restart, a failover) is found at checkout
+    # (pre-ping) and replaced; a server that cannot be reached fails the connect within
+    # CONNECT_TIMEOUT rather than the operating system's minutes, so requests get a quick 503.
+    connect_args = kwargs.pop("connect_args", {})
+    if "connect_timeout" not in url:
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout; a URL's own ?connect_timeout= wins)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -109,6 +118,30 @@ class _WriterQueue:
     def checkin(self, _dbapi_connection, record) -> None:
         if record is not None:
             self._release(record.info)
+
+
+# SQLSTATE classes of a server that is away or busy, where the same request later succeeds:
+# connection exceptions, insufficient resources (too many connections), operator intervention
+# (shutting down, starting up, a cancelled statement), transaction rollback (deadlock, serialisation).
+_UNAVAILABLE_SQLSTATE = ("08", "53", "57", "40")
+_UNAVAILABLE_SQLITE = ("database is locked", "database table is locked", "unable to open database file",
+                       "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (a SQLAlchemy error) says the database is away or busy, for a moment,
+    rather than that the statement is wrong: the first is "try again" (503), the second a
+    defect (500)."""
+    if getattr(exc, "connection_invalidated", False) or isinstance(exc, WriterQueueTimeout):
+        return True
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    sqlstate = getattr(orig, "sqlstate", None)
+    if type(orig).__module__.startswith("psycopg"):
+        # No SQLSTATE: the connection itself failed (refused, no socket, timed out).
+        return sqlstate is None or sqlstate[:2] in _UNAVAILABLE_SQLSTATE
+    return str(orig).lower().startswith(_UNAVAILABLE_SQLITE)
 
 
 class _State:

@@ -76,6 +76,15 @@ class Forbidden(ServiceError):
     default_code = "forbidden"
 
 
+class DatabaseUnavailable(ServiceError):
+    """The database did not answer (down, restarting, unreachable, or a lock wait gave up):
+    nothing was done, and the same request later will be. 503 with ``Retry-After``."""
+
+    status = 503
+    default_code = "database_unavailable"
+    retry_after = 5
+
+
 def problem(
     status: int, detail: str, *, title: str | None = None, errors: list[FieldError] | None = None, **extra: Any
 ) -> dict[str, Any]:

@@ -40,6 +40,7 @@ class Refusal(StrEnum):
     FORBIDDEN = "forbidden"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     TOO_MANY_REQUESTS = "too_many_requests"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     DUPLICATE_KEY = "duplicate_key"
     CONCURRENT_CHANGE = "concurrent_change"
     # Dossiers and payment requests (CONTRACT.md names the first four).
@@ -281,6 +282,8 @@ MESSAGES: dict[Refusal, _Entry] = {
                                 labels={"wait": _wait}),
     R.INVALID_STATUS: _Entry(N_("Trạng thái hồ sơ không phải một trạng thái của Cổng Dịch vụ công quốc gia.")),
     R.INVALID_CANCEL: _Entry(N_("Lý do hủy phải là một đoạn văn bản, tối đa 1.000 ký tự.")),
+    R.DATABASE_UNAVAILABLE: _Entry(N_("Hệ thống tạm thời không kết nối được cơ sở dữ liệu nên chưa làm gì cả; không "
+                                      "có gì bị thay đổi. Vui lòng thử lại sau vài giây.")),
     R.CONCURRENT_CHANGE: _Entry(N_("Yêu cầu thanh toán vừa được người khác thay đổi cùng lúc: đọc lại rồi thử lại.")),
     R.INVALID_REFUND: _Entry(N_("Đề nghị hoàn tiền chưa hợp lệ: xem các ô được đánh dấu.")),
     R.DUPLICATE_KEY: _Entry(N_("Nội dung gửi lên có khóa “%(key)s” xuất hiện hai lần: mỗi khóa chỉ được có một "

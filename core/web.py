@@ -8,10 +8,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, jsonify, render_template, request, session
 from flask_babel import Babel, gettext
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from .errors import PROBLEM_JSON, ServiceError, problem
-from .refusals import api_text, refusal_text
+from .db import database_unavailable
+from .errors import PROBLEM_JSON, DatabaseUnavailable, ServiceError, problem
+from .refusals import Refusal, api_text, refusal_text
 from .vocabulary import N_
 
 babel = Babel()
@@ -85,10 +87,26 @@ def register_error_handlers(app: Flask) -> None:
             response = jsonify(exc.to_problem(api_text(exc, request.accept_languages)))
             response.status_code = exc.status
             response.mimetype = PROBLEM_JSON
-            return response
-        # A title the code chose (already in the page's language) is kept; HTTP's English phrase is not.
-        title = http_error_text(exc.status)[0] if exc.title == HTTPStatus(exc.status).phrase else exc.title
-        return render_template("error.html", status=exc.status, title=title, detail=refusal_text(exc)), exc.status
+        else:
+            # A title the code chose (already in the page's language) is kept; HTTP's English phrase is not.
+            title = http_error_text(exc.status)[0] if exc.title == HTTPStatus(exc.status).phrase else exc.title
+            response = app.make_response((render_template("error.html", status=exc.status, title=title,
+                                                          detail=refusal_text(exc)), exc.status))
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def database_away(exc: DBAPIError):
+        """The database is away (or a wait for it gave up): a quick 503 that says try again,
+        never a 500. The pool drops the broken connection itself (``pool_pre_ping`` checks the
+        others), so the next request after the database is back is served as usual."""
+        if not database_unavailable(exc):
+            raise exc  # a real defect (a constraint, bad SQL): the 500 it is
+        detail = str(exc.orig or exc).strip() or type(exc).__name__
+        current_app.logger.warning("database unavailable: %s", detail.splitlines()[0][:300])
+        return service_error(DatabaseUnavailable("the database does not answer; nothing was changed: try again "
+                                                 "in a few seconds", code=Refusal.DATABASE_UNAVAILABLE))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -274,10 +274,18 @@ class LeaderLock:
     def acquire(self) -> bool:
         url = self.app.config["DATABASE_URL"]
         if url.startswith("postgresql"):
-            with self.app.app_context():
-                connection = db.engine.connect()
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
-            connection.commit()
+            connection = None
+            try:
+                with self.app.app_context():
+                    connection = db.engine.connect()
+                got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar()
+                connection.commit()
+            except Exception:  # the database is away (a restart): not leading; the next poll tries again
+                log.warning("scheduler %s cannot reach the database to take the lead", instance_name())
+                if connection is not None:
+                    connection.invalidate()
+                    connection.close()
+                return False
             if got:
                 self._connection = connection
                 return True
@@ -314,6 +322,8 @@ class LeaderLock:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
                 self._connection.commit()
+            except Exception:  # the connection died with the server: so did the lock
+                self._connection.invalidate()
             finally:
                 self._connection.close()
                 self._connection = None

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -66,12 +67,38 @@ class TempPostgres:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--no-locale", "--no-sync")
+        self._pg_ctl_start()
+        return self.url("postgres")
+
+    def _options(self) -> str:
         options = f"-k {self.root} -p {self.port} -c listen_addresses='' -c max_connections=200"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options, "-l",
+        return options
+
+    def _pg_ctl_start(self) -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", self._options(), "-l",
                   str(self.root / "server.log"), "-w", "-t", "60", "start")
-        return self.url("postgres")
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """``pg_ctl restart`` (fast shutdown: every client is disconnected), same data, socket
+        and port. ``down_for`` seconds > 0: stop, stay down that long, then start, so that
+        clients can be watched while the database is away."""
+        if down_for <= 0:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", self._options(), "-l",
+                      str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60", "restart")
+            return
+        self.halt()
+        time.sleep(down_for)
+        self.resume()
+
+    def halt(self) -> None:
+        """The first half of a restart: ``pg_ctl stop -m fast`` (clients cut off), data kept."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def resume(self) -> None:
+        """The second half: start again on the same data, socket and port."""
+        self._pg_ctl_start()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.root}&port={self.port}"

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core.api_schema import answer, validate_query
+from core.api_schema import answer, validate, validate_query
 from core.auth import api_roles
 from core.db import db
 from core.errors import FieldError, ServiceError, ValidationError
@@ -116,3 +116,33 @@ def start_portal_payment(code: str):
     payment, created = initialise_once(db.session, dossier, g.principal.actor)
     db.session.commit()
     return answer(shapes.PortalPayment.of(payment), 201 if created else 200)
+
+
+@bp.get("/matching/rules")
+@api_roles(*FINANCE)
+def get_matching_rules():
+    """The matcher's rules in force (thresholds and each rule's confidence)."""
+    from reconciliation.matching.reconcile import load_rules
+
+    return answer(shapes.MatchRules.of(load_rules(db.session)))
+
+
+@bp.put("/matching/rules")
+@api_roles("admin")
+def put_matching_rules():
+    """Replace the matcher's rules (what is left out takes its default). Every instance uses
+    them from its next callback on (``core.versions``)."""
+    from payments.api import json_body
+
+    from reconciliation.matching.matcher import MatchRules
+    from reconciliation.matching.reconcile import save_rules
+
+    body = validate(shapes.MatchRulesInput, json_body(required=True), detail="the rules are not valid")
+    data = body.model_dump(exclude_none=True)
+    try:
+        rules = MatchRules.from_data(data)
+    except ValueError as exc:
+        raise ValidationError(f"the rules are not valid: {exc}", errors=[FieldError("rules", str(exc))]) from None
+    save_rules(db.session, rules, g.principal.actor)
+    db.session.commit()
+    return answer(shapes.MatchRules.of(rules))

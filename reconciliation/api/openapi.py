@@ -11,6 +11,7 @@ from payments.openapi import _error, _json, _op, _problem
 
 from . import schemas
 
+
 FINANCE = ["finance", "admin"]
 SYSTEM = ["system", "admin"]
 
@@ -48,7 +49,10 @@ EXAMPLE_PORTAL_PAYMENT = {
     "procedure_code": "1.013831", "amount": 3_028_000, "status": "pending", "bank_ref": None, "paid_at": None,
     "created_at": "2026-11-25T09:30:00+07:00", "confirmed_via": None}
 
-SCHEMAS: dict[str, Any] = components(shapes=schemas.SHAPES)
+EXAMPLE_RULES = {"auto_threshold": 0.9, "suggest_threshold": 0.5,
+                 "confidence": {"reference_exact": 1.0, "reference_partial": 0.97, "dossier_code_exact": 0.92}}
+
+SCHEMAS: dict[str, Any] = components(inputs=schemas.INPUTS, shapes=schemas.SHAPES)
 
 RESPONSES = {
     "StatementUnreadable": _error("Not a statement this service reads (the format is told from the content), a "
@@ -66,6 +70,11 @@ RESPONSES = {
         413, "Request Entity Too Large", "the file is larger than 536870912 bytes, the most this service imports")),
     "BadQuery": _error("A query parameter is not valid.", _problem(
         422, "Unprocessable Entity", "from must be a date YYYY-MM-DD", [{"field": "from", "message": "YYYY-MM-DD"}])),
+    "InvalidRules": _error("Not rules the matcher takes: an unknown field or rule, a value outside 0 to 1, or "
+                           "`suggest_threshold` above `auto_threshold`; nothing was changed.", _problem(
+                               422, "Unprocessable Entity", "the rules are not valid: auto_threshold must be a "
+                               "number from 0 to 1", [{"field": "rules",
+                                                      "message": "auto_threshold must be a number from 0 to 1"}])),
     "NothingDuePortal": _error("Nothing remains due on the dossier.", _problem(
         409, "Conflict", "nothing remains due on dossier 000.12.03.H26-261125-0001", code="nothing_due",
         params={"dossier": "000.12.03.H26-261125-0001"})),
@@ -104,6 +113,21 @@ PATHS: dict[str, Any] = {
         {"200": {"description": "A page of exceptions.", "content": _json("ExceptionList", EXAMPLE_EXCEPTIONS)},
          **_errors(**{"401": "Unauthorized", "403": "Forbidden", "422": "BadQuery"})},
         parameters=query_parameters(schemas.ExceptionQuery))},
+    "/api/v1/matching/rules": {
+        "get": _op("getMatchingRules", "Reconciliation", "The matcher's rules in force",
+                   "The thresholds and every rule's confidence the matcher uses now (defaults included).", FINANCE,
+                   {"200": {"description": "The rules.", "content": _json("MatchRules", EXAMPLE_RULES)},
+                    **_errors(**{"401": "Unauthorized", "403": "Forbidden"})}),
+        "put": _op("putMatchingRules", "Reconciliation", "Replace the matcher's rules",
+                   "The rules as a whole: what is left out takes its default (not its current value). Every "
+                   "instance of the service uses them from the next callback it processes after this answer "
+                   "(docs/OPERATIONS.md, \"Growing past one machine\"). Audited.", ["admin"],
+                   {"200": {"description": "Saved: the rules now in force.",
+                            "content": _json("MatchRules", EXAMPLE_RULES)},
+                    **_errors(**{"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+                                 "413": "PayloadTooLarge", "422": "InvalidRules"})},
+                   requestBody={"required": True, "content": _json("MatchRulesInput", EXAMPLE_RULES)}),
+    },
     "/api/v1/dossiers/{code}/portal-payments": {"post": _op(
         "startPortalPayment", "Payment requests", "Start a payment on the national portal's platform",
         "The platform's payment initialisation for what the dossier still owes: the service records the "

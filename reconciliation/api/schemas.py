@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from core.api_schema import IctTime, Input, Money, Shape
 from core.vocabulary import Direction, ExceptionStatus, PaymentChannel, TransactionStatus
 
+from reconciliation.matching.matcher import DEFAULT_CONFIDENCE
 from reconciliation.models import Allocation, BankTransaction, CashPayment, ReconException
 
 if TYPE_CHECKING:
@@ -236,5 +237,38 @@ def dossier_payments(dossier) -> list[dict[str, Any]]:
     return payments
 
 
+# --- the matcher's rules ------------------------------------------------------------------
+
+Unit = Annotated[float, Field(ge=0, le=1)]
+_RULES_DOC = ("The matcher's rules: a decision at or above `auto_threshold` allocates by itself, a suggestion at or "
+              "above `suggest_threshold` is shown to a person; `confidence` gives each rule's "
+              "(docs/RECONCILIATION.md). Every value is a number from 0 to 1.")
+_CONFIDENCE = {"type": "object", "description": "Each rule's confidence; a rule left out keeps its default.",
+               "properties": {rule: {"type": "number", "minimum": 0, "maximum": 1, "default": value}
+                              for rule, value in DEFAULT_CONFIDENCE.items()}}
+
+
+class MatchRulesInput(Input):
+    """The rules as a whole: what is left out takes its default (the rule names and the order of
+    the thresholds are checked by ``MatchRules.from_data``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    auto_threshold: Unit | None = None
+    suggest_threshold: Unit | None = None
+    confidence: dict[str, Unit] | None = Field(None, json_schema_extra=_CONFIDENCE)
+
+
+class MatchRules(Shape):
+    __doc__ = _RULES_DOC
+    auto_threshold: Unit
+    suggest_threshold: Unit
+    confidence: dict[str, Unit] = Field(json_schema_extra=_CONFIDENCE)
+
+    @classmethod
+    def of(cls, rules: Any) -> MatchRules:
+        return cls(**rules.as_data())
+
+
 QUERIES = (TransactionQuery, ExceptionQuery)
-SHAPES = (StatementImport, TransactionList, ExceptionList, PortalPayment)
+INPUTS = (MatchRulesInput,)
+SHAPES = (StatementImport, TransactionList, ExceptionList, PortalPayment, MatchRules)

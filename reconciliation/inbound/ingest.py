@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -36,6 +37,7 @@ from bank_adapters.callbacks import (KIND_IGNORED, KIND_PORTAL_FAILED, KIND_PORT
                                      CallbackAdapter, CallbackEvent, CallbackResponse, ChannelKeys, InboundRequest,
                                      Outcome, Refusal, get_adapter)
 from core.clock import utcnow
+from core.db import database_unavailable
 from core.rawsql import Raw, json_value
 
 from reconciliation.models import CallbackNonce, JournalEntry
@@ -49,6 +51,17 @@ CALLBACK_MAX_BYTES = 64 * 1024  # a real callback is under 2 KB; anything near t
 REFUSED_BODY_KEPT = 4096
 _KEPT_HEADERS = ("content-type", "content-length", "user-agent", "x-forwarded-for", "x-real-ip",
                  "x-sepay-timestamp", "x-sepay-signature", "authorization")
+
+
+def _log_failure(message: str, *args) -> None:
+    """Log the exception being handled: one line when the database is away (an outage would
+    otherwise write a traceback per callback), the traceback for anything else."""
+    exc = sys.exc_info()[1]
+    if exc is not None and database_unavailable(exc):
+        detail = str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
+        log.warning(message + ": the database does not answer (%s)", *args, detail.splitlines()[0][:200])
+    else:
+        log.exception(message, *args)
 
 
 class Replay(Exception):
@@ -256,7 +269,7 @@ def process(session: Session, entry_id: int, adapter: CallbackAdapter, keys: Cha
         return IngestResult(response, entry_id, outcome)
     except Exception as exc:  # ours, not the sender's: keep the entry as failed and ask for a retry
         session.rollback()
-        log.exception("callback journal entry %s failed", entry_id)
+        _log_failure("callback journal entry %s failed", entry_id)
         response = adapter.respond(Outcome.FAILED, request, keys, event=event, message="temporary failure")
         try:
             _finish(session, entry_id, "failed", f"{type(exc).__name__}: {exc}", event_id=event.event_id,
@@ -264,7 +277,7 @@ def process(session: Session, entry_id: int, adapter: CallbackAdapter, keys: Cha
             session.commit()
         except Exception:  # the database itself is gone: the entry stays 'received', the job retries it
             session.rollback()
-            log.exception("could not mark journal entry %s failed", entry_id)
+            _log_failure("could not mark journal entry %s failed", entry_id)
         return IngestResult(response, entry_id, Outcome.FAILED)
 
 
@@ -297,7 +310,7 @@ def process_batch(session: Session, items: list[Pending]) -> None:
         session.commit()
     except Exception:
         session.rollback()
-        log.exception("could not journal %d callbacks", len(items))
+        _log_failure("could not journal %d callbacks", len(items))
         for item, adapter in zip(items, adapters):
             item.result = IngestResult(adapter.respond(Outcome.FAILED, item.request, item.keys,
                                                        message="temporary failure"), None, Outcome.FAILED)
@@ -411,7 +424,7 @@ def receive(session: Session, channel: str, request: InboundRequest, keys: Chann
         entry_id = journal_request(session, channel, request)
     except Exception:
         session.rollback()
-        log.exception("could not journal a %s callback", channel)
+        _log_failure("could not journal a %s callback", channel)
         response = adapter.respond(Outcome.FAILED, request, keys, message="temporary failure")
         return IngestResult(response, None, Outcome.FAILED)
     return process(session, entry_id, adapter, keys, request, event)
@@ -430,7 +443,7 @@ def _refuse_unverified(session: Session, channel: str, adapter: CallbackAdapter,
         session.commit()
     except Exception:  # the refusal stands; only its record is missing
         session.rollback()
-        log.exception("could not journal a refused %s callback", channel)
+        _log_failure("could not journal a refused %s callback", channel)
         entry_id = None
     return IngestResult(response, entry_id, refusal.outcome)
 

@@ -8,18 +8,18 @@ PostgreSQL, the loser seeing the winner's row.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bank_adapters.transfers import IN, BankTransfer
 from core.clock import ict_day, utcnow
 from core.rawsql import Raw, json_value
+from core.versions import changed_here, mark_changed, version
 from payments.models import CollectionAccount
 
 from reconciliation.models import BankTransaction
@@ -31,36 +31,47 @@ class AccountKey:
     account_id: int | None  # None: not one of our collection accounts
 
 
-_accounts: dict[str, Any] = {"at": 0.0, "url": None, "by_number": {}, "agency_of": {}}
-ACCOUNTS_TTL = 60.0  # seconds; the collection accounts change only by an administrator's import
+_accounts: dict[str, Any] = {"version": None, "url": None, "by_number": {}, "agency_of": {}}
+_ACCOUNTS = CollectionAccount.__tablename__
+
+
+def _read_accounts(session: Session) -> tuple[dict[str, list[tuple[int, str]]], dict[int, int]]:
+    table = CollectionAccount.__table__
+    found: dict[str, list[tuple[int, str]]] = {}
+    agency_of: dict[int, int] = {}
+    for account_id, number, bank_bin, agency_id in session.connection().execute(
+            select(table.c.id, table.c.number, table.c.bank_bin, table.c.agency_id)):
+        found.setdefault(number, []).append((account_id, bank_bin))
+        agency_of[account_id] = agency_id
+    return found, agency_of
+
+
+def _known_accounts(session: Session) -> tuple[dict[str, list[tuple[int, str]]], dict[int, int]]:
+    """Our collection accounts, cached per process and read again when ``collection_accounts``
+    changed (``core.versions``: every callback asks)."""
+    if changed_here(session, _ACCOUNTS):
+        return _read_accounts(session)  # this transaction's own change: not for the others
+    url = str(session.get_bind().url)
+    current = version(session, _ACCOUNTS)  # before the rows: see core.versions
+    if current is None or _accounts["url"] != url or _accounts["version"] != current:
+        found, agency_of = _read_accounts(session)
+        _accounts.update(version=current, url=url, by_number=found, agency_of=agency_of)
+    return _accounts["by_number"], _accounts["agency_of"]
 
 
 def accounts_by_number(session: Session) -> dict[str, list[tuple[int, str]]]:
-    """Our collection accounts by number ((id, bank BIN) pairs), read at most once a minute
-    per process: every callback asks."""
-    url = str(session.get_bind().url)
-    now = time.monotonic()
-    if _accounts["url"] != url or now - _accounts["at"] > ACCOUNTS_TTL:
-        table = CollectionAccount.__table__
-        found: dict[str, list[tuple[int, str]]] = {}
-        agency_of: dict[int, int] = {}
-        for account_id, number, bank_bin, agency_id in session.connection().execute(
-                select(table.c.id, table.c.number, table.c.bank_bin, table.c.agency_id)):
-            found.setdefault(number, []).append((account_id, bank_bin))
-            agency_of[account_id] = agency_id
-        _accounts.update(at=now, url=url, by_number=found, agency_of=agency_of)
-    return _accounts["by_number"]
+    """Our collection accounts by number ((id, bank BIN) pairs)."""
+    return _known_accounts(session)[0]
 
 
 def agency_of_accounts(session: Session) -> dict[int, int]:
     """The agency of each of our collection accounts (same cache as ``accounts_by_number``)."""
-    accounts_by_number(session)
-    return _accounts["agency_of"]
+    return _known_accounts(session)[1]
 
 
 def forget_accounts() -> None:
-    """After the accounts change (seeding, an import): the next callback reads them again."""
-    _accounts["at"] = 0.0
+    """Drop this process's copy: the next callback reads the accounts again."""
+    _accounts["version"] = None
 
 
 def resolve_account(session: Session, number: str, bank_bin: str | None) -> AccountKey:
@@ -198,5 +209,8 @@ def record_transfers(session: Session, reports: list[tuple[BankTransfer, str, in
 @event.listens_for(CollectionAccount, "after_insert")
 @event.listens_for(CollectionAccount, "after_update")
 @event.listens_for(CollectionAccount, "after_delete")
-def _accounts_changed(*_args) -> None:
-    forget_accounts()  # in this process at once; other processes within ACCOUNTS_TTL
+def _accounts_changed(_mapper, _connection, target) -> None:
+    # This transaction reads its own change uncached; the others see the counter move at commit.
+    session = object_session(target)
+    if session is not None:
+        mark_changed(session, _ACCOUNTS)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.settings import get_setting, set_setting
+from core.settings import Setting, get_setting, set_setting
+from core.versions import changed_here, mark_changed, version
 from payments.models import CollectionAccount
 
 from reconciliation.matching.allocation import allocate
@@ -27,19 +28,18 @@ from reconciliation.models import BankTransaction, MatchDecision
 RULES_KEY = "matching.rules"
 
 
-_rules_cache: dict = {"at": 0.0, "url": None, "rules": None}
-RULES_TTL = 30.0  # seconds: a change of the rules reaches every process within this
+_rules_cache: dict = {"version": None, "url": None, "rules": None}
 
 
 def load_rules(session: Session) -> MatchRules:
-    """The rules in force (read at most every ``RULES_TTL`` seconds per process: every
-    callback asks; ``save_rules`` refreshes this process at once)."""
-    import time
-
+    """The rules in force, cached per process and read again when ``settings`` changed
+    (``core.versions``: every callback asks, so a change is used by the next one everywhere)."""
+    if changed_here(session, Setting.__tablename__):  # saved by this transaction, maybe never committed
+        return MatchRules.from_data(get_setting(session, RULES_KEY))
     url = str(session.get_bind().url)
-    now = time.monotonic()
-    if _rules_cache["url"] != url or now - _rules_cache["at"] > RULES_TTL or _rules_cache["rules"] is None:
-        _rules_cache.update(at=now, url=url, rules=MatchRules.from_data(get_setting(session, RULES_KEY)))
+    current = version(session, Setting.__tablename__)  # before the rules: see core.versions
+    if current is None or _rules_cache["url"] != url or _rules_cache["version"] != current:
+        _rules_cache.update(version=current, url=url, rules=MatchRules.from_data(get_setting(session, RULES_KEY)))
     return _rules_cache["rules"]
 
 
@@ -48,7 +48,7 @@ def save_rules(session: Session, rules: MatchRules, actor: str) -> None:
 
     set_setting(session, RULES_KEY, rules.as_data(), actor)
     audit.record(session, actor, "settings.matching_rules", "setting", RULES_KEY, rules.as_data())
-    _rules_cache["rules"] = None
+    mark_changed(session, Setting.__tablename__)
 
 
 def _agency_of(session: Session, account_id: int | None) -> int | None:
