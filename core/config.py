@@ -39,6 +39,7 @@ ENV_KEYS = (
     "RATELIMIT_STORAGE_URI",   # where the throttle counts live (default memory://, per process)
     "RATELIMIT_REFUSED_CALLBACKS", "RATELIMIT_CITIZEN", "RATELIMIT_CITIZEN_MISSES", "RATELIMIT_PUBLIC_REPORTS",
     "ONLINE_FLAG_VIETQR_AS_GATEWAY",  # a VietQR transfer for an online dossier is flag 2 (default off)
+    "PASSWORD_HASH_METHOD",    # werkzeug's method for new password hashes (default scrypt; a cheaper scrypt in tests)
 )
 
 DEV_ENVS = {"development", "testing"}
@@ -87,6 +88,9 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         settings.update(overrides)
     if settings.get("TESTING"):
         settings["APP_ENV"] = "testing"
+    # scrypt's default cost (N=32768) is ~90 ms a hash and as much a sign-in check: a test run makes
+    # thousands. Tests hash with scrypt still, at N=1024; a hash records its own cost, so checks follow.
+    settings.setdefault("PASSWORD_HASH_METHOD", "scrypt:1024:8:1" if settings["APP_ENV"] == "testing" else "scrypt")
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["CALLBACK_BATCH_MAX"] = _positive_int("CALLBACK_BATCH_MAX", settings["CALLBACK_BATCH_MAX"])
     settings["TRUSTED_PROXIES"] = _positive_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"], least=0)

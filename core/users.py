@@ -12,6 +12,7 @@ import enum
 from datetime import datetime
 from typing import Iterable
 
+from flask import current_app, has_app_context
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -74,7 +75,7 @@ class User(Base):
         return role in self.roles
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -82,6 +83,10 @@ class User(Base):
     def end_sessions(self) -> None:
         """Every session signed in before now ends at its next request."""
         self.session_version = (self.session_version or 1) + 1
+
+
+def _hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
 
 
 def find_user(session: Session, username: str) -> User | None:

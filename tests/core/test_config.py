@@ -57,3 +57,26 @@ def test_the_online_flag_setting_is_off_unless_turned_on(tmp_path, monkeypatch):
     monkeypatch.setenv("ONLINE_FLAG_VIETQR_AS_GATEWAY", "maybe")
     with pytest.raises(ConfigError, match="ONLINE_FLAG_VIETQR_AS_GATEWAY must be on or off"):
         load_settings(str(tmp_path))
+
+
+def test_passwords_hash_with_full_scrypt_outside_tests(tmp_path, monkeypatch):
+    from werkzeug.security import check_password_hash
+
+    from app import create_app
+    from core.users import User
+
+    for key in ("APP_ENV", "PASSWORD_HASH_METHOD"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    assert load_settings(str(tmp_path))["PASSWORD_HASH_METHOD"] == "scrypt"
+    monkeypatch.setenv("APP_ENV", "production")
+    assert load_settings(str(tmp_path))["PASSWORD_HASH_METHOD"] == "scrypt"
+    user = User(username="a", full_name="A")
+    user.set_password("mật khẩu đủ dài 1")  # outside an application: the default
+    assert user.password_hash.startswith("scrypt:32768:8:1$")
+    # Tests hash at a lower scrypt cost; the hash says its cost, so a check reads it from there.
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        user.set_password("mật khẩu đủ dài 2")
+    assert user.password_hash.startswith("scrypt:1024:8:1$") and user.check_password("mật khẩu đủ dài 2")
+    assert not check_password_hash(user.password_hash, "mật khẩu đủ dài 1")
