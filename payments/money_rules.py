@@ -98,7 +98,7 @@ def event_for_change(request_status_after: str | None, dossier_status_after: str
 
 def requests_to_cancel(requests: Iterable[tuple[int, str]], keep: Iterable[int]) -> list[int]:
     """Once a dossier is paid, its other open requests would only invite a second payment."""
-    kept = set(keep)
+    kept = keep if isinstance(keep, (set, frozenset)) else set(keep)  # a batch passes one set for thousands
     return [request_id for request_id, status in requests if status == "open" and request_id not in kept]
 
 

@@ -21,6 +21,7 @@ import functools
 import re
 import secrets
 import unicodedata
+from operator import mul
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 assert len(ALPHABET) == 31
@@ -31,8 +32,11 @@ _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _MOD = len(ALPHABET)
 
 
+_WEIGHTS = range(1, 64)
+
+
 def _weighted_sum(text: str) -> int:
-    return sum((i + 1) * _VALUE[ch] for i, ch in enumerate(text))
+    return sum(map(mul, _WEIGHTS, map(_VALUE.__getitem__, text)))
 
 
 def check_symbol(stem: str) -> str:

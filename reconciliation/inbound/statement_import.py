@@ -210,8 +210,8 @@ def _fail(session: Session, record: StatementImport, exc: BaseException) -> None
 
 def match_new_lines(session: Session, import_id: int) -> int:
     """Match the credits that only this import announced, as a callback would have been
-    (CONTRACT.md: a dossier paid by such a transfer is paid when the import answers), each
-    recorded as a ``missing_callback`` that matching settles. A credit booked on a day that is
+    (CONTRACT.md: a dossier paid by such a transfer is paid when the import answers); one the matcher
+    cannot place opens a ``missing_callback`` item. A credit booked on a day that is
     already closed is left for that day's reopening: a closed day is never changed silently.
     Closing a day stays a separate step. Commits; returns how many were allocated."""
     from reconciliation.matching.bulk import match_many

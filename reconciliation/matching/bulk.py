@@ -171,7 +171,7 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
                decided_again: bool = False) -> dict[str, int]:
     """Decide and act for many transactions (statement credits never decided before). Commits
     after every chunk (``commit=False``: only flushes, for a dry run). ``missing_callback``:
-    also record each one as a transfer no callback announced (settled when matched). Returns
+    these are transfers no callback announced; one left unmatched opens a ``missing_callback`` item. Returns
     counts by outcome. ``known``: transactions this transaction inserted itself (the fast path),
     not read again. A transaction decided meanwhile by another process (a callback and a
     statement import of the same transfer at once) is left alone, as seen under its row lock;
@@ -280,7 +280,7 @@ def _write(session: Session, state: State, decisions: list, paid: list[Paid], ac
     rows = Rows(session, now)
     outcomes: dict[str, int] = defaultdict(int)
     exception_count = sum(1 for _, d in decisions if d.exception) + \
-        (sum(1 for _, d in decisions if d.outcome != "held") if missing_callback else 0)
+        (sum(1 for _, d in decisions if _unexplained(d)) if missing_callback else 0)
     taken = rows.take_many({"match_decisions": len(decisions), "exceptions": exception_count})
     decision_ids = taken.get("match_decisions", [])
     decision_id_of = {row.id: decision_id for (row, _), decision_id in zip(decisions, decision_ids)}
@@ -302,13 +302,10 @@ def _write(session: Session, state: State, decisions: list, paid: list[Paid], ac
                 request_id=first.request_id if first else (suggestion.request_id if suggestion else None),
                 amount=decision.excess or (row.amount - row.allocated if not decision.allocations else 0),
                 detail=_explain(decision), suggestions=[asdict(s) for s in decision.suggestions]))
-        if missing_callback and decision.outcome != "held":  # a held credit's one question is its closed day
-            settled = bool(decision.allocations) and not decision.exception
+        if missing_callback and _unexplained(decision):
             exceptions_rows.append(_exception(
                 "missing_callback", row, None, now, "rule:statement_run", amount=row.amount,
-                status="resolved" if settled else "open",
-                detail=("no callback announced it; matched from the statement" if settled
-                        else "no callback announced it; not matched")))
+                detail="no callback announced it; not matched"))
     # A part payment and the rest in the same chunk: its item is settled as it is written.
     for exception in exceptions_rows:
         request = state.requests_by_id.get(exception["payment_request_id"])
@@ -334,6 +331,13 @@ def _write(session: Session, state: State, decisions: list, paid: list[Paid], ac
                                        r["amount"]] for r in receipts],
                          "exceptions_resolved": resolved})
     return outcomes
+
+
+def _unexplained(decision: Decision) -> bool:
+    """A credit only the statement showed is a question for the queue when it was not matched.
+    Matched, it needs no item: its channels (``statement`` alone) already say no callback came.
+    A held credit's one question is its closed day."""
+    return decision.outcome != "held" and not (decision.allocations and not decision.exception)
 
 
 def _exception(reason: str, row, decision_id: int | None, now: datetime, actor: str, *, amount: int,

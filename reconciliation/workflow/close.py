@@ -5,8 +5,8 @@ what earlier runs have not handled), so an interrupted run resumes by running ag
 
 1. ``statement``: the bank's statement covering the day (lines were linked to transactions,
    or created them, when it was imported).
-2. ``missing_callback``: transactions only the statement announced are matched now, each
-   recorded with the reason ``missing_callback`` (settled when the matcher allocated it).
+2. ``missing_callback``: transactions only the statement announced are matched now; one
+   left unmatched opens a ``missing_callback`` item (a matched one needs none).
 3. ``reversals``: a reversal on the statement undoes the allocation of what it reverses and
    reopens its request.
 4. ``missing_from_statement``: callbacks the statement does not show (a forged or reversed

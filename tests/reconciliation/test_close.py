@@ -67,8 +67,12 @@ def test_a_day_with_a_lost_callback_and_a_forged_one(client, seeded):
     assert result.figures["statement_in_count"] == 2 and result.figures["statement_in_sum"] == 17000
     assert result.figures["service_in_count"] == 3 and result.figures["matched_count"] == 3
     assert any("missing_from_statement" in b for b in result.blocking)
-    assert reasons(seeded) == [("missing_callback", "resolved"), ("missing_from_statement", "open")]
-    assert seeded.get(PaymentRequest, lost.id).status == "paid"  # matched from the statement
+    # The lost callback's transfer was matched from the statement: no queue item, and its channels
+    # say that only the statement reported it.
+    assert reasons(seeded) == [("missing_from_statement", "open")]
+    assert seeded.get(PaymentRequest, lost.id).status == "paid"
+    lost_row = seeded.scalar(select(BankTransaction).where(BankTransaction.bank_ref == t_lost.bank_ref))
+    assert lost_row.channel_list == ["statement"] and lost_row.status == "matched"
     # The officer finds the forged one and settles it; then the day closes.
     item = seeded.scalars(select(ReconException).where(ReconException.reason == "missing_from_statement")).one()
     resolve(seeded, item, "user:ketoan", "the bank confirms: never booked; reported to the intermediary",
@@ -115,7 +119,7 @@ def test_a_dry_run_reports_and_keeps_nothing(client, seeded):
     assert result.dry_run and [a.kind for a in result.actions] == ["closed"] and result.status == "closed"
     seeded.rollback()
     assert seeded.get(PaymentRequest, request.id).status == "paid"
-    assert reasons(seeded) == [("missing_callback", "resolved")]
+    assert reasons(seeded) == []  # matched: nothing for the queue
     assert get_close(seeded, account.id, DAY).status == "open"
 
 
