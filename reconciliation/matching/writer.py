@@ -452,13 +452,19 @@ def _settle_part_payments(session: Session, state: State, actor: str) -> list[in
     through the small open-items index)."""
     paid = [r.id for r in state.requests_by_id.values() if r.changed and settles_part_payment(r.status)]
     resolved: list[int] = []
-    table = ReconException.__table__
+    if not paid:
+        return resolved
+    raw = Raw(session)  # plain SQL: a callback pays one request, and SQLAlchemy's statement path cost 0.5 ms here
     for part in chunks(paid):
-        ids = list(session.connection().scalars(select(table.c.id).where(
-            table.c.payment_request_id.in_(part), table.c.status == "open", table.c.reason == "amount_mismatch")))
+        names, params = raw.in_list("r", part)
+        ids = [row[0] for row in raw.execute(
+            f"SELECT id FROM exceptions WHERE payment_request_id IN ({names}) AND status = 'open' "
+            "AND reason = 'amount_mismatch'", params)]
         if ids:
-            session.connection().execute(table.update().where(table.c.id.in_(ids)).values(
-                status="resolved", resolved_at=state.now, resolved_by=actor, resolution=PART_PAYMENT_SETTLED))
+            names, params = raw.in_list("e", ids)
+            raw.execute(f"UPDATE exceptions SET status = 'resolved', resolved_at = :at, resolved_by = :actor, "
+                        f"resolution = :resolution WHERE id IN ({names})",
+                        {**params, "at": state.now, "actor": actor, "resolution": PART_PAYMENT_SETTLED})
             resolved += ids
     return resolved
 
