@@ -120,8 +120,15 @@ class Raw:
         return rows[0] if rows else None
 
     def in_list(self, name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
-        """``:name_0, :name_1, ...`` and their parameters, for an ``IN (...)``."""
+        """What goes inside ``IN (...)`` for ``values``, and its parameters: ``:name_0, :name_1, ...``;
+        on PostgreSQL one array of whole numbers or of texts (psycopg parses every new statement
+        text, and a list of thousands of placeholders, each chunk a new length, cost it 4 ms a statement)."""
         values = list(values)
+        if self.postgresql and values:
+            kind = ("bigint" if all(type(v) is int for v in values)
+                    else "text" if all(isinstance(v, str) for v in values) else None)
+            if kind:
+                return f"SELECT unnest(CAST(:{name} AS {kind}[]))", {name: values}
         return ", ".join(f":{name}_{i}" for i in range(len(values))), {f"{name}_{i}": v for i, v in enumerate(values)}
 
 

@@ -183,16 +183,34 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
     from reconciliation.inbound.transactions import agency_of_accounts
 
     agencies = agency_of_accounts(session)
-    for part in chunks(sorted(transaction_ids), chunk):
+    for done, part in enumerate(chunks(sorted(transaction_ids), chunk), start=1):
         for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback, known or {},
                                      decided_again).items():
             outcomes[outcome] += count
         if commit:
             session.commit()
+            if done & (done - 1) == 0:  # after chunks 1, 2, 4, 8…: the tables doubled, at most
+                _analyse(session)
         else:
             session.flush()
         session.expire_all()  # the rows were written with SQL: what the session holds is stale
     return dict(outcomes)
+
+
+# The tables a run grows. PostgreSQL plans from statistics that autovacuum refreshes a minute
+# or more later: a run that doubles them meanwhile is planned as if they were small (a nested
+# loop over a sequential scan of allocations per receipt), and slows down as it goes.
+_GROWN = ("bank_transactions", "allocations", "receipts", "receipt_links", "payment_requests",
+          "payment_request_events", "dossiers", "exceptions", "match_decisions", "outbox_events")
+
+
+def _analyse(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    session.execute(text("ANALYZE " + ", ".join(_GROWN)))
+    session.commit()
 
 
 def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],

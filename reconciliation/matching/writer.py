@@ -325,15 +325,37 @@ class Rows:
         Raw(self.session).copy_rows(table.name, columns, data)
 
     def update(self, table, rows: list[dict[str, Any]], *, version: bool = False) -> None:
-        """``UPDATE table SET <columns> WHERE id = :id`` for every row (``version``: also add 1 to it)."""
+        """``UPDATE table SET <columns> WHERE id = :id`` for every row (``version``: also add 1 to it).
+        An id given twice is updated once, with its last row."""
         if not rows:
             return
+        rows = list({row["id"]: row for row in rows}.values())
         columns = [name for name in rows[0] if name != "id"]
         converted = {name: convert for name in columns if (convert := self.converter(table.c[name]))}
         if converted:
             rows = [{k: (converted[k](v) if k in converted else v) for k, v in row.items()} for row in rows]
+        raw = Raw(self.session)
+        if raw.postgresql and len(rows) > _STAGED_FROM:
+            self._update_from_stage(raw, table.name, columns, rows, version)
+            return
         sets = ", ".join(f"{name} = :{name}" for name in columns) + (", version = version + 1" if version else "")
-        Raw(self.session).executemany(f"UPDATE {table.name} SET {sets} WHERE id = :id", rows)
+        raw.executemany(f"UPDATE {table.name} SET {sets} WHERE id = :id", rows)
+
+    @staticmethod
+    def _update_from_stage(raw: Raw, table: str, columns: list[str], rows: list[dict[str, Any]],
+                           version: bool) -> None:
+        """PostgreSQL, many rows: COPY them into a staged table and ``UPDATE … FROM`` it, one
+        statement instead of one per row."""
+        names = ["id", *columns]
+        stage = f"stage_{table}"
+        raw.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(names)} FROM {table} WITH NO DATA")
+        raw.copy_rows(stage, names, ([row[name] for name in names] for row in rows))
+        sets = ", ".join(f"{name} = s.{name}" for name in columns) + (", version = t.version + 1" if version else "")
+        raw.execute(f"UPDATE {table} t SET {sets} FROM {stage} s WHERE t.id = s.id")
+        raw.execute(f"DROP TABLE {stage}")
+
+
+_STAGED_FROM = 200  # rows from which a staged UPDATE … FROM beats a pipelined statement per row
 
 
 # --- applying a plan ------------------------------------------------------------------------------
