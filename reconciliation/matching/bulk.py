@@ -183,14 +183,16 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
     from reconciliation.inbound.transactions import agency_of_accounts
 
     agencies = agency_of_accounts(session)
-    for done, part in enumerate(chunks(sorted(transaction_ids), chunk), start=1):
+    planned, since = (_planned_rows(session) if commit else None), 0
+    for part in chunks(sorted(transaction_ids), chunk):
         for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback, known or {},
                                      decided_again).items():
             outcomes[outcome] += count
         if commit:
             session.commit()
-            if done & (done - 1) == 0:  # after chunks 1, 2, 4, 8…: the tables doubled, at most
-                _analyse(session)
+            since += len(part)
+            if planned is not None and since >= max(planned, 1):  # the tables doubled since the planner looked
+                planned, since = _analyse(session), 0
         else:
             session.flush()
         session.expire_all()  # the rows were written with SQL: what the session holds is stale
@@ -199,18 +201,30 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
 
 # The tables a run grows. PostgreSQL plans from statistics that autovacuum refreshes a minute
 # or more later: a run that doubles them meanwhile is planned as if they were small (a nested
-# loop over a sequential scan of allocations per receipt), and slows down as it goes.
+# loop over a sequential scan of allocations per receipt), and slows down as it goes. So a run
+# refreshes them each time it has decided as many lines as the planner knew allocations.
 _GROWN = ("bank_transactions", "allocations", "receipts", "receipt_links", "payment_requests",
           "payment_request_events", "dossiers", "exceptions", "match_decisions", "outbox_events")
 
 
-def _analyse(session: Session) -> None:
+def _planned_rows(session: Session) -> float | None:
+    """How many allocations PostgreSQL's planner believes there are (None: not PostgreSQL).
+    A run that adds as many again gets the statistics refreshed (``_analyse``); a small
+    statement on a large table never does."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return None
+    from sqlalchemy import text
+
+    found = session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'allocations'")).scalar()
+    return max(float(found or 0), 0.0)  # -1: never analysed
+
+
+def _analyse(session: Session) -> float:
     from sqlalchemy import text
 
     session.execute(text("ANALYZE " + ", ".join(_GROWN)))
     session.commit()
+    return _planned_rows(session) or 0.0
 
 
 def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],
