@@ -187,16 +187,17 @@ def _rate(raw: str, percent_header: bool, where: str, field: str) -> float | Non
 # --- the two kinds of file -------------------------------------------------------------------------
 
 
-def _read_units(rows: list[list[str]], field: str) -> list[UnitLine]:
+def _lines(rows: list[list[str]], columns, required, key: str, duplicate: str, field: str, skip=()):
+    """The data rows of a table under its header: (line number, a reader of its cells by column
+    name, its ``key`` value), blank rows and rows whose key folds to one of ``skip`` left out;
+    the key is present, at most 60 characters and never repeated; at most ``MAX_ROWS``."""
     try:
-        head, found = _header(rows, UNIT_COLUMNS)
+        head, found = _header(rows, columns)
     except _Duplicate as dup:
         raise refuse("duplicate_column", f"row:{dup.row + 1}:{COLUMN_NAMES[dup.name]}", field) from None
-    for name in UNIT_REQUIRED:
+    for name in required:
         if name not in found:
             raise refuse("missing_column", f"column:{COLUMN_NAMES[name]}", field)
-    percent_header = "rate" in found and "%" in rows[head][found["rate"]]
-    units: list[UnitLine] = []
     seen: set[str] = set()
     for index in range(head + 1, len(rows)):
         row = rows[index]
@@ -204,60 +205,48 @@ def _read_units(rows: list[list[str]], field: str) -> list[UnitLine]:
             continue
         line = index + 1
 
-        def cell(name: str) -> str:
+        def cell(name: str, row=row) -> str:
             position = found.get(name)
             return row[position].strip() if position is not None and position < len(row) else ""
 
-        code = cell("unit_code")
-        if fold(code) in ("tong", "tongcong", "total", "toanthanhpho"):
-            continue  # the total line the portal may add
+        code = cell(key)
+        if skip and fold(code) in skip:
+            continue
+        where = f"row:{line}:{COLUMN_NAMES[key]}"
         if not code:
-            raise refuse("missing_value", f"row:{line}:{COLUMN_NAMES['unit_code']}", field)
+            raise refuse("missing_value", where, field)
         if len(code) > 60:
-            raise refuse("too_long", f"row:{line}:{COLUMN_NAMES['unit_code']}", field)
+            raise refuse("too_long", where, field)
         if code in seen:
-            raise refuse("duplicate_unit", f"row:{line}:{COLUMN_NAMES['unit_code']}", field)
+            raise refuse(duplicate, where, field)
         seen.add(code)
+        if len(seen) > MAX_ROWS:
+            raise refuse("too_many_rows", field=field)
+        yield line, cell, code, found, head
+
+
+def _read_units(rows: list[list[str]], field: str) -> list[UnitLine]:
+    units: list[UnitLine] = []
+    percent_header = None
+    for line, cell, code, found, head in _lines(rows, UNIT_COLUMNS, UNIT_REQUIRED, "unit_code", "duplicate_unit",
+                                                field, skip=("tong", "tongcong", "total", "toanthanhpho")):
+        if percent_header is None:
+            percent_header = "rate" in found and "%" in rows[head][found["rate"]]
         numerator = _count(cell("numerator"), f"row:{line}:{COLUMN_NAMES['numerator']}", field)
         denominator = _count(cell("denominator"), f"row:{line}:{COLUMN_NAMES['denominator']}", field)
         if numerator > denominator:
             raise refuse("numerator_over_denominator", f"row:{line}:{COLUMN_NAMES['numerator']}", field)
         rate = _rate(cell("rate"), percent_header, f"row:{line}:{COLUMN_NAMES['rate']}", field)
         units.append(UnitLine(line, code, cell("unit_name")[:300], numerator, denominator, rate))
-        if len(units) > MAX_ROWS:
-            raise refuse("too_many_rows", field=field)
     if not units:
         raise refuse("empty", field=field)
     return units
 
 
 def _read_dossiers(rows: list[list[str]], field: str) -> list[DossierLine]:
-    try:
-        head, found = _header(rows, DOSSIER_COLUMNS)
-    except _Duplicate as dup:
-        raise refuse("duplicate_column", f"row:{dup.row + 1}:{COLUMN_NAMES[dup.name]}", field) from None
-    if "dossier_code" not in found:
-        raise refuse("missing_column", f"column:{COLUMN_NAMES['dossier_code']}", field)
     out: list[DossierLine] = []
-    seen: set[str] = set()
-    for index in range(head + 1, len(rows)):
-        row = rows[index]
-        if not any(cell.strip() for cell in row):
-            continue
-        line = index + 1
-
-        def cell(name: str) -> str:
-            position = found.get(name)
-            return row[position].strip() if position is not None and position < len(row) else ""
-
-        code = cell("dossier_code")
-        if not code:
-            raise refuse("missing_value", f"row:{line}:{COLUMN_NAMES['dossier_code']}", field)
-        if len(code) > 60:
-            raise refuse("too_long", f"row:{line}:{COLUMN_NAMES['dossier_code']}", field)
-        if code in seen:
-            raise refuse("duplicate_dossier", f"row:{line}:{COLUMN_NAMES['dossier_code']}", field)
-        seen.add(code)
+    for line, cell, code, found, _ in _lines(rows, DOSSIER_COLUMNS, ("dossier_code",), "dossier_code",
+                                             "duplicate_dossier", field):
         flag = None
         if "flag" in found and cell("flag") != "":
             if cell("flag") not in ("0", "1", "2"):
@@ -267,8 +256,6 @@ def _read_dossiers(rows: list[list[str]], field: str) -> list[DossierLine]:
         if "fee_total" in found and cell("fee_total") != "":
             fee_total = _count(cell("fee_total"), f"row:{line}:{COLUMN_NAMES['fee_total']}", field)
         out.append(DossierLine(line, code, cell("unit_code") or None, flag, fee_total))
-        if len(out) > MAX_ROWS:
-            raise refuse("too_many_rows", field=field)
     return out
 
 

@@ -200,3 +200,25 @@ def test_the_pages_for_supervisors(app, runner, tmp_path):
     assert 'data-testid="portal-upload-form"' not in reader.get("/reports/portal-index").get_data(as_text=True)
     assert reader.post("/reports/portal-index", data={"csrf_token": token}).status_code in (400, 403)
     assert signed_in(app, "motcua").get("/reports/portal-index").status_code == 403
+
+
+UNITS = "Mã đơn vị,Tử số,Mẫu số\nP-HOANKIEM,1,4\nTổng cộng,1,4\n".encode()
+
+
+@pytest.mark.parametrize("dossiers, where", [
+    ("Mã hồ sơ,DuocThanhToanTrucTuyen\nHS-1,1\nHS-1,0\n", "row:3:Mã hồ sơ"),
+    ("Mã hồ sơ,DuocThanhToanTrucTuyen\nHS-1,3\n", "row:2:DuocThanhToanTrucTuyen"),
+    ("Mã hồ sơ,DuocThanhToanTrucTuyen\n,1\n", "row:2:Mã hồ sơ"),
+    ("Mã hồ sơ,DuocThanhToanTrucTuyen\n" + "H" * 61 + ",1\n", "row:2:Mã hồ sơ"),
+    ("DuocThanhToanTrucTuyen\n1\n", "column:Mã hồ sơ"),
+])
+def test_a_malformed_dossier_file_is_refused_naming_the_place(dossiers, where):
+    from core.errors import ValidationError
+    from reports.portal_export import read_export
+
+    export = read_export(UNITS, "units.csv", "Mã hồ sơ\nHS-1\n".encode(), "d.csv")
+    assert [u.unit_code for u in export.units] == ["P-HOANKIEM"]  # the total line is not a unit
+    assert [d.dossier_code for d in export.dossiers] == ["HS-1"]
+    with pytest.raises(ValidationError) as refused:
+        read_export(UNITS, "units.csv", dossiers.encode(), "d.csv")
+    assert refused.value.params["where"] == where
