@@ -207,8 +207,8 @@ def drain(session: Session, batch: int = 2000) -> int:
         refresh_receipts(session, receipts)
         for kind, ids in (("dossier", dossiers), ("receipt", receipts)):
             for chunk in _chunks(ids, 500):
-                listed, params = raw.in_list("e", chunk)
-                raw.execute(f"DELETE FROM report_pending WHERE kind = :kind AND entity_id IN ({listed})",
+                listed, params = raw.among("entity_id", "e", chunk)
+                raw.execute(f"DELETE FROM report_pending WHERE kind = :kind AND {listed}",
                             {"kind": kind, **params})
         done += len(rows)
         if len(rows) < batch:

@@ -32,7 +32,7 @@ from payments.money_rules import PART_PAYMENT_SETTLED, payment_channel, settles_
 from payments.references import one_edit_away
 
 from reconciliation.matching.matcher import Decision, MatchRules, RequestFacts, TransferFacts, decide, \
-    name_candidates, read_content
+    forget_name_candidates, name_candidates, read_content
 from reconciliation.matching.writer import (Paid, Rows, State, TransactionRow, apply, chunks, transaction_row)
 from reconciliation.models import MatchDecision, ReconException
 
@@ -150,16 +150,16 @@ def _named_dossiers(raw: Raw, rows: list, read: dict, rules: MatchRules
     wanting = [row for row in rows if row.direction == "in" and not read[row.id][0] and not read[row.id][2]]
     senders: dict[int, str] = {}
     for part in chunks([row.id for row in wanting]):
-        listed, params = raw.in_list("s", part)
+        listed, params = raw.among("id", "s", part)
         senders.update((i, name or "") for i, name in raw.execute(
-            f"SELECT id, counter_name FROM bank_transactions WHERE id IN ({listed})", params))
+            f"SELECT id, counter_name FROM bank_transactions WHERE {listed}", params))
     names = sorted({n for row in wanting for n in name_candidates(row.content or "", senders.get(row.id, ""))})
     named: dict[str, list[tuple[int, str, int, int]]] = {}
     for part in chunks(names, _IN):
-        listed, params = raw.in_list("n", part)
+        listed, params = raw.among("search_key", "n", part)
         for key, dossier_id, code, agency_id, remaining in raw.execute(
                 "SELECT search_key, id, code, agency_id, amount_due - amount_paid FROM dossiers "
-                f"WHERE search_key IN ({listed}) AND amount_due > amount_paid", params):
+                f"WHERE {listed} AND amount_due > amount_paid", params):
             named.setdefault(key, []).append((dossier_id, code, agency_id, remaining))
     return senders, named
 
@@ -234,18 +234,18 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
     raw = Raw(session)
     transactions = [known[i] for i in ids if i in known]
     for part in chunks([i for i in ids if i not in known]):
-        listed, params = raw.in_list("t", part)
+        listed, params = raw.among("id", "t", part)
         transactions += [TransactionRow(*row[:6], aware(row[6]), *row[7:]) for row in raw.execute(
             "SELECT id, amount, allocated, direction, account_id, content, booked_at, bank_ref, channels, "
-            f"first_channel, status FROM bank_transactions WHERE id IN ({listed}) ORDER BY id"
+            f"first_channel, status FROM bank_transactions WHERE {listed} ORDER BY id"
             + (" FOR UPDATE" if state.pg else ""), params)]
     if not decided_again:  # under the row locks: what another process decided meanwhile stays decided
         read_here = [row.id for row in transactions if row.id not in known]
         decided: set[int] = set()
         for part in chunks(read_here):
-            listed, params = raw.in_list("d", part)
+            listed, params = raw.among("transaction_id", "d", part)
             decided.update(row[0] for row in raw.execute(
-                f"SELECT DISTINCT transaction_id FROM match_decisions WHERE transaction_id IN ({listed})", params))
+                f"SELECT DISTINCT transaction_id FROM match_decisions WHERE {listed}", params))
         transactions = [row for row in transactions if row.id not in decided]
     if not transactions:
         return {}
@@ -284,6 +284,7 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
                 amount=allocation.amount, channel=payment_channel((row.channels or "").split(","), dossier.channel),
                 rule=decision.rule, actor=f"rule:{decision.rule}", transaction=row,
                 confidence=decision.confidence))
+    forget_name_candidates()
     return _write(session, state, decisions, paid, actor, missing_callback)
 
 
@@ -297,11 +298,11 @@ def _on_closed_days(raw: Raw, ids: list[int]) -> dict[int, tuple[str, str]]:
     for part in chunks(ids):
         if not part:
             continue
-        listed, params = raw.in_list("h", part)
+        listed, params = raw.among("t.id", "h", part)
         for transaction_id, day, account in raw.execute(
                 "SELECT t.id, t.booked_on, t.account_number FROM bank_transactions t JOIN daily_closes c "
                 "ON c.account_id = t.account_id AND c.day = t.booked_on AND c.status = 'closed' "
-                f"WHERE t.id IN ({listed})", params):
+                f"WHERE {listed}", params):
             held[transaction_id] = (str(day), account)
     return held
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable, Protocol
 
 from payments.references import ALPHABET, BODY_LENGTH, LENGTH, PREFIX, check_symbol, find_references, \
@@ -383,20 +384,30 @@ def name_candidates(content: str, counter_name: str = "") -> list[str]:
     as ``qr.text.search_key`` writes names: ``"LE MINH CHAU CHUYEN TIEN KET HON"`` gives
     ``"le minh"``, ``"le minh chau"``, ``"minh chau"``, ... Bounded (the first words only), so
     a statement's chunk asks for them in a few set-based queries."""
+    return list(_name_candidates(content or "", counter_name or ""))
+
+
+def forget_name_candidates() -> None:
+    """Free the memo below once a chunk is decided (it holds a chunk's lines)."""
+    _name_candidates.cache_clear()
+
+
+@lru_cache(maxsize=16384)  # a chunk asks twice per line (to read the names, then to decide): more than a chunk
+def _name_candidates(content: str, counter_name: str) -> tuple[str, ...]:
     found: dict[str, None] = {}
-    sender = search_key(_WORD_SEPARATORS.sub(" ", counter_name or ""))
+    sender = search_key(_WORD_SEPARATORS.sub(" ", counter_name))
     if len(sender.split()) >= NAME_WORDS[0]:
         found[sender[:200]] = None
-    words = search_key(_WORD_SEPARATORS.sub(" ", content or "")).split()[:NAME_SCAN]
+    words = search_key(_WORD_SEPARATORS.sub(" ", content)).split()[:NAME_SCAN]
+    digits = [w.isdigit() for w in words]
     low, high = NAME_WORDS
     for start in range(len(words)):
-        for size in range(low, high + 1):
-            if start + size <= len(words):
-                run = words[start:start + size]
-                if any(w.isdigit() for w in run):
-                    continue
-                found[" ".join(run)] = None
-    return list(found)
+        end = start  # the run of words without a number that starts here, at most ``high`` long
+        while end < len(words) and end - start < high and not digits[end]:
+            end += 1
+        for size in range(low, end - start + 1):
+            found[" ".join(words[start:start + size])] = None
+    return tuple(found)
 
 
 def _with_clues(decision: Decision, transfer: TransferFacts, lookup: Lookup, rules: MatchRules,

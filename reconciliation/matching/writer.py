@@ -184,16 +184,17 @@ class State:
                 break
             clauses, params = [], {}
             if refs:
-                listed, more = raw.in_list("r", refs)
-                clauses.append(f"id IN (SELECT dossier_id FROM payment_requests WHERE reference IN ({listed}))")
+                listed, more = raw.among("reference", "r", refs)
+                clauses.append(f"id IN (SELECT dossier_id FROM payment_requests WHERE {listed})")
                 params.update(more)
             if keys_part:
-                listed, more = raw.in_list("k", keys_part)
-                clauses.append(f"code_key IN ({listed}) OR portal_code_key IN ({listed})")
+                listed, more = raw.among("code_key", "k", keys_part)
+                portal, _ = raw.among("portal_code_key", "k", keys_part)
+                clauses.append(f"{listed} OR {portal}")
                 params.update(more)
             if ids_part:
-                listed, more = raw.in_list("i", ids_part)
-                clauses.append(f"id IN ({listed})")
+                listed, more = raw.among("id", "i", ids_part)
+                clauses.append(listed)
                 params.update(more)
             rows = raw.execute(
                 "SELECT id, code, portal_code, code_key, portal_code_key, agency_id, procedure_id, channel, "
@@ -211,10 +212,10 @@ class State:
                     self.by_key[dossier.portal_code_key] = dossier
                 found.add(dossier.id)
         for part in chunks(sorted(found)):
-            listed, params = raw.in_list("d", part)
+            listed, params = raw.among("dossier_id", "d", part)
             for row in raw.execute(
                     "SELECT id, reference, dossier_id, account_id, amount, amount_paid, status, expires_at, version "
-                    f"FROM payment_requests WHERE dossier_id IN ({listed}) ORDER BY id" + lock, params):
+                    f"FROM payment_requests WHERE {listed} ORDER BY id" + lock, params):
                 request = RequestRow(*row[:7], aware(row[7]), row[8])
                 self.requests[request.reference] = request
                 self.requests_by_id[request.id] = request
@@ -478,14 +479,14 @@ def _settle_part_payments(session: Session, state: State, actor: str) -> list[in
         return resolved
     raw = Raw(session)  # plain SQL: a callback pays one request, and SQLAlchemy's statement path cost 0.5 ms here
     for part in chunks(paid):
-        names, params = raw.in_list("r", part)
+        names, params = raw.among("payment_request_id", "r", part)
         ids = [row[0] for row in raw.execute(
-            f"SELECT id FROM exceptions WHERE payment_request_id IN ({names}) AND status = 'open' "
+            f"SELECT id FROM exceptions WHERE {names} AND status = 'open' "
             "AND reason = 'amount_mismatch'", params)]
         if ids:
-            names, params = raw.in_list("e", ids)
+            names, params = raw.among("id", "e", ids)
             raw.execute(f"UPDATE exceptions SET status = 'resolved', resolved_at = :at, resolved_by = :actor, "
-                        f"resolution = :resolution WHERE id IN ({names})",
+                        f"resolution = :resolution WHERE {names}",
                         {**params, "at": state.now, "actor": actor, "resolution": PART_PAYMENT_SETTLED})
             resolved += ids
     return resolved
@@ -509,12 +510,12 @@ def _extras(session: Session, state: State, dossier_ids: list[int], reversing: s
     extras = _Extras()
     raw = Raw(session)
     for part in chunks(dossier_ids):
-        listed, params = raw.in_list("d", part)
+        listed, params = raw.among("d.id", "d", part)
         for row in raw.execute(
                 "SELECT d.id, p.code, a.id, a.code, a.receipt_form, a.receipt_series, c.fee_code, c.name, c.kind, "
                 "c.amount, c.legal_basis FROM dossiers d JOIN procedures p ON p.id = d.procedure_id "
                 "JOIN agencies a ON a.id = d.agency_id LEFT JOIN dossier_charges c ON c.dossier_id = d.id "
-                f"WHERE d.id IN ({listed}) ORDER BY d.id, c.id", params):
+                f"WHERE {listed} ORDER BY d.id, c.id", params):
             dossier_id, procedure, agency_id, agency_code, form, series = row[:6]
             extras.names[dossier_id] = (procedure, agency_code)
             extras.agencies[agency_id] = SimpleNamespace(id=agency_id, code=agency_code, receipt_form=form,
@@ -524,11 +525,11 @@ def _extras(session: Session, state: State, dossier_ids: list[int], reversing: s
         # Only a dossier that had received money before has allocations to read.
         before = [i for i in part if state.dossiers[i].paid_before > 0]
         if before:
-            listed, params = raw.in_list("b", before)
+            listed, params = raw.among("a.dossier_id", "b", before)
             for allocation_id, dossier_id, channel, paper in raw.execute(
                     "SELECT a.id, a.dossier_id, a.payment_channel, c.paper_series FROM allocations a "
                     "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id WHERE a.reversed_at IS NULL AND "
-                    f"a.dossier_id IN ({listed}) ORDER BY a.id", params):
+                    f"{listed} ORDER BY a.id", params):
                 if allocation_id not in reversing:
                     extras.channels[dossier_id].append(channel)
                     extras.elsewhere[dossier_id].append(receipted_elsewhere(channel, paper is not None))
@@ -546,9 +547,9 @@ def _receipts(session: Session, dossiers: list[DossierRow], paid: list[Paid], ex
     issued: dict[int, set[str]] = defaultdict(set)  # dossier → kinds with a receipt in force
     replaced: dict[tuple[int, str], int] = {}  # the last cancelled receipt of a kind, which a new one replaces
     for part in chunks(ids):
-        listed, params = raw.in_list("d", part)
+        listed, params = raw.among("dossier_id", "d", part)
         for receipt_id, dossier_id, kind, status in raw.execute(
-                f"SELECT id, dossier_id, kind, status FROM receipts WHERE dossier_id IN ({listed}) ORDER BY id",
+                f"SELECT id, dossier_id, kind, status FROM receipts WHERE {listed} ORDER BY id",
                 params):
             if status == "issued":
                 issued[dossier_id].add(kind)
@@ -599,9 +600,9 @@ def _cancel_receipts(session: Session, dossiers: list[DossierRow], now: datetime
     by_id = {d.id: d for d in dossiers}
     found: list[tuple] = []
     for part in chunks(sorted(by_id)):
-        listed, params = raw.in_list("d", part)
+        listed, params = raw.among("dossier_id", "d", part)
         found += [(row[0], by_id[row[1]].code, row[2], row[3]) for row in raw.execute(
-            f"SELECT id, dossier_id, series, number FROM receipts WHERE dossier_id IN ({listed}) "
+            f"SELECT id, dossier_id, series, number FROM receipts WHERE {listed} "
             "AND status = 'issued' ORDER BY id", params)]
     Rows(session, now).update(Receipt.__table__, [
         {"id": receipt_id, "status": "cancelled", "cancelled_at": now, "cancelled_by": "system",
