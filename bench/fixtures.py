@@ -74,3 +74,26 @@ def fresh_database(server, name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return server.url(name)
+
+
+class MatchingClock:
+    """Times the matching inside a statement import (``statement_import.match_new_lines``, which
+    the import calls once its lines are stored), so a bench can show storing and matching apart.
+    Wraps the module's function for the life of the process; measurement only."""
+
+    def __init__(self) -> None:
+        import time
+
+        from reconciliation.inbound import statement_import
+
+        self.seconds = 0.0
+        inner = statement_import.match_new_lines
+
+        def timed(session, import_id):
+            started = time.perf_counter()
+            try:
+                return inner(session, import_id)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        statement_import.match_new_lines = timed
