@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import utcnow
 from core.errors import Conflict, ValidationError
+from core.rawsql import Raw
 
 from .models import Agency, Dossier, Receipt
 from .money_rules import receipted_elsewhere
@@ -111,16 +112,16 @@ def link_receipts(session: Session, receipt_ids: list[int]) -> None:
     force that no one else receipted (``money_rules.receipted_elsewhere``, written again here
     in SQL). One statement; both writers call it once their receipts and allocations are in."""
     ids = [int(i) for i in receipt_ids if i is not None]
-    for start in range(0, len(ids), 500):
-        part = ids[start:start + 500]
-        listed = ", ".join(f":r{i}" for i in range(len(part)))
-        session.execute(text(
+    raw = Raw(session)
+    step = 20000 if raw.postgresql else 500  # PostgreSQL: one array parameter; SQLite: a list of placeholders
+    for start in range(0, len(ids), step):
+        listed, params = raw.among("r.id", "r", ids[start:start + step])
+        raw.execute(
             "INSERT INTO receipt_links (receipt_id, allocation_id) "
             "SELECT r.id, a.id FROM receipts r JOIN allocations a ON a.dossier_id = r.dossier_id "
             "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id "
-            f"WHERE r.id IN ({listed}) AND a.reversed_at IS NULL AND a.payment_channel <> 'portal' "
-            "AND NOT (a.payment_channel = 'cash' AND c.paper_series IS NOT NULL)"),
-            {f"r{i}": receipt_id for i, receipt_id in enumerate(part)})
+            f"WHERE {listed} AND a.reversed_at IS NULL AND a.payment_channel <> 'portal' "
+            "AND NOT (a.payment_channel = 'cash' AND c.paper_series IS NOT NULL)", params)
 
 
 def withdraw_receipted_elsewhere(session: Session, dossier: Dossier, actor: str) -> list[Receipt]:

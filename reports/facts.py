@@ -176,13 +176,14 @@ def _queue_noted(session: Session) -> None:
     from core.rawsql import Raw
 
     raw = Raw(session)
-    for start in range(0, len(noted), 400):  # one statement per 400 (under SQLite's parameter limit)
-        part = sorted(noted)[start:start + 400]
-        values = ", ".join(f"(:k{i}, :e{i})" for i in range(len(part)))
-        params = {**{f"k{i}": kind for i, (kind, _) in enumerate(part)},
-                  **{f"e{i}": entity_id for i, (_, entity_id) in enumerate(part)}}
-        raw.execute(f"INSERT INTO report_pending (kind, entity_id) VALUES {values} "
-                    "ON CONFLICT (kind, entity_id) DO NOTHING", params)
+    noted.sort()  # one order for every writer: concurrent inserts into the unique index cannot deadlock
+    if raw.postgresql:  # two arrays: one parameter each, where a VALUES list cost psycopg a parse per statement
+        raw.execute("INSERT INTO report_pending (kind, entity_id) SELECT * FROM unnest(CAST(:k AS text[]), "
+                    "CAST(:e AS bigint[])) ON CONFLICT (kind, entity_id) DO NOTHING",
+                    {"k": [kind for kind, _ in noted], "e": [entity_id for _, entity_id in noted]})
+    else:
+        raw.executemany("INSERT INTO report_pending (kind, entity_id) VALUES (:k, :e) "
+                        "ON CONFLICT (kind, entity_id) DO NOTHING", [{"k": k, "e": e} for k, e in noted])
     for key in (DOSSIERS, RECEIPTS):
         session.info.pop(key, None)
 
