@@ -76,6 +76,7 @@ def setup(url: str, workdir: str, count: int) -> None:
         procedure = session.scalar(select(Procedure).where(Procedure.code == "1.001193"))
         now = datetime(2026, 11, 24, 2, tzinfo=timezone.utc)
         expires = now + timedelta(days=30)
+        issued: set[str] = set()
         for start in range(0, count, 20_000):
             size = min(20_000, count - start)
             dossiers, charges, requests = [], [], []
@@ -89,6 +90,9 @@ def setup(url: str, workdir: str, count: int) -> None:
                 charges.append({"dossier_id": i + 1, "name": "Lệ phí", "kind": "le_phi", "amount": amount,
                                 "legal_basis": "bench", "detail": ""})
                 reference = new_reference()
+                while reference in issued:  # a million random references collide about one run in two
+                    reference = new_reference()
+                issued.add(reference)
                 purpose = purpose_for(reference)
                 requests.append({"id": i + 1, "reference": reference, "token": f"t{i:012d}{rng.random()}",
                                  "dossier_id": i + 1, "account_id": account.id, "amount": amount, "amount_paid": 0,

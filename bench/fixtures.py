@@ -24,6 +24,7 @@ def open_requests(session: Session, count: int, *, agency_code: str = "HN-VPDKDD
     now = datetime.now(timezone.utc) - timedelta(hours=1)
     expires = now + timedelta(days=30)
     made = []
+    issued: set[str] = set()
     first_id = (session.scalar(select(Dossier.id).order_by(Dossier.id.desc()).limit(1)) or 0) + 1
     first_request = (session.scalar(select(PaymentRequest.id).order_by(PaymentRequest.id.desc()).limit(1)) or 0) + 1
     for offset in range(0, count, 20_000):
@@ -41,6 +42,9 @@ def open_requests(session: Session, count: int, *, agency_code: str = "HN-VPDKDD
             charges.append({"dossier_id": dossier_id, "name": "Lệ phí", "kind": "le_phi", "amount": amount,
                             "legal_basis": "bench", "detail": ""})
             reference = new_reference()
+            while reference in issued:  # random references: rare at this size, but a collision fails the load
+                reference = new_reference()
+            issued.add(reference)
             purpose = purpose_for(reference)
             requests.append({"id": request_id, "reference": reference, "token": f"bench{i:012d}{rng.random()}",
                              "dossier_id": dossier_id, "account_id": account.id, "amount": amount, "amount_paid": 0,
