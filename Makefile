@@ -60,7 +60,7 @@ bench: install
 	$(PY) bench/bench_matcher.py
 	$(PY) bench/bench_statement_parse.py --sizes 10000 100000 1000000
 	$(PY) bench/bench_statement_import.py --sizes 10000 100000 1000000
-	$(PY) bench/bench_statement_run.py --sizes 10000 100000
+	$(PY) bench/bench_statement_run.py --sizes 10000 100000 1000000
 	$(PY) bench/bench_callbacks.py
 	$(PY) bench/crash_test.py --transfers 1000 --kills 4
 	$(PY) bench/bench_reports.py
