@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 import shutil
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from app import create_app
 from bank_adapters.transfers import IN, BankTransfer
@@ -147,6 +148,22 @@ def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path):
     assert len(single["allocations"]) > 20 and len(single["exceptions"]) > 10 and single["receipts"]
 
 
+@contextmanager
+def analyses(engine):
+    """Every ``ANALYZE`` statement run on ``engine`` while the block runs."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, sql, *_args):
+        if sql.startswith("ANALYZE"):
+            seen.append(sql)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def test_postgresql_statistics_are_refreshed_as_the_decisions_double(database_url, tmp_path):
     """A run refreshes the planner's statistics when it has decided as many lines as the
     planner knew decisions: after chunks 1, 2, 4, 8, not after every chunk. Unmatched lines
@@ -154,8 +171,6 @@ def test_postgresql_statistics_are_refreshed_as_the_decisions_double(database_ur
     (200 times at a million lines)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no planner statistics to refresh")
-    from sqlalchemy import event
-
     from payments.models import CollectionAccount
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
@@ -169,18 +184,8 @@ def test_postgresql_statistics_are_refreshed_as_the_decisions_double(database_ur
                                                         content=f"CHUYEN TIEN LAN {n}", bank_bin=account.bank_bin),
                                "statement").transaction.id for n in range(40)]
         db.session.commit()
-        analysed = []
-        engine = db.session.get_bind()
-
-        def seen(_conn, _cursor, statement, *_args):
-            if statement.startswith("ANALYZE"):
-                analysed.append(statement)
-
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
+        with analyses(db.session.get_bind()) as analysed:
             counts = match_many(db.session, ids, chunk=5)  # 8 chunks, none matched
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
         assert sum(counts.values()) == 40 and not db.session.scalar(text("SELECT count(*) FROM allocations"))
     app.extensions["database"].engine.dispose()
     assert len(analysed) == 4, analysed
@@ -194,8 +199,6 @@ def test_postgresql_a_large_import_has_its_tables_analysed_before_matching(datab
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no planner statistics to refresh")
     import io
-
-    from sqlalchemy import event
 
     from core.clock import ICT, ict_day
     from payments.models import CollectionAccount
@@ -222,20 +225,10 @@ def test_postgresql_a_large_import_has_its_tables_analysed_before_matching(datab
             out.seek(0)
             return out
 
-        analysed = []
-        engine = db.session.get_bind()
-
-        def seen(_conn, _cursor, sql, *_args):
-            if sql.startswith("ANALYZE"):
-                analysed.append(sql)
-
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
+        with analyses(db.session.get_bind()) as analysed:
             large = import_statement(db.session, statement(0, STATISTICS_FROM), filename="large.csv", actor="test")
             after_large = list(analysed)
             small = import_statement(db.session, statement(STATISTICS_FROM, 20), filename="small.csv", actor="test")
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
         assert (large.new_transactions, small.new_transactions) == (STATISTICS_FROM, 20)
     app.extensions["database"].engine.dispose()
     assert after_large.count(refresh) == 1
