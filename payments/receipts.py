@@ -112,6 +112,7 @@ def link_receipts(session: Session, receipt_ids: list[int]) -> None:
     force that no one else receipted (``money_rules.receipted_elsewhere``, written again here
     in SQL). One statement; both writers call it once their receipts and allocations are in."""
     ids = [int(i) for i in receipt_ids if i is not None]
+    session.flush()  # plain SQL below: what the ORM holds (a reversal, a cash payment) must be in first
     raw = Raw(session)
     step = 20000 if raw.postgresql else 500  # PostgreSQL: one array parameter; SQLite: a list of placeholders
     for start in range(0, len(ids), step):

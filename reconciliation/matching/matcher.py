@@ -392,7 +392,9 @@ def forget_name_candidates() -> None:
     _name_candidates.cache_clear()
 
 
-@lru_cache(maxsize=16384)  # a chunk asks twice per line (to read the names, then to decide): more than a chunk
+# A chunk (bulk.CHUNK, 5,000 lines) asks twice per line, to read the names, then to decide: the memo
+# holds a chunk, and is cleared after it; a web worker deciding one transfer at a time keeps at most this many.
+@lru_cache(maxsize=6000)
 def _name_candidates(content: str, counter_name: str) -> tuple[str, ...]:
     found: dict[str, None] = {}
     sender = search_key(_WORD_SEPARATORS.sub(" ", counter_name))
