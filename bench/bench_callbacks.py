@@ -12,8 +12,8 @@ service: ``analyse``), so each one is authenticated, journalled (committed), sto
 transaction, matched, allocated and answered — the whole fast path, durable (SQLite WAL
 synchronous=FULL; PostgreSQL 15 with fsync on). The bare endpoint reads the same bodies and
 answers ``{"success": true}``. Each row also gives the CPU milliseconds per request of the app
-server (all its processes) and of PostgreSQL (``cpu_seconds``, from /proc): the rate moves with
-the disk's flush latency from run to run, the CPU per request much less, and on two cores
+server (all its processes) and of PostgreSQL (``cpu_seconds``, from /proc): the rate moves from run
+to run, the CPU per request much less, and on two cores
 1,000 requests a second leave at most 2 ms of CPU per request for everything (wrk included).
 
 Then the real-time path: a steady ``--realtime-rate`` callbacks per second for 20 s from the
@@ -116,7 +116,7 @@ def wrk(port: int, script: Path, bodies: Path, seconds: int, connections: int) -
 def cpu_seconds(session_id: int) -> dict[str, float]:
     """CPU seconds used so far by the app server (every process of its session: gunicorn was
     started in a session of its own) and by PostgreSQL's processes. Requests per second on this
-    machine move ±30 % from run to run with the disk's flush latency; CPU per request does not."""
+    machine move by a third from run to run (481–681/s for the same code); CPU per request much less."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {"app": 0.0, "db": 0.0}
     for entry in os.listdir("/proc"):
