@@ -38,6 +38,18 @@ class StatementError(ValueError):
         self.reason = reason
         self.where = where
 
+    def __reduce__(self):
+        # Whole through pickle (a reader in a process of its own hands its refusal back), for
+        # every kind, whatever its constructor asks.
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(kind: type, args: tuple, state: dict) -> StatementError:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class AmountOutOfRange(StatementError):
     """An entry whose amount the contract refuses (CONTRACT.md "Amounts": at most

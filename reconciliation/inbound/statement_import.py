@@ -12,28 +12,27 @@ through the same unique key the callbacks use; each account section gets its bal
   amount, direction and content; otherwise it is new under a key derived from those fields.
 - A reversal is stored under its reference with ``#R`` (a bank may give it the reference of
   what it reverses) and linked to that transaction when there is one.
-- A file is read through once before anything is written (``check_statement``): a line the
-  readers refuse, or an amount over the contract's limit (CONTRACT.md "Amounts"), refuses the
-  whole file, naming the line, and leaves no import behind, so the corrected file can be
-  uploaded. An error while filing (the database, a bug) marks the import ``failed`` with its
-  reason; the same file again resumes it (after the lines already committed).
+- A file is read once, into a staging table, before anything is written (``_stage``; a large
+  file by a process of its own, ``statement_reading``): a line the readers refuse, or an amount
+  over the contract's limit (CONTRACT.md "Amounts"), refuses the whole file, naming the line,
+  and leaves no import behind, so the corrected file can be uploaded. An error while filing
+  (the database, a bug) marks the import ``failed`` with its reason; the same file again
+  resumes it (after the lines already committed).
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import re
-import threading
 from dataclasses import dataclass, field
 from datetime import date, timezone
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Callable
 
 from sqlalchemy import and_, case, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
-from bank_adapters.statements import (AmountOutOfRange, SectionEnd, SectionStart, StatementEntry,
-                                      StatementError, balance_proof, detect_format, read_statement)
+from bank_adapters.statements import (AmountOutOfRange, SectionEnd, SectionStart, StatementError, balance_proof,
+                                      detect_format)
 from bank_adapters.transfers import IN
 from core.clock import utcnow
 from core.errors import FieldError, ValidationError
@@ -42,6 +41,7 @@ from core.refusals import Refusal
 from core.rawsql import Raw
 
 from reconciliation.models import BankTransaction, DailyClose, MatchDecision, Statement, StatementImport, StatementLine
+from reconciliation.inbound.statement_reading import REVERSAL_SUFFIX, read_lines
 from reconciliation.inbound.transactions import resolve_account
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ CHUNK = 20000
 # database's 64-bit integers.
 MAX_BALANCE = 10**18 - 1
 IMPORTING, DONE, FAILED = "importing", "done", "failed"  # StatementImport.status
-REVERSAL_SUFFIX = "#R"
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
 
@@ -121,7 +120,12 @@ def _line_counts(statement: Statement) -> tuple[int, int]:
 
 def import_statement(session: Session, stream: IO[bytes], *, filename: str | None, actor: str,
                      progress: Progress | None = None, chunk_size: int = CHUNK) -> ImportSummary:
-    """Import one statement file (a seekable binary stream). Commits as it goes."""
+    """Import one statement file (a seekable binary stream). Commits as it goes.
+
+    The file is read once (``statement_reading``: by a process of its own when it is large)
+    into a staging table on a connection of the import's own, and checked on the way: a line
+    the readers refuse refuses the whole file before anything is written. Then it is filed
+    from the staging table in chunks, each its own transaction."""
     sha, size = file_digest(stream)
     if size == 0:
         raise ValidationError("the statement file is empty", code=Refusal.EMPTY_STATEMENT)
@@ -135,26 +139,30 @@ def import_statement(session: Session, stream: IO[bytes], *, filename: str | Non
     except StatementError as exc:
         raise ValidationError(f"not a statement this service reads: {exc}", code=Refusal.NOT_A_STATEMENT,
                               params={"problem": str(exc)}) from None
-    check_statement(stream, fmt)
-    resumed = record is not None
-    if record is None:
-        record = StatementImport(sha256=sha, format=fmt, filename=(filename or None) and filename[:255], size=size,
-                                 imported_by=actor, imported_at=utcnow(), status=IMPORTING)
-        session.add(record)
-    else:  # interrupted, or failed: run again, after the lines already committed
-        record.status, record.error = IMPORTING, None
-    session.commit()
-    try:
-        summary = _run(session, record, stream, fmt, chunk_size, resumed, progress, size)
-    except StatementError as exc:  # the check read it whole, so only a file changed under us
-        _fail(session, record, exc)
-        raise ValidationError(f"the statement could not be read: {exc}", code=Refusal.UNREADABLE_STATEMENT,
-                              params={"problem": str(exc)}) from None
-    except BaseException as exc:
-        _fail(session, record, exc)
-        raise
+    record_id, skip = (record.id, record.lines_done) if record is not None else (None, 0)
+    session.commit()  # nothing held: on SQLite a transaction holds the write lock the import's connection needs
+    with session.get_bind().engine.connect() as connection:
+        work = Session(bind=connection, expire_on_commit=False)
+        try:
+            sections = _stage(work, stream, fmt, size, skip, chunk_size, progress)
+            record = work.get(StatementImport, record_id) if record_id is not None else None
+            if record is None:
+                record = StatementImport(sha256=sha, format=fmt, filename=(filename or None) and filename[:255],
+                                         size=size, imported_by=actor, imported_at=utcnow(), status=IMPORTING)
+                work.add(record)
+            else:  # interrupted, or failed: run again, after the lines already committed
+                record.status, record.error = IMPORTING, None
+            work.commit()
+            try:
+                summary = _run(work, record, sections, record_id is not None, progress, size)
+            except BaseException as exc:
+                _fail(work, record, exc)
+                raise
+        finally:
+            _drop_stage(work)
+            work.close()
     refresh_statistics(session, summary.new_transactions)
-    summary.matched = match_new_lines(session, record.id)
+    summary.matched = match_new_lines(session, summary.import_id)
     return summary
 
 
@@ -177,31 +185,19 @@ def refresh_statistics(session: Session, new_lines: int) -> None:
     session.commit()
 
 
-def check_statement(stream: IO[bytes], fmt: str) -> None:
-    """Read the whole file, storing nothing: a ``ValidationError`` naming the first line that
-    cannot be imported (unreadable, or an amount the contract refuses), or nothing. Leaves the
-    stream at its start."""
-    stream.seek(0)
-    try:
-        for event in read_statement(stream, fmt=fmt):
-            if isinstance(event, SectionEnd):
-                _check_balances(event)
-    except AmountOutOfRange as exc:
-        raise ValidationError(
+def _refusal(exc: Exception) -> ValidationError:
+    """What a file the readers refuse answers (nothing of it is imported)."""
+    if isinstance(exc, AmountOutOfRange):
+        return ValidationError(
             f"the statement is refused whole, nothing was imported: {exc}", code=Refusal.STATEMENT_AMOUNT_OUT_OF_RANGE,
             params={"line": exc.line, "where": exc.where, "amount": exc.amount, "limit": MAX_AMOUNT},
-            errors=[FieldError("file", str(exc))]) from None
-    except StatementError as exc:
-        if getattr(exc, "field", None) is None:  # not a field of a line (MT940 names both)
-            raise _unreadable(exc) from None
-        raise ValidationError(f"the statement could not be read, nothing was imported: {exc}",
-                              code=Refusal.STATEMENT_FIELD_UNREADABLE,
-                              params={"line": exc.line, "field": f":{exc.field}:", "problem": str(exc)},
-                              errors=[FieldError("file", str(exc))]) from None
-    except ValueError as exc:  # a value no reader should have let through
-        raise _unreadable(exc) from None
-    finally:
-        stream.seek(0)
+            errors=[FieldError("file", str(exc))])
+    if isinstance(exc, StatementError) and getattr(exc, "field", None) is not None:  # MT940 names line and field
+        return ValidationError(f"the statement could not be read, nothing was imported: {exc}",
+                               code=Refusal.STATEMENT_FIELD_UNREADABLE,
+                               params={"line": exc.line, "field": f":{exc.field}:", "problem": str(exc)},
+                               errors=[FieldError("file", str(exc))])
+    return _unreadable(exc)
 
 
 def _unreadable(exc: Exception) -> ValidationError:
@@ -254,111 +250,178 @@ def match_new_lines(session: Session, import_id: int) -> int:
         .where(Statement.import_id == import_id, line.is_new.is_(True), t.allocated > 0)) or 0
 
 
-def _read_ahead(events: Iterator[Any], batch: int = 2000, depth: int = 8) -> Iterator[Any]:
-    """The file is read in a thread of its own while the database files the previous chunk:
-    parsing is Python work, filing mostly waits on the database, so the two overlap. If the
-    consumer stops (an error while filing), the reader is told to stop too."""
-    pipe: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
+@dataclass
+class _Chunk:
+    """Lines of one section filed in one transaction: the staging table's ``seq`` from
+    ``first`` to ``last``. ``distinct``: how many references it has (what it may create; the
+    set ``refs`` is held only while the chunk is read); ``synthetic``, ``reversals``: it has
+    lines needing more than the set-based steps."""
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                pipe.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
+    first: int
+    last: int = 0
+    refs: set[str] | None = field(default_factory=set)
+    distinct: int = 0
+    synthetic: bool = False
+    reversals: bool = False
 
-    def reader() -> None:
-        try:
-            chunk = []
-            for event in events:
-                chunk.append(event)
-                if len(chunk) >= batch:
-                    if not put(chunk):
-                        return
-                    chunk = []
-            put(chunk) and put(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            put(exc)
+    def close(self) -> None:
+        if self.refs is not None:
+            self.distinct, self.refs = len(self.refs), None
 
-    thread = threading.Thread(target=reader, name="statement-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = pipe.get()
-            if item is done:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
-def _position(stream: IO[bytes], size: int) -> int:
-    try:
-        return min(stream.tell(), size)
-    except (OSError, ValueError):  # a reader that holds the file itself
-        return 0
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
 
 
 @dataclass
 class _SectionState:
-    statement: Statement
-    bank_bin: str
-    account_id: int | None
+    start: SectionStart
+    end: SectionEnd | None = None
+    chunks: list[_Chunk] = field(default_factory=list)
+    open: _Chunk | None = None  # the chunk lines are being added to, while reading
+    statement: Statement | None = None
+    bank_bin: str | None = None
+    account_id: int | None = None
     new: int = 0
     known: int = 0
-    buffer: list[StatementEntry] = field(default_factory=list)
 
 
-def _run(session: Session, record: StatementImport, stream: IO[bytes], fmt: str, chunk_size: int,
-         resumed: bool, progress: Progress | None, size: int) -> ImportSummary:
-    skip = record.lines_done if resumed else 0
-    seen = 0
-    states: dict[int, _SectionState] = {}
-    existing = {s.section_index: s for s in session.scalars(select(Statement).where(Statement.import_id == record.id))}
-    for event in _read_ahead(read_statement(stream, fmt=fmt)):
-        if isinstance(event, SectionStart):
-            statement = existing.get(event.index)
-            key = resolve_account(session, event.account, event.bank_bin)
-            if statement is None:
-                statement = Statement(import_id=record.id, section_index=event.index, account_number=event.account,
-                                      bank_bin=key.bank_bin, account_id=key.account_id, currency=event.currency or "VND",
-                                      statement_ref=(event.statement_ref or None) and event.statement_ref[:120],
-                                      period_start=event.period_start, period_end=event.period_end,
-                                      opening_balance=event.opening_balance)
-                session.add(statement)
+_STAGE = "statement_file_stage"
+_STAGE_COLUMNS = ("seq", "line_no", "bank_ref", "first_of_ref", "amount", "direction", "booked_at", "booked_on",
+                  "value_date", "content", "counter_account", "counter_name", "counter_bank", "virtual_account",
+                  "reversal", "pending", "synthetic_ref")
+
+
+def _create_stage(session: Session, postgresql: bool) -> None:
+    """A temporary table on the import's own connection that holds the whole file's lines
+    between reading and filing (files up to a few million lines: it lives on disk)."""
+    if postgresql:
+        session.execute(text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (seq integer PRIMARY KEY, line_no integer, "
+            "bank_ref varchar(120), first_of_ref boolean, amount bigint, direction varchar(3), booked_at timestamptz, "
+            "booked_on date, value_date date, content text, counter_account varchar(40), counter_name varchar(200), "
+            "counter_bank varchar(60), virtual_account varchar(40), reversal boolean, pending boolean, "
+            "synthetic_ref boolean)"))
+        session.execute(text(f"TRUNCATE {_STAGE}"))
+    else:
+        session.execute(text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (seq INTEGER PRIMARY KEY, line_no INTEGER, "
+            "bank_ref VARCHAR(120), first_of_ref BOOLEAN, amount BIGINT, direction VARCHAR(3), booked_at DATETIME, "
+            "booked_on DATE, value_date DATE, content TEXT, counter_account VARCHAR(40), counter_name VARCHAR(200), "
+            "counter_bank VARCHAR(60), virtual_account VARCHAR(40), reversal BOOLEAN, pending BOOLEAN, "
+            "synthetic_ref BOOLEAN)"))
+        session.execute(text(f"DELETE FROM {_STAGE}"))
+    session.commit()
+
+
+def _drop_stage(session: Session) -> None:
+    try:
+        session.rollback()
+        session.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
+        session.commit()
+    except Exception:  # the database is gone: the connection and its temporary table go with it
+        session.rollback()
+
+
+STAGE_COMMIT = 20000  # staged lines per transaction (~6 MB held in memory until written)
+
+
+def _stage(session: Session, stream: IO[bytes], fmt: str, size: int, skip: int, chunk_size: int,
+           progress: Progress | None) -> list[_SectionState]:
+    """Read the file once into the staging table, cut into chunks per section; a
+    ``ValidationError`` naming the first line the readers refuse (nothing is imported).
+    Lines up to ``skip`` were committed by a run that was interrupted: not staged again."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    _create_stage(session, postgresql)
+    raw = Raw(session)
+    sections: dict[int, _SectionState] = {}
+    seq = 0
+    rows: list[tuple] = []
+    try:
+        for position, items in read_lines(stream, fmt, size, postgresql=postgresql):
+            for item in items:
+                if type(item) is tuple:
+                    seq += 1
+                    if seq <= skip:
+                        continue
+                    state = sections[item[0]]
+                    chunk = state.open
+                    if chunk is None or chunk.size >= chunk_size:
+                        if chunk is not None:
+                            chunk.close()
+                        chunk = state.open = _Chunk(seq)
+                        state.chunks.append(chunk)
+                    chunk.last = seq
+                    ref = item[2]
+                    first = ref not in chunk.refs
+                    if first:
+                        chunk.refs.add(ref)
+                    if item[15]:
+                        chunk.synthetic = True
+                    if item[13]:
+                        chunk.reversals = True
+                    rows.append((seq, item[1], ref, first) + item[3:])
+                elif isinstance(item, SectionStart):
+                    sections[item.index] = _SectionState(item)
+                else:
+                    _check_balances(item)
+                    state = sections[item.index]
+                    if state.open is not None:
+                        state.open.close()
+                    state.end, state.open = item, None
+            if len(rows) >= STAGE_COMMIT:  # written and committed at once: SQLite's write lock is held briefly
+                raw.copy_rows(_STAGE, _STAGE_COLUMNS, rows)
                 session.commit()
-            states[event.index] = _SectionState(statement, key.bank_bin, key.account_id)
-        elif isinstance(event, StatementEntry):
-            seen += 1
-            if progress is not None and seen % 2000 == 0:
-                progress(_position(stream, size), size)
-            if seen <= skip:
-                continue  # committed by the run that was interrupted
-            state = states[event.section_index]
-            state.buffer.append(event)
-            if len(state.buffer) >= chunk_size:
-                _flush(session, record, state)
-        elif isinstance(event, SectionEnd):
-            state = states[event.index]
-            _flush(session, record, state)
-            _close_section(session, state, event)
-    for state in states.values():
-        _flush(session, record, state)
+                rows = []
+            if progress is not None:
+                progress(min(position, size) // 2, size)  # reading is the first half of the work
+    except (StatementError, ValueError) as exc:  # a value no reader should have let through: ValueError
+        session.rollback()
+        raise _refusal(exc) from None
+    if rows:
+        raw.copy_rows(_STAGE, _STAGE_COLUMNS, rows)
+    for state in sections.values():  # a section the file did not end is filed all the same
+        if state.open is not None:
+            state.open.close()
+    if postgresql:
+        session.execute(text(f"ANALYZE {_STAGE}"))  # autovacuum never sees temporary tables
+    session.commit()
+    return list(sections.values())
+
+
+def _run(session: Session, record: StatementImport, sections: list[_SectionState], resumed: bool,
+         progress: Progress | None, size: int) -> ImportSummary:
+    existing = {s.section_index: s for s in session.scalars(select(Statement).where(Statement.import_id == record.id))}
+    total = sum(chunk.size for state in sections for chunk in state.chunks) or 1
+    filed = 0
+    for state in sections:
+        start = state.start
+        statement = existing.get(start.index)
+        key = resolve_account(session, start.account, start.bank_bin)
+        if statement is None:
+            statement = Statement(import_id=record.id, section_index=start.index, account_number=start.account,
+                                  bank_bin=key.bank_bin, account_id=key.account_id, currency=start.currency or "VND",
+                                  statement_ref=(start.statement_ref or None) and start.statement_ref[:120],
+                                  period_start=start.period_start, period_end=start.period_end,
+                                  opening_balance=start.opening_balance)
+            session.add(statement)
+            session.commit()
+        state.statement, state.bank_bin, state.account_id = statement, key.bank_bin, key.account_id
+        for chunk in state.chunks:
+            _flush(session, record, state, chunk)
+            filed += chunk.size
+            if progress is not None:
+                progress(size // 2 + size * filed // (2 * total), size)
+        if state.end is not None:
+            _close_section(session, state, state.end)
     if progress is not None:
         progress(size, size)
     record.status = DONE
-    record.balance_ok = bool(states) and all(s.statement.balance_ok and s.statement.continuity_ok is not False
-                                              for s in states.values())
-    record.entries = seen
+    record.balance_ok = bool(sections) and all(s.statement.balance_ok and s.statement.continuity_ok is not False
+                                                for s in sections)
+    record.entries = record.lines_done
     session.commit()
-    results = {s.statement.id: (s.new, s.known) for s in states.values()}
+    results = {s.statement.id: (s.new, s.known) for s in sections}
     if resumed:
         results = None  # counts of the interrupted run are in the lines; read them back
     summary = _summary(session, record, created=True, results=results)
@@ -419,189 +482,146 @@ def _same_content(a: str, b: str) -> bool:
     return bool(x and y) and (x == y or x in y or y in x)
 
 
-def _key_ref(entry: StatementEntry) -> str:
-    ref = entry.transfer.bank_ref
-    return ref + REVERSAL_SUFFIX if entry.transfer.reversal else ref
-
-
-_STAGE_COLUMNS = ("line_no", "bank_ref", "first_of_ref", "amount", "direction", "booked_at", "booked_on",
-                  "value_date", "content", "counter_account", "counter_name", "counter_bank", "virtual_account",
-                  "reversal", "pending", "synthetic_ref")
-
-
-def _ensure_stage(session: Session) -> str:
-    """A temporary table per connection that holds one chunk's lines while set-based SQL
-    files them (one round trip per step instead of one per line)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text(
-            "CREATE TEMP TABLE IF NOT EXISTS statement_stage (line_no integer, bank_ref varchar(120), "
-            "first_of_ref boolean, amount bigint, direction varchar(3), booked_at timestamptz, booked_on date, "
-            "value_date date, content text, counter_account varchar(40), counter_name varchar(200), "
-            "counter_bank varchar(60), virtual_account varchar(40), reversal boolean, pending boolean, "
-            "synthetic_ref boolean) ON COMMIT DELETE ROWS"))
-    else:
-        session.execute(text(
-            "CREATE TEMP TABLE IF NOT EXISTS statement_stage (line_no INTEGER, bank_ref VARCHAR(120), "
-            "first_of_ref BOOLEAN, amount BIGINT, direction VARCHAR(3), booked_at DATETIME, booked_on DATE, "
-            "value_date DATE, content TEXT, counter_account VARCHAR(40), counter_name VARCHAR(200), "
-            "counter_bank VARCHAR(60), virtual_account VARCHAR(40), reversal BOOLEAN, pending BOOLEAN, "
-            "synthetic_ref BOOLEAN)"))
-        # Without it SQLite's planner may walk the stage once per transaction row.
-        session.execute(text("CREATE INDEX IF NOT EXISTS temp.ix_statement_stage_ref ON statement_stage (bank_ref)"))
-        session.execute(text("DELETE FROM statement_stage"))
-    return dialect
-
-
-def _copy_rows(session: Session, dialect: str, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    Raw(session).copy_rows(table, columns, rows)
-
-
-def _stage_row(entry: StatementEntry, ref: str, first: bool, dialect: str) -> tuple:
-    t = entry.transfer
-
-    def cut(value: str | None, limit: int) -> str | None:
-        return value[:limit] if value else None
-
-    booked_at = t.booked_at if dialect == "postgresql" else t.booked_at.astimezone(timezone.utc).replace(tzinfo=None)
-    return (entry.line_no, ref, first, t.amount, t.direction, booked_at, entry.booking_date, t.value_date,
-            t.content or "", cut(t.counter_account, 40), cut(t.counter_name, 200), cut(t.counter_bank, 60),
-            cut(t.virtual_account, 40), t.reversal, t.pending, entry.synthetic_ref)
-
-
-def _flush(session: Session, record: StatementImport, state: _SectionState) -> None:
-    """File one chunk of lines: new transactions created, known ones confirmed, lines written.
-    Set-based through a staging table; the rare cases (lines without a bank reference that
-    confirm a callback, reversals) are handled line by line."""
-    entries, state.buffer = state.buffer, []
-    if not entries:
-        return
+def _flush(session: Session, record: StatementImport, state: _SectionState, chunk: _Chunk) -> None:
+    """File one chunk of staged lines: new transactions created, known ones confirmed, lines
+    written, set-based; the rare cases (lines without a bank reference that confirm a callback,
+    reversals) line by line."""
     statement = state.statement
+    dialect = session.get_bind().dialect.name
+    raw = Raw(session)
+    span = {"a": chunk.first, "b": chunk.last}
     paired: dict[str, tuple[int, int, str, bool]] = {}
-    synthetic = [e for e in entries if e.synthetic_ref]
-    if synthetic:
-        _pair_synthetic(session, state, synthetic, paired)
-    dialect = _ensure_stage(session)
-    rows, seen = [], set()
-    for entry in entries:
-        ref = _key_ref(entry)
-        if ref in paired:
-            continue
-        rows.append(_stage_row(entry, ref, ref not in seen, dialect))
-        seen.add(ref)
+    paired_lines: list[tuple] = []
+    if chunk.synthetic:
+        paired_lines = _pair_synthetic(session, state, raw.execute(
+            f"SELECT seq, line_no, bank_ref, amount, direction, booked_on, content, pending FROM {_STAGE} "
+            "WHERE seq BETWEEN :a AND :b AND synthetic_ref = :yes ORDER BY seq", {**span, "yes": True}), paired)
+        if paired:  # filed one by one below, not by the set-based steps
+            listed, params = raw.among("bank_ref", "p", sorted(paired))
+            raw.execute(f"DELETE FROM {_STAGE} WHERE seq BETWEEN :a AND :b AND {listed}", {**span, **params})
     keys = {"bank_bin": state.bank_bin, "account": statement.account_number}
     now = _db_time(utcnow(), dialect)
-    created: dict[str, int] = {}
-    if rows:
-        _copy_rows(session, dialect, "statement_stage", _STAGE_COLUMNS, rows)
-        created = dict((ref, id_) for id_, ref in session.execute(text(
-            "INSERT INTO bank_transactions (bank_bin, account_number, bank_ref, account_id, direction, amount, "
-            "booked_at, booked_on, value_date, content, counter_account, counter_name, counter_bank, "
-            "virtual_account, channels, first_channel, reversal, pending, on_statement, synthetic_ref, status, "
-            "allocated, created_at) "
-            "SELECT :bank_bin, :account, s.bank_ref, :account_id, s.direction, s.amount, s.booked_at, s.booked_on, "
-            "s.value_date, s.content, s.counter_account, s.counter_name, s.counter_bank, s.virtual_account, "
-            "'statement', 'statement', s.reversal, s.pending, :yes, s.synthetic_ref, "
-            "CASE WHEN s.direction = 'in' THEN 'unmatched' ELSE 'ignored' END, 0, :now "
-            "FROM statement_stage s WHERE s.first_of_ref = :yes "
-            "ON CONFLICT (bank_bin, account_number, bank_ref) DO NOTHING RETURNING id, bank_ref"),
-            {**keys, "account_id": state.account_id, "yes": True, "now": now}).all())
-        # Callbacks of the same transfers, not yet on a statement, are confirmed by it.
+    created = dict((ref, id_) for id_, ref in session.execute(text(
+        "INSERT INTO bank_transactions (bank_bin, account_number, bank_ref, account_id, direction, amount, "
+        "booked_at, booked_on, value_date, content, counter_account, counter_name, counter_bank, "
+        "virtual_account, channels, first_channel, reversal, pending, on_statement, synthetic_ref, status, "
+        "allocated, created_at) "
+        "SELECT :bank_bin, :account, s.bank_ref, :account_id, s.direction, s.amount, s.booked_at, s.booked_on, "
+        "s.value_date, s.content, s.counter_account, s.counter_name, s.counter_bank, s.virtual_account, "
+        "'statement', 'statement', s.reversal, s.pending, :yes, s.synthetic_ref, "
+        "CASE WHEN s.direction = 'in' THEN 'unmatched' ELSE 'ignored' END, 0, :now "
+        f"FROM {_STAGE} s WHERE s.seq BETWEEN :a AND :b AND s.first_of_ref = :yes "
+        "ON CONFLICT (bank_bin, account_number, bank_ref) DO NOTHING RETURNING id, bank_ref"),
+        {**keys, **span, "account_id": state.account_id, "yes": True, "now": now}).all())
+    if len(created) < chunk.distinct - len(paired):  # some were known: callbacks it confirms
         session.execute(text(
-            "UPDATE bank_transactions SET on_statement = :yes, booked_on = s.booked_on, pending = s.pending, "
+            "WITH known AS MATERIALIZED (SELECT t.id, s.booked_on, s.pending "
+            f"{_staged_with_transactions(dialect)} AND s.first_of_ref = :yes AND t.on_statement = :no) "
+            "UPDATE bank_transactions SET on_statement = :yes, booked_on = known.booked_on, pending = known.pending, "
             "channels = CASE WHEN bank_transactions.channels = '' THEN 'statement' "
             "ELSE bank_transactions.channels || ',statement' END "
-            "FROM statement_stage s WHERE s.first_of_ref = :yes AND bank_transactions.bank_bin = :bank_bin "
-            "AND bank_transactions.account_number = :account AND bank_transactions.bank_ref = s.bank_ref "
-            "AND bank_transactions.on_statement = :no"), {**keys, "yes": True, "no": False})
-    # The lines: set-based for the staged ones (the new ones are those created above, at
-    # this chunk's own ``created_at``), one by one for the few paired lines.
-    if rows:
-        counts = session.execute(text(
-            "INSERT INTO statement_lines (statement_id, line_no, transaction_id, booking_date, amount, direction, "
-            "pending, is_new, differs) "
-            "SELECT :statement_id, s.line_no, t.id, s.booked_on, s.amount, s.direction, s.pending, "
-            "(s.first_of_ref = :yes AND t.created_at = :now AND t.first_channel = 'statement'), "
-            "(NOT (s.first_of_ref = :yes AND t.created_at = :now AND t.first_channel = 'statement') "
-            " AND (t.amount <> s.amount OR t.direction <> s.direction)) "
-            "FROM statement_stage s JOIN bank_transactions t ON t.bank_bin = :bank_bin "
-            "AND t.account_number = :account AND t.bank_ref = s.bank_ref "
-            "RETURNING is_new"), {**keys, "statement_id": statement.id, "yes": True, "now": now}).scalars().all()
-        new = sum(1 for value in counts if value)
-        state.new += new
-        state.known += len(counts) - new
+            "FROM known WHERE bank_transactions.id = known.id"),
+            {**keys, **span, "yes": True, "no": False})
+    # The lines: set-based for the staged ones (the new ones are those created above, at this
+    # chunk's own ``created_at``), one by one for the few paired lines.
+    counts = session.execute(text(
+        "INSERT INTO statement_lines (statement_id, line_no, transaction_id, booking_date, amount, direction, "
+        "pending, is_new, differs) "
+        "SELECT :statement_id, s.line_no, t.id, s.booked_on, s.amount, s.direction, s.pending, "
+        "(s.first_of_ref = :yes AND t.created_at = :now AND t.first_channel = 'statement'), "
+        "(NOT (s.first_of_ref = :yes AND t.created_at = :now AND t.first_channel = 'statement') "
+        " AND (t.amount <> s.amount OR t.direction <> s.direction)) "
+        f"{_staged_with_transactions(dialect)} RETURNING is_new"), {**keys, **span, "statement_id": statement.id, "yes": True, "now": now}).scalars().all()
+    new = sum(1 for value in counts if value)
+    state.new += new
+    state.known += len(counts) - new
     lines = []
-    for entry in entries:
-        ref = _key_ref(entry)
-        if ref not in paired:
-            continue
-        transaction_id, amount, direction, on_statement = paired[ref]
+    for _seq, line_no, ref, amount, direction, booked_on, _content, pending in paired_lines:
+        transaction_id, known_amount, known_direction, on_statement = paired[ref]
         if not on_statement:
-            _confirm(session, transaction_id, entry)
-            paired[ref] = (transaction_id, amount, direction, True)
-        transfer = entry.transfer
+            _confirm(session, transaction_id, booked_on, bool(pending))
+            paired[ref] = (transaction_id, known_amount, known_direction, True)
         state.known += 1
-        lines.append((statement.id, entry.line_no, transaction_id, entry.booking_date, transfer.amount,
-                      transfer.direction, transfer.pending, False,
-                      (amount, direction) != (transfer.amount, transfer.direction)))
+        lines.append((statement.id, line_no, transaction_id, booked_on, amount, direction, bool(pending), False,
+                      (known_amount, known_direction) != (amount, direction)))
     if lines:
-        _copy_rows(session, dialect, "statement_lines", ("statement_id", "line_no", "transaction_id",
-                                                          "booking_date", "amount", "direction", "pending", "is_new",
-                                                          "differs"), lines)
-    _link_reversals(session, state, entries, created)
-    record.lines_done += len(entries)
+        raw.copy_rows("statement_lines", ("statement_id", "line_no", "transaction_id", "booking_date", "amount",
+                                          "direction", "pending", "is_new", "differs"), lines)
+    if chunk.reversals:
+        _link_reversals(session, state, [ref for (ref,) in raw.execute(
+            f"SELECT bank_ref FROM {_STAGE} WHERE seq BETWEEN :a AND :b AND reversal = :yes", {**span, "yes": True})],
+            created)
+    record.lines_done += chunk.size
     session.commit()
+
+
+def _staged_with_transactions(dialect: str) -> str:
+    """The chunk's staged lines (``:a`` to ``:b``), each with its transaction, looked up by the
+    unique key: 20,000 index probes. Left to choose, the planners walk the other way:
+    SQLite looks every transaction of the account up in the stage, PostgreSQL hashes the
+    whole table (a scan of every transaction for every chunk, 330 ms a chunk at a million,
+    and, before autovacuum has counted a fast-growing table, a nested loop over it). So the
+    order is fixed: ``CROSS JOIN`` (SQLite keeps it), a ``LATERAL`` subquery that ``OFFSET 0``
+    keeps apart (PostgreSQL)."""
+    if dialect == "postgresql":
+        return (f"FROM {_STAGE} s CROSS JOIN LATERAL (SELECT t.id, t.amount, t.direction, t.created_at, "
+                "t.first_channel, t.on_statement FROM bank_transactions t WHERE t.bank_bin = :bank_bin "
+                "AND t.account_number = :account AND t.bank_ref = s.bank_ref OFFSET 0) t "
+                "WHERE s.seq BETWEEN :a AND :b")
+    return (f"FROM {_STAGE} s CROSS JOIN bank_transactions t WHERE s.seq BETWEEN :a AND :b "
+            "AND t.bank_bin = :bank_bin AND t.account_number = :account AND t.bank_ref = s.bank_ref")
 
 
 def _db_time(moment, dialect: str):
     return moment if dialect == "postgresql" else moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _confirm(session: Session, transaction_id: int, entry: StatementEntry) -> None:
+def _confirm(session: Session, transaction_id: int, booked_on: date, pending: bool) -> None:
     table = BankTransaction.__table__
     session.execute(update(table).where(table.c.id == transaction_id).values(
-        on_statement=True, booked_on=entry.booking_date, pending=entry.transfer.pending,
+        on_statement=True, booked_on=booked_on, pending=pending,
         channels=case((table.c.channels == "", "statement"), else_=table.c.channels + ",statement")))
 
 
-@dataclass(frozen=True)
-class _Key:
-    bank_bin: str
-    account_id: int | None
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)  # SQLite hands back the text
 
 
-def _pair_synthetic(session: Session, state: _SectionState, entries: list[StatementEntry],
-                    known: dict[str, tuple[int, int, str, bool]]) -> None:
+def _pair_synthetic(session: Session, state: _SectionState, staged: list[tuple],
+                    known: dict[str, tuple[int, int, str, bool]]) -> list[tuple]:
     """Lines without a bank reference confirm callbacks of the same day, amount, direction
-    and content not yet on a statement (each callback at most once)."""
+    and content not yet on a statement (each callback at most once). ``staged``: (seq,
+    line_no, reference, amount, direction, day, content, pending); returns those paired."""
+    staged = [(*row[:5], _day(row[5]), *row[6:]) for row in staged]
+    if not staged:
+        return []
     table = BankTransaction.__table__
-    days = {e.booking_date for e in entries}
-    amounts = {e.transfer.amount for e in entries}
+    days = {row[5] for row in staged}
+    amounts = {row[3] for row in staged}
     candidates = session.execute(
         select(table.c.id, table.c.booked_on, table.c.amount, table.c.direction, table.c.content)
         .where(table.c.account_number == state.statement.account_number, table.c.on_statement.is_(False),
                table.c.synthetic_ref.is_(False), table.c.booked_on.in_(days), table.c.amount.in_(amounts))).all()
     taken: set[int] = set()
-    for entry in entries:
+    for _seq, _line, ref, amount, direction, day, content, _pending in staged:
         for row in candidates:
-            if row.id in taken or row.amount != entry.transfer.amount or row.direction != entry.transfer.direction:
+            if row.id in taken or row.amount != amount or row.direction != direction:
                 continue
-            if row.booked_on == entry.booking_date and _same_content(row.content, entry.transfer.content):
+            if row.booked_on == day and _same_content(row.content, content):
                 taken.add(row.id)
-                known[_key_ref(entry)] = (row.id, row.amount, row.direction, False)
+                known[ref] = (row.id, row.amount, row.direction, False)
                 break
+    return [row for row in staged if row[2] in known]
 
 
-def _link_reversals(session: Session, state: _SectionState, entries: list[StatementEntry],
-                    created: dict[str, int]) -> None:
+def _link_reversals(session: Session, state: _SectionState, refs: list[str], created: dict[str, int]) -> None:
     table = BankTransaction.__table__
-    for entry in entries:
-        ref = _key_ref(entry)
-        if not entry.transfer.reversal or ref not in created:
+    for ref in refs:
+        if ref not in created:
             continue
         original = session.scalar(select(table.c.id).where(
             table.c.bank_bin == state.bank_bin, table.c.account_number == state.statement.account_number,
-            table.c.bank_ref == entry.transfer.bank_ref, table.c.reversal.is_(False)))
+            table.c.bank_ref == ref[:-len(REVERSAL_SUFFIX)], table.c.reversal.is_(False)))
         if original is not None:
             session.execute(update(table).where(and_(table.c.id == created[ref])).values(reversal_of_id=original))
 

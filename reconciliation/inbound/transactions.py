@@ -51,7 +51,7 @@ def _known_accounts(session: Session) -> tuple[dict[str, list[tuple[int, str]]],
     changed (``core.versions``: every callback asks)."""
     if changed_here(session, _ACCOUNTS):
         return _read_accounts(session)  # this transaction's own change: not for the others
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)  # a Session may be bound to a Connection
     current = version(session, _ACCOUNTS)  # before the rows: see core.versions
     if current is None or _accounts["url"] != url or _accounts["version"] != current:
         found, agency_of = _read_accounts(session)

@@ -36,7 +36,7 @@ def load_rules(session: Session) -> MatchRules:
     (``core.versions``: every callback asks, so a change is used by the next one everywhere)."""
     if changed_here(session, Setting.__tablename__):  # saved by this transaction, maybe never committed
         return MatchRules.from_data(get_setting(session, RULES_KEY))
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)  # a Session may be bound to a Connection
     current = version(session, Setting.__tablename__)  # before the rules: see core.versions
     if current is None or _rules_cache["url"] != url or _rules_cache["version"] != current:
         _rules_cache.update(version=current, url=url, rules=MatchRules.from_data(get_setting(session, RULES_KEY)))

@@ -159,11 +159,11 @@ def test_an_error_half_way_marks_the_import_failed_and_the_same_file_finishes_it
     real_flush = statement_import._flush
     calls = []
 
-    def flaky(session, record, state):
-        calls.append(len(state.buffer))
+    def flaky(session, record, state, chunk):
+        calls.append(chunk.size)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        real_flush(session, record, state)
+        real_flush(session, record, state, chunk)
 
     monkeypatch.setattr(statement_import, "_flush", flaky)
     with pytest.raises(RuntimeError):
@@ -192,11 +192,11 @@ def test_the_statements_page_lists_a_failed_import_until_the_same_file_finishes_
     real_flush = statement_import._flush
     calls = []
 
-    def flaky(session, record, state):
+    def flaky(session, record, state, chunk):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        real_flush(session, record, state)
+        real_flush(session, record, state, chunk)
 
     monkeypatch.setattr(statement_import, "_flush", flaky)
     with site.app_context(), pytest.raises(RuntimeError):
