@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from array import array
 from dataclasses import dataclass, field
 from datetime import date, timezone
 from typing import IO, Callable
@@ -233,14 +234,16 @@ def match_new_lines(session: Session, import_id: int) -> int:
     from reconciliation.matching.bulk import match_many
 
     t, line = BankTransaction, StatementLine
-    ids = list(session.scalars(
+    # In order and as 8-byte integers, streamed: a million ids as Python ints in a list, with the
+    # driver's buffered rows beside them, was a fifth of a large import's peak memory.
+    ids = array("q", session.scalars(
         select(t.id).join(line, line.transaction_id == t.id).join(Statement, Statement.id == line.statement_id)
         .where(Statement.import_id == import_id, line.is_new.is_(True), t.direction == "in",
                t.reversal.is_(False), t.pending.is_(False),
                ~exists().where(MatchDecision.transaction_id == t.id),
                ~exists().where(DailyClose.account_id == t.account_id, DailyClose.day == t.booked_on,
                                DailyClose.status == "closed"))
-        .distinct()))
+        .distinct().order_by(t.id), execution_options={"yield_per": 20000}))
     if not ids:
         return 0
     match_many(session, ids, actor="rule:statement_import", missing_callback=True)

@@ -13,6 +13,7 @@ a refusal (``StatementError``, an amount over the limit...) as the reader raised
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import queue
@@ -26,6 +27,7 @@ from typing import IO, Any, Iterator
 
 from bank_adapters.statements import StatementEntry, read_statement
 
+log = logging.getLogger(__name__)
 REVERSAL_SUFFIX = "#R"  # a reversal is stored under its reference with this suffix
 PROCESS_FROM = 1 << 20  # bytes from which a file is read by a process of its own (startup ~0.1 s)
 BATCH = 2000  # lines per message
@@ -111,8 +113,15 @@ def reader_command(descriptor: int, fmt: str, postgresql: bool) -> list[str]:
 def _from_child(descriptor: int, fmt: str, postgresql: bool) -> Iterator[Batch]:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH"))))}
-    child = subprocess.Popen(reader_command(descriptor, fmt, postgresql), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, pass_fds=(descriptor,), cwd=root, env=env)
+    try:
+        child = subprocess.Popen(reader_command(descriptor, fmt, postgresql), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, pass_fds=(descriptor,), cwd=root, env=env)
+    except OSError as exc:  # no process to be had (limits, a sandbox): read here, more slowly
+        log.warning("statement reader process not started (%s): reading in this process", exc)
+        with os.fdopen(os.dup(descriptor), "rb") as stream:
+            stream.seek(0)
+            yield from _batches(stream, fmt, postgresql)
+        return
     messages, reader = _drained(child.stdout)
     ended = False  # the thread's last message taken: it has stopped
     try:

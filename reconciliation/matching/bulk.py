@@ -16,12 +16,18 @@ path); this module records them and hands their money to the one writer. For eac
 """
 from __future__ import annotations
 
+import logging
+import threading
+from array import array
 from collections import defaultdict
+from itertools import islice
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -36,6 +42,7 @@ from reconciliation.matching.matcher import Decision, MatchRules, RequestFacts, 
 from reconciliation.matching.writer import (Paid, Rows, State, TransactionRow, apply, chunks, transaction_row)
 from reconciliation.models import MatchDecision, ReconException
 
+log = logging.getLogger(__name__)
 CHUNK = 5000
 _IN = 900
 
@@ -179,24 +186,154 @@ def match_many(session: Session, transaction_ids: list[int], *, actor: str = "ru
     from reconciliation.matching.reconcile import load_rules
 
     rules = rules or load_rules(session)
-    outcomes: dict[str, int] = defaultdict(int)
     from reconciliation.inbound.transactions import agency_of_accounts
 
     agencies = agency_of_accounts(session)
+    parts = _Parts(transaction_ids, chunk)
+
+    def one(worker: Session, part: list[int], decided=None) -> dict[str, int]:
+        return _chunk(worker, part, rules, actor, agencies, missing_callback, known or {}, decided_again,
+                      decided=decided)
+
+    if commit and not known and len(parts) >= PARALLEL_FROM and session.get_bind().dialect.name == "postgresql":
+        return _in_parallel(session, parts, one)
+    outcomes: dict[str, int] = defaultdict(int)
     planned, since = (_planned_rows(session) if commit else None), 0
-    for part in chunks(sorted(transaction_ids), chunk):
-        for outcome, count in _chunk(session, part, rules, actor, agencies, missing_callback, known or {},
-                                     decided_again).items():
-            outcomes[outcome] += count
+    for part in parts:
         if commit:
-            session.commit()
+            counts = _committed(session, part, one)
             since += len(part)
             if planned is not None and since >= max(planned, 1):  # the tables doubled since the planner looked
                 planned, since = _analyse(session), 0
         else:
+            counts = one(session, part)
             session.flush()
-        session.expire_all()  # the rows were written with SQL: what the session holds is stale
+            session.expire_all()  # the rows were written with SQL: what the session holds is stale
+        for outcome, count in counts.items():
+            outcomes[outcome] += count
     return dict(outcomes)
+
+
+class _Parts:
+    """The ids in order, cut into chunks as they are asked for: a million ids are held as 8 MB
+    of 8-byte integers, not as Python ints in lists (``match_new_lines`` gives them in order)."""
+
+    def __init__(self, ids, size: int) -> None:
+        ordered = ids if isinstance(ids, array) else array("q", ids)
+        if any(a > b for a, b in zip(ordered, islice(ordered, 1, None))):
+            ordered = array("q", sorted(ordered))
+        self.ids, self.size = ordered, size
+
+    def __len__(self) -> int:
+        return -(-len(self.ids) // self.size)
+
+    def __getitem__(self, k: int) -> list[int]:
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self.ids[k * self.size:(k + 1) * self.size].tolist()
+
+
+PARALLEL_FROM = 3  # chunks from which a run on PostgreSQL is matched by two connections at once
+RETRIES = 3  # a chunk that lost a deadlock is decided again, from the state it then finds
+
+
+def _committed(session: Session, part: list[int], one, decided=None) -> dict[str, int]:
+    """One chunk decided, written and committed (rolled back if anything fails). A chunk chosen
+    as a deadlock's victim (two connections locking the same dossier from two sides: a run and
+    the callbacks) is rolled back whole and decided again: its transactions are still undecided."""
+    for attempt in range(RETRIES):
+        try:
+            counts = one(session, part, decided)
+            session.commit()
+            return counts
+        except DBAPIError as exc:
+            session.rollback()
+            if attempt == RETRIES - 1 or getattr(getattr(exc, "orig", None), "sqlstate", None) not in _RETRIED:
+                raise
+            log.warning("a chunk of %d transactions lost a deadlock (%s); deciding it again", len(part), exc.orig)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.expire_all()  # the rows were written with SQL: what the session holds is stale
+    raise AssertionError("unreachable")
+
+
+_RETRIED = ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def _in_parallel(session: Session, parts: _Parts, one) -> dict[str, int]:
+    """PostgreSQL: the chunks matched by two connections, this thread's and one more, taking
+    turns (chunks 0, 2, 4... and 1, 3, 5...), as a pipeline: a chunk starts reading and deciding
+    once the chunk before it has decided, and so holds the locks on every transaction, dossier
+    and request it acts on (a chunk that meets those rows waits for that chunk's commit and
+    reads what it wrote), and it writes once the chunk before it has committed. What overlaps
+    is one chunk's writing (half of it the server's time) with the next one's reading and
+    deciding; the decisions, receipt numbers and audit records come in the order one
+    connection gives them."""
+    from flask import current_app, has_app_context
+
+    app = current_app._get_current_object() if has_app_context() else None
+    lock = threading.Lock()
+    decided = [threading.Event() for _ in range(len(parts))]
+    committed = [threading.Event() for _ in range(len(parts))]
+    outcomes: dict[str, int] = defaultdict(int)
+    errors: list[BaseException] = []
+    growth = {"planned": _planned_rows(session), "since": 0}
+
+    def wait(event: threading.Event) -> None:
+        while not event.wait(0.2):
+            if errors:
+                raise _Abandoned()
+
+    def work(worker: Session, first: int) -> None:
+        for k in range(first, len(parts), 2):
+            if k:
+                wait(decided[k - 1])  # its rows are locked: this chunk reads after its commit
+
+            def turn(k: int = k) -> None:  # decided: writing waits for the chunk before
+                decided[k].set()
+                if k:
+                    wait(committed[k - 1])
+
+            part = parts[k]
+            counts = _committed(worker, part, one, turn)
+            decided[k].set()
+            committed[k].set()
+            with lock:
+                for outcome, count in counts.items():
+                    outcomes[outcome] += count
+                growth["since"] += len(part)
+                grown = growth["planned"] is not None and growth["since"] >= max(growth["planned"], 1)
+                if grown:
+                    growth["since"] = 0
+            if grown:
+                growth["planned"] = _analyse(worker)
+
+    def second() -> None:
+        with app.app_context() if app is not None else nullcontext():
+            worker = Session(bind=session.get_bind().engine, expire_on_commit=False)
+            try:
+                work(worker, 1)
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                errors.append(exc)
+            finally:
+                worker.close()
+
+    helper = threading.Thread(target=second, name="statement-match", daemon=True)
+    helper.start()
+    try:
+        work(session, 0)
+    except BaseException as exc:
+        errors.append(exc)
+    helper.join()
+    if errors:
+        raise next((e for e in errors if not isinstance(e, _Abandoned)), errors[0])
+    return dict(outcomes)
+
+
+class _Abandoned(Exception):
+    """The other connection of a parallel run failed: this one stops at its next turn."""
 
 
 # The tables a run grows. PostgreSQL plans from statistics that autovacuum refreshes a minute
@@ -230,7 +367,9 @@ def _analyse(session: Session) -> float:
 
 
 def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agencies: dict[int, int],
-           missing_callback: bool, known: dict[int, TransactionRow], decided_again: bool = False) -> dict[str, int]:
+           missing_callback: bool, known: dict[int, TransactionRow], decided_again: bool = False,
+           decided=None) -> dict[str, int]:
+    """``decided``: called once every decision is taken (its rows locked), before writing."""
     now = utcnow()
     state = State(session, now)
     raw = Raw(session)
@@ -243,12 +382,12 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
             + (" FOR UPDATE" if state.pg else ""), params)]
     if not decided_again:  # under the row locks: what another process decided meanwhile stays decided
         read_here = [row.id for row in transactions if row.id not in known]
-        decided: set[int] = set()
+        done: set[int] = set()
         for part in chunks(read_here):
             listed, params = raw.among("transaction_id", "d", part)
-            decided.update(row[0] for row in raw.execute(
+            done.update(row[0] for row in raw.execute(
                 f"SELECT DISTINCT transaction_id FROM match_decisions WHERE {listed}", params))
-        transactions = [row for row in transactions if row.id not in decided]
+        transactions = [row for row in transactions if row.id not in done]
     if not transactions:
         return {}
     references, keys = set(), set()
@@ -287,6 +426,8 @@ def _chunk(session: Session, ids: list[int], rules: MatchRules, actor: str, agen
                 rule=decision.rule, actor=f"rule:{decision.rule}", transaction=row,
                 confidence=decision.confidence))
     forget_name_candidates()
+    if decided is not None:
+        decided()
     return _write(session, state, decisions, paid, actor, missing_callback)
 
 

@@ -406,6 +406,7 @@ def apply(session: Session, state: State, paid: list[Paid], reversed_: list[Reve
         for r in state.requests_by_id.values() if r.changed], version=True)
     rows.insert(PaymentRequestEvent.__table__, rows.rows["payment_request_events"])
     rows.update(Dossier.__table__, [{"id": d.id, "amount_paid": d.amount_paid} for d in changed])
+    _number(session, receipts)
     rows.insert(Receipt.__table__, receipts)
     link_receipts(session, [r["id"] for r in receipts])  # which payments they cover
     rows.insert(OutboxEvent.__table__, rows.rows["outbox_events"])
@@ -538,8 +539,8 @@ def _extras(session: Session, state: State, dossier_ids: list[int], reversing: s
 
 def _receipts(session: Session, dossiers: list[DossierRow], paid: list[Paid], extras: _Extras,
               now: datetime) -> list[dict[str, Any]]:
-    """The receipts of the dossiers now paid in full, numbered without gaps (their ids are
-    given by the caller)."""
+    """The receipts of the dossiers now paid in full (their ids are given by the caller, their
+    numbers by ``_number`` just before they are written)."""
     if not dossiers:
         return []
     raw = Raw(session)
@@ -570,19 +571,11 @@ def _receipts(session: Session, dossiers: list[DossierRow], paid: list[Paid], ex
             wanted.append((dossier, kind, lines))
     if not wanted:
         return []
-    needed: dict[tuple[str, str], int] = defaultdict(int)
-    for dossier, _, _ in wanted:
-        needed[series_of(extras.agencies[dossier.agency_id], year)] += 1
-    next_number: dict[tuple[str, str], int] = {}
-    for (form, serie), count in sorted(needed.items()):  # counters locked in a fixed order
-        next_number[(form, serie)] = take_numbers(session, form, serie, year, count)
     rows = []
     for dossier, kind, lines in wanted:
         form, serie = series_of(extras.agencies[dossier.agency_id], year)
-        number = next_number[(form, serie)]
-        next_number[(form, serie)] += 1
         rows.append({"id": None, "agency_id": dossier.agency_id, "dossier_id": dossier.id, "form": form,
-                     "series": serie, "year": year, "number": number, "kind": kind,
+                     "series": serie, "year": year, "number": None, "kind": kind,
                      "payer_name": dossier.applicant_name, "lines": lines,
                      "amount": sum(line["amount"] for line in lines),
                      "payment_channel": receipt_channel(channels[dossier.id]),
@@ -590,6 +583,23 @@ def _receipts(session: Session, dossiers: list[DossierRow], paid: list[Paid], ex
                      "status": "issued", "cancelled_at": None, "cancelled_by": None, "cancel_reason": None,
                      "replaces_id": replaced.get((dossier.id, kind))})
     return rows
+
+
+def _number(session: Session, receipts: list[dict[str, Any]]) -> None:
+    """Number the receipts without gaps. Taking numbers locks the series' counter rows until the
+    commit, so it is the writer's last step before the receipts go in: a writer beside this one
+    (two workers of a statement run, callbacks) waits on the counter only for the writing, not
+    for the planning and the rows built before it."""
+    needed: dict[tuple[str, str, int], int] = defaultdict(int)
+    for receipt in receipts:
+        needed[(receipt["form"], receipt["series"], receipt["year"])] += 1
+    next_number: dict[tuple[str, str, int], int] = {}
+    for (form, serie, year), count in sorted(needed.items()):  # counters locked in a fixed order
+        next_number[(form, serie, year)] = take_numbers(session, form, serie, year, count)
+    for receipt in receipts:
+        key = (receipt["form"], receipt["series"], receipt["year"])
+        receipt["number"] = next_number[key]
+        next_number[key] += 1
 
 
 def _cancel_receipts(session: Session, dossiers: list[DossierRow], now: datetime) -> list[tuple]:

@@ -116,7 +116,22 @@ def copy_database(url: str, request, tmp_path) -> str:
     return server.url(f"{name}_copy")
 
 
-def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path):
+@pytest.mark.parametrize("chunk", [17, 5])
+def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path, monkeypatch, chunk):
+    """Chunks of 17 split pairs of transfers of one request; chunks of 5 also put them in
+    chunks that two connections decide at once on PostgreSQL (``bulk._in_parallel``)."""
+    import threading
+
+    from reconciliation.matching import bulk
+
+    workers = set()
+    real = bulk._committed
+
+    def committed(*args, **kwargs):
+        workers.add(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "_committed", committed)
     setup = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "a")})
     with setup.app_context():
         seed_agencies(db.session, lambda _: None)
@@ -135,7 +150,7 @@ def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path):
     one.extensions["database"].engine.dispose()
     many = create_app({"TESTING": True, "DATABASE_URL": other_url, "INSTANCE_PATH": str(tmp_path / "c")})
     with many.app_context():
-        counts = match_many(db.session, ids, chunk=17)  # chunks that split pairs of transfers of one request
+        counts = match_many(db.session, ids, chunk=chunk)
         assert verify(db.session).ok
         from reports.facts import check
 
@@ -146,6 +161,7 @@ def test_bulk_and_one_at_a_time_agree(database_url, request, tmp_path):
     for name in single:
         assert bulk[name] == single[name], name
     assert len(single["allocations"]) > 20 and len(single["exceptions"]) > 10 and single["receipts"]
+    assert len(workers) == (2 if database_url.startswith("postgresql") else 1), workers
 
 
 @contextmanager
@@ -233,3 +249,42 @@ def test_postgresql_a_large_import_has_its_tables_analysed_before_matching(datab
     app.extensions["database"].engine.dispose()
     assert after_large.count(refresh) == 1
     assert analysed.count(refresh) == 1  # the small import on the analysed table: none
+
+
+def test_a_chunk_that_loses_a_deadlock_is_rolled_back_and_decided_again(database_url, tmp_path):
+    """PostgreSQL picks one transaction of a deadlock to fail (a run and the callbacks locking
+    one dossier from two sides): the chunk's work is rolled back whole and done again, once;
+    any other error is raised as it is."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: no deadlock between writers")
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from reconciliation.matching import bulk
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        session = db.session
+        session.execute(text("CREATE TABLE attempts (n integer)"))
+        session.commit()
+        tries = []
+
+        def one(worker, part, decided=None):
+            tries.append(len(part))
+            worker.execute(text("INSERT INTO attempts VALUES (:n)"), {"n": len(tries)})
+            if len(tries) == 1:
+                raise OperationalError("UPDATE dossiers ...", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+            return {"matched": len(part)}
+
+        assert bulk._committed(session, [1, 2, 3], one) == {"matched": 3}
+        assert tries == [3, 3]
+        assert session.scalars(text("SELECT n FROM attempts")).all() == [2]  # the first attempt left nothing
+
+        def broken(worker, part, decided=None):
+            worker.execute(text("INSERT INTO attempts VALUES (99)"))
+            raise OperationalError("SELECT 1", {}, psycopg.errors.UndefinedTable("no such table"))
+
+        with pytest.raises(OperationalError):
+            bulk._committed(session, [1], broken)
+        assert session.scalars(text("SELECT n FROM attempts")).all() == [2]
+    app.extensions["database"].engine.dispose()

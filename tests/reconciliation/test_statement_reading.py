@@ -185,3 +185,13 @@ def test_an_import_that_stops_reading_stops_the_reader_and_its_thread(in_process
         batches.close()
         assert handle.tell() == 0
     assert not [t for t in threading.enumerate() if t.name == "statement-reader" and t.is_alive()]
+
+
+def test_where_no_process_can_be_started_the_file_is_read_here(seeded, in_process, monkeypatch, tmp_path):
+    monkeypatch.setattr(statement_reading, "reader_command", lambda *_: [str(tmp_path / "no-such-interpreter")])
+    path = tmp_path / "s.csv"
+    path.write_bytes(statement("csv", [8000, 9000, 10000]))
+    with path.open("rb") as handle:
+        summary = import_statement(seeded, handle, filename="s.csv", actor="test")
+    assert len(in_process) == 1 and summary.created and summary.new_transactions == 3
+    assert sorted(seeded.scalars(select(BankTransaction.amount))) == [8000, 9000, 10000]
