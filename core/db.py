@@ -16,6 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from .rawsql import wait_for_rows
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -46,9 +48,15 @@ def make_engine(url: str, **kwargs) -> Engine:
     connect_args = kwargs.pop("connect_args", {})
     if "connect_timeout" not in url:
         connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    event.listen(engine, "after_cursor_execute", wait_for_rows)  # rawsql.pipelined
+    return engine
 
 
+# SQLAlchemy keeps 5 connections per process and opens up to this many more under load: 20 in
+# all, so every thread of a worker (deploy/gunicorn.conf.py: 16) can hold one at once.
+POOL_OVERFLOW = 15
 CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout; a URL's own ?connect_timeout= wins)
 
 

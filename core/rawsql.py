@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import chain, islice
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
 _FEW = 100  # rows below which a pipelined INSERT beats COPY
+PIPELINE = "rawsql_pipeline"
 _NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -32,6 +34,36 @@ def json_value(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """PostgreSQL: within the block, a statement whose rows nobody reads (``executemany``,
+    ``copy_rows``, ``run``) is sent without waiting for its answer; one that returns rows
+    (``execute``, ``returning_many``, and any SQLAlchemy statement: ``core.db`` syncs after each)
+    waits for everything before it. The server runs them all in order, as before: the same
+    statements, one round trip where there were a dozen (a callback batch wrote about twelve
+    statements that each waited). An error surfaces at the next wait, maybe from a later
+    statement; the transaction is then aborted either way, so callers roll back as before.
+    SQLite: nothing changes."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or PIPELINE in connection.info:
+        yield
+        return
+    with connection.connection.driver_connection.pipeline() as pipeline:
+        connection.info[PIPELINE] = pipeline  # the pooled connection's own dict
+        try:
+            yield
+        finally:
+            connection.info.pop(PIPELINE, None)
+
+
+def wait_for_rows(connection, *_) -> None:
+    """SQLAlchemy's ``after_cursor_execute`` on PostgreSQL (``core.db``): in ``pipelined``, a
+    statement's result is read at once, so it waits for its answer."""
+    pipeline = connection.info.get(PIPELINE)
+    if pipeline is not None:
+        pipeline.sync()
+
+
 class Raw:
     """The session's connection, spoken to in plain SQL."""
 
@@ -39,6 +71,7 @@ class Raw:
         connection = session.connection()
         self.postgresql = connection.dialect.name == "postgresql"
         self.driver = connection.connection.driver_connection
+        self.pipeline = connection.info.get(PIPELINE) if self.postgresql else None
 
     def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         if self.postgresql:
@@ -54,7 +87,17 @@ class Raw:
         cursor = self.driver.cursor()
         try:
             cursor.execute(self._sql(sql), self._params(params or {}))
+            if self.pipeline is not None:
+                self.pipeline.sync()  # its rows, and whether it has any, come with the answer
             return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one statement whose rows, if any, nobody reads (in ``pipelined``: not waited for)."""
+        cursor = self.driver.cursor()
+        try:
+            cursor.execute(self._sql(sql), self._params(params or {}))
         finally:
             cursor.close()
 
@@ -83,6 +126,8 @@ class Raw:
                     cursor.fetchall()
                 return out
             cursor.executemany(self._sql(sql), [dict(row) for row in rows], returning=True)
+            if self.pipeline is not None:
+                self.pipeline.sync()
             out = []
             while True:
                 out.append(cursor.fetchone())

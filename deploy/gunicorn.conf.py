@@ -8,7 +8,11 @@ wsgi_app = "app:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # nginx in front, on the same host
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))  # about one per core: PERFORMANCE.md
 worker_class = "gthread"  # threads: requests wait on the database, not on the CPU
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A worker answers callbacks in group commits (reconciliation/inbound/group_commit.py): the
+# callbacks its threads hold at once share one transaction, so threads bound the batches. 16
+# threads served 30 % more callbacks than 8 on 2 cores (docs/BENCHMARKS.md); the database pool
+# (core/db.py) lets all 16 hold a connection at once.
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = 60  # a statement upload of a few hundred MB is read in well under that
 graceful_timeout = 30
 keepalive = 5

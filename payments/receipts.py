@@ -117,7 +117,7 @@ def link_receipts(session: Session, receipt_ids: list[int]) -> None:
     step = 20000 if raw.postgresql else 500  # PostgreSQL: one array parameter; SQLite: a list of placeholders
     for start in range(0, len(ids), step):
         listed, params = raw.among("r.id", "r", ids[start:start + step])
-        raw.execute(
+        raw.run(
             "INSERT INTO receipt_links (receipt_id, allocation_id) "
             "SELECT r.id, a.id FROM receipts r JOIN allocations a ON a.dossier_id = r.dossier_id "
             "LEFT JOIN cash_payments c ON c.id = a.cash_payment_id "

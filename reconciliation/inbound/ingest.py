@@ -38,7 +38,7 @@ from bank_adapters.callbacks import (KIND_IGNORED, KIND_PORTAL_FAILED, KIND_PORT
                                      Outcome, Refusal, get_adapter)
 from core.clock import utcnow
 from core.db import database_unavailable
-from core.rawsql import Raw, json_value
+from core.rawsql import Raw, json_value, pipelined
 
 from reconciliation.models import CallbackNonce, JournalEntry
 from reconciliation.inbound.transactions import Recorded, insert_ignoring_conflict, record_transfer, record_transfers
@@ -316,7 +316,8 @@ def process_batch(session: Session, items: list[Pending]) -> None:
                                                        message="temporary failure"), None, Outcome.FAILED)
         return
     try:
-        results = _process_together(session, items, adapters, entry_ids)
+        with pipelined(session):  # PostgreSQL: the writes are not waited for one by one
+            results = _process_together(session, items, adapters, entry_ids)
         session.commit()
     except Exception as exc:
         session.rollback()
