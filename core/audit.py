@@ -87,10 +87,10 @@ def record(session: Session, actor: str, action: str, entity: str, entity_id: An
     at = utcnow()
     digest = chain_hash(last_hash, record_id, at, actor, action, entity, str(entity_id), data)
     raw.run("INSERT INTO audit_records (id, at, actor, action, entity, entity_id, data, prev_hash, hash) "
-                "VALUES (:id, :at, :actor, :action, :entity, :entity_id, :data, :prev, :hash)",
-                {"id": record_id, "at": at, "actor": actor[:100], "action": action, "entity": entity,
-                 "entity_id": str(entity_id)[:60], "data": json.dumps(data, ensure_ascii=False), "prev": last_hash,
-                 "hash": digest})
+            "VALUES (:id, :at, :actor, :action, :entity, :entity_id, :data, :prev, :hash)",
+            {"id": record_id, "at": at, "actor": actor[:100], "action": action, "entity": entity,
+             "entity_id": str(entity_id)[:60], "data": json.dumps(data, ensure_ascii=False), "prev": last_hash,
+             "hash": digest})
     raw.run("UPDATE audit_head SET last_id = :id, last_hash = :hash WHERE id = 1", {"id": record_id, "hash": digest})
     return record_id
 

@@ -76,3 +76,20 @@ def test_blocks_nest_as_one(app):
             assert _keys(session) == ["pipe-a"]
         session.rollback()
         assert _keys(session) == []
+
+
+def test_many_rows_are_loaded_in_the_block_too(app):
+    """Outside a block PostgreSQL loads more than a handful of rows with COPY, which pipeline mode
+    refuses; inside, the same rows go as one pipelined insert (a large CALLBACK_BATCH_MAX)."""
+    rows = [("PIPE", f"pipe-{n:03d}", 2026, n) for n in range(250)]
+    with app.app_context():
+        session = db.session
+        with pipelined(session):
+            Raw(session).copy_rows("receipt_counters", ["form", "series", "year", "last_number"], rows)
+            assert len(_keys(session)) == 250
+        Raw(session).copy_rows("receipt_counters", ["form", "series", "year", "last_number"],
+                               [("PIPE", f"pipe-x{n:03d}", 2026, n) for n in range(150)])  # COPY, out of the block
+        session.commit()
+        assert len(_keys(session)) == 400
+        assert session.scalar(text("SELECT sum(last_number) FROM receipt_counters WHERE form = 'PIPE'")) == \
+            sum(range(250)) + sum(range(150))
