@@ -20,8 +20,8 @@ import logging
 import threading
 from array import array
 from collections import defaultdict
-from itertools import islice
 from contextlib import nullcontext
+from itertools import islice
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -237,10 +237,11 @@ PARALLEL_FROM = 3  # chunks from which a run on PostgreSQL is matched by two con
 RETRIES = 3  # a chunk that lost a deadlock is decided again, from the state it then finds
 
 
-def _committed(session: Session, part: list[int], one, decided=None) -> dict[str, int]:
+def _committed(session: Session, part: list[int], one, decided=None, undone=None) -> dict[str, int]:
     """One chunk decided, written and committed (rolled back if anything fails). A chunk chosen
     as a deadlock's victim (two connections locking the same dossier from two sides: a run and
-    the callbacks) is rolled back whole and decided again: its transactions are still undecided."""
+    the callbacks) is rolled back whole and decided again: its transactions are still undecided.
+    ``undone``: called after such a rollback, before the chunk is decided again."""
     for attempt in range(RETRIES):
         try:
             counts = one(session, part, decided)
@@ -250,6 +251,8 @@ def _committed(session: Session, part: list[int], one, decided=None) -> dict[str
             session.rollback()
             if attempt == RETRIES - 1 or getattr(getattr(exc, "orig", None), "sqlstate", None) not in _RETRIED:
                 raise
+            if undone is not None:
+                undone()
             log.warning("a chunk of %d transactions lost a deadlock (%s); deciding it again", len(part), exc.orig)
         except BaseException:
             session.rollback()
@@ -270,21 +273,29 @@ def _in_parallel(session: Session, parts: _Parts, one) -> dict[str, int]:
     reads what it wrote), and it writes once the chunk before it has committed. What overlaps
     is one chunk's writing (half of it the server's time) with the next one's reading and
     deciding; the decisions, receipt numbers and audit records come in the order one
-    connection gives them."""
+    connection gives them.
+
+    A chunk that has decided and is then rolled back (a deadlock's victim, decided again) would
+    need rows the next chunk has meanwhile locked, while that one waits for its commit: so it
+    marks itself ``redone``, and the next chunk, waiting for that commit, lets go of its rows
+    (rolls back) and decides again once the commit has come."""
     from flask import current_app, has_app_context
 
     app = current_app._get_current_object() if has_app_context() else None
     lock = threading.Lock()
     decided = [threading.Event() for _ in range(len(parts))]
     committed = [threading.Event() for _ in range(len(parts))]
+    redone = [threading.Event() for _ in range(len(parts))]
     outcomes: dict[str, int] = defaultdict(int)
     errors: list[BaseException] = []
     growth = {"planned": _planned_rows(session), "since": 0}
 
-    def wait(event: threading.Event) -> None:
+    def wait(event: threading.Event, unless: threading.Event | None = None) -> None:
         while not event.wait(0.2):
             if errors:
                 raise _Abandoned()
+            if unless is not None and unless.is_set():
+                raise _Redo()
 
     def work(worker: Session, first: int) -> None:
         for k in range(first, len(parts), 2):
@@ -294,10 +305,16 @@ def _in_parallel(session: Session, parts: _Parts, one) -> dict[str, int]:
             def turn(k: int = k) -> None:  # decided: writing waits for the chunk before
                 decided[k].set()
                 if k:
-                    wait(committed[k - 1])
+                    wait(committed[k - 1], unless=redone[k - 1])
 
             part = parts[k]
-            counts = _committed(worker, part, one, turn)
+            while True:
+                try:
+                    counts = _committed(worker, part, one, turn, undone=redone[k].set)
+                    break
+                except _Redo:  # rolled back: decided again from what the chunk before writes
+                    redone[k].set()
+                    wait(committed[k - 1])
             decided[k].set()
             committed[k].set()
             with lock:
@@ -334,6 +351,10 @@ def _in_parallel(session: Session, parts: _Parts, one) -> dict[str, int]:
 
 class _Abandoned(Exception):
     """The other connection of a parallel run failed: this one stops at its next turn."""
+
+
+class _Redo(Exception):
+    """The chunk before this one was rolled back after it decided: this one lets go and waits."""
 
 
 # The tables a run grows. PostgreSQL plans from statistics that autovacuum refreshes a minute

@@ -288,3 +288,48 @@ def test_a_chunk_that_loses_a_deadlock_is_rolled_back_and_decided_again(database
             bulk._committed(session, [1], broken)
         assert session.scalars(text("SELECT n FROM attempts")).all() == [2]
     app.extensions["database"].engine.dispose()
+
+
+def test_a_chunk_redone_after_it_decided_makes_the_next_one_redo_too(database_url, tmp_path):
+    """Two connections, in turn: a chunk that has decided lets the next one decide (and lock what
+    it reads). If the first then loses a deadlock while writing and is done again, it needs what
+    the next one now holds while the next one waits for its commit: the next one must let go and
+    decide again after that commit, or both wait for ever (here: a lock timeout)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite: one connection, no pipeline")
+    import time as clock
+
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from reconciliation.matching import bulk
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        session = db.session
+        session.execute(text("CREATE TABLE shared (id integer PRIMARY KEY, chunks text NOT NULL DEFAULT '')"))
+        session.execute(text("INSERT INTO shared VALUES (1, '')"))
+        session.commit()
+        attempts: list[int] = []
+
+        def one(worker, part, decided=None):
+            chunk = part[0]
+            attempts.append(chunk)
+            worker.execute(text("SET LOCAL lock_timeout = '5s'"))
+            # Deciding: every chunk reads (and locks) the one row its dossier would be.
+            worker.execute(text("SELECT chunks FROM shared WHERE id = 1 FOR UPDATE"))
+            if decided is not None:
+                decided()
+            worker.execute(text("UPDATE shared SET chunks = chunks || :c WHERE id = 1"), {"c": f"{chunk},"})
+            if chunk == 1 and attempts.count(1) == 1:
+                clock.sleep(0.5)  # the next chunk is queued on the row by now
+                raise OperationalError("INSERT INTO receipts ...", {},
+                                       psycopg.errors.DeadlockDetected("deadlock detected"))
+            return {"matched": 1}
+
+        parts = bulk._Parts([0, 1, 2, 3, 4], 1)
+        assert bulk._in_parallel(session, parts, one) == {"matched": 5}
+        # Each chunk written once, in the bank's order; chunk 1 twice attempted, chunk 2 maybe too.
+        assert session.scalar(text("SELECT chunks FROM shared WHERE id = 1")) == "0,1,2,3,4,"
+        assert attempts.count(1) == 2
+    app.extensions["database"].engine.dispose()
