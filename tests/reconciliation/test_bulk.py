@@ -251,20 +251,38 @@ def test_postgresql_a_large_import_has_its_tables_analysed_before_matching(datab
     assert analysed.count(refresh) == 1  # the small import on the analysed table: none
 
 
+@contextmanager
+def _postgresql_session(database_url, tmp_path):
+    """A session on the test's PostgreSQL database (SQLite has one writer at a time: no deadlock
+    between writers, and statement runs stay on one connection)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: two writers at once")
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+    try:
+        with app.app_context():
+            yield db.session
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+def _deadlock(sql: str):
+    """What psycopg raises for the victim of a deadlock, as SQLAlchemy hands it on."""
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError(sql, {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+
 def test_a_chunk_that_loses_a_deadlock_is_rolled_back_and_decided_again(database_url, tmp_path):
     """PostgreSQL picks one transaction of a deadlock to fail (a run and the callbacks locking
     one dossier from two sides): the chunk's work is rolled back whole and done again, once;
     any other error is raised as it is."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has one writer at a time: no deadlock between writers")
     import psycopg.errors
     from sqlalchemy.exc import OperationalError
 
     from reconciliation.matching import bulk
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
-    with app.app_context():
-        session = db.session
+    with _postgresql_session(database_url, tmp_path) as session:
         session.execute(text("CREATE TABLE attempts (n integer)"))
         session.commit()
         tries = []
@@ -273,7 +291,7 @@ def test_a_chunk_that_loses_a_deadlock_is_rolled_back_and_decided_again(database
             tries.append(len(part))
             worker.execute(text("INSERT INTO attempts VALUES (:n)"), {"n": len(tries)})
             if len(tries) == 1:
-                raise OperationalError("UPDATE dossiers ...", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+                raise _deadlock("UPDATE dossiers ...")
             return {"matched": len(part)}
 
         assert bulk._committed(session, [1, 2, 3], one) == {"matched": 3}
@@ -287,7 +305,6 @@ def test_a_chunk_that_loses_a_deadlock_is_rolled_back_and_decided_again(database
         with pytest.raises(OperationalError):
             bulk._committed(session, [1], broken)
         assert session.scalars(text("SELECT n FROM attempts")).all() == [2]
-    app.extensions["database"].engine.dispose()
 
 
 def test_a_chunk_redone_after_it_decided_makes_the_next_one_redo_too(database_url, tmp_path):
@@ -295,18 +312,11 @@ def test_a_chunk_redone_after_it_decided_makes_the_next_one_redo_too(database_ur
     it reads). If the first then loses a deadlock while writing and is done again, it needs what
     the next one now holds while the next one waits for its commit: the next one must let go and
     decide again after that commit, or both wait for ever (here: a lock timeout)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite: one connection, no pipeline")
     import time as clock
-
-    import psycopg.errors
-    from sqlalchemy.exc import OperationalError
 
     from reconciliation.matching import bulk
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
-    with app.app_context():
-        session = db.session
+    with _postgresql_session(database_url, tmp_path) as session:
         session.execute(text("CREATE TABLE shared (id integer PRIMARY KEY, chunks text NOT NULL DEFAULT '')"))
         session.execute(text("INSERT INTO shared VALUES (1, '')"))
         session.commit()
@@ -323,8 +333,7 @@ def test_a_chunk_redone_after_it_decided_makes_the_next_one_redo_too(database_ur
             worker.execute(text("UPDATE shared SET chunks = chunks || :c WHERE id = 1"), {"c": f"{chunk},"})
             if chunk == 1 and attempts.count(1) == 1:
                 clock.sleep(0.5)  # the next chunk is queued on the row by now
-                raise OperationalError("INSERT INTO receipts ...", {},
-                                       psycopg.errors.DeadlockDetected("deadlock detected"))
+                raise _deadlock("INSERT INTO receipts ...")
             return {"matched": 1}
 
         parts = bulk._Parts([0, 1, 2, 3, 4], 1)
@@ -332,4 +341,3 @@ def test_a_chunk_redone_after_it_decided_makes_the_next_one_redo_too(database_ur
         # Each chunk written once, in the bank's order; chunk 1 twice attempted, chunk 2 maybe too.
         assert session.scalar(text("SELECT chunks FROM shared WHERE id = 1")) == "0,1,2,3,4,"
         assert attempts.count(1) == 2
-    app.extensions["database"].engine.dispose()
